@@ -1,0 +1,1 @@
+"""FastAPI service, web pages and the `attract` command line."""

@@ -1,0 +1,1 @@
+"""The data contract: columns, schemas, loaders with quarantine, importers, demo universe."""

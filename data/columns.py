@@ -1,0 +1,113 @@
+"""Column names of the data contract, one constant each, and the value sets they take."""
+
+from __future__ import annotations
+
+from typing import Final
+
+# enterprises
+ENTERPRISE_ID: Final = "enterprise_id"
+CREDIT_CODE: Final = "credit_code"
+STOCK_CODE: Final = "stock_code"
+NAME: Final = "name"
+PROVINCE: Final = "province"
+CITY: Final = "city"
+DISTRICT: Final = "district"
+FOUNDED_ON: Final = "founded_on"
+REGISTERED_CAPITAL: Final = "registered_capital_wan_cny"
+EMPLOYEES: Final = "employees"
+REVENUE: Final = "revenue_wan_cny"
+REVENUE_GROWTH: Final = "revenue_growth"
+NET_MARGIN: Final = "net_margin"
+OWNERSHIP: Final = "ownership"
+HQ_TYPE: Final = "hq_type"
+IS_LISTED: Final = "is_listed"
+IS_HIGH_TECH: Final = "is_high_tech"
+PATENTS: Final = "patents"
+LAST_FUNDING_ON: Final = "last_funding_on"
+INDUSTRY_CODE: Final = "industry_code"
+INDUSTRY_SCHEME: Final = "industry_scheme"
+# optional free-text registry fields kept so that an import loses nothing a registry export carries
+COMPANY_TYPE: Final = "company_type"
+REGISTERED_ADDRESS: Final = "registered_address"
+BUSINESS_SCOPE: Final = "business_scope"
+
+# enterprise_links
+LINK_ID: Final = "link_id"
+SHARE: Final = "share"
+
+# industries
+CODE: Final = "code"
+SCHEME: Final = "scheme"
+PARENT_CODE: Final = "parent_code"
+
+# products, enterprise_products, product_relations
+PRODUCT_ID: Final = "product_id"
+WEIGHT: Final = "weight"
+FROM_PRODUCT: Final = "from_product"
+TO_PRODUCT: Final = "to_product"
+RELATION: Final = "relation"
+
+# park_roster
+PARK_ID: Final = "park_id"
+ENTERED_ON: Final = "entered_on"
+
+# tax_records
+YEAR: Final = "year"
+TAX_PAID: Final = "tax_paid_wan_cny"
+
+# outreach
+OUTREACH_ID: Final = "outreach_id"
+TRACK: Final = "track"
+CAMPAIGN: Final = "campaign"
+CONTACTED_ON: Final = "contacted_on"
+OUTCOME: Final = "outcome"
+CLOSED_ON: Final = "closed_on"
+OFFICER: Final = "officer"
+NOTE: Final = "note"
+
+# oracle (evaluation only)
+P_SIGN: Final = "p_sign"
+
+# rejects files
+REJECT_ROW: Final = "row"
+REJECT_COLUMN: Final = "column"
+REJECT_VALUE: Final = "value"
+REJECT_REASON: Final = "reason"
+REJECT_ACTION: Final = "action"
+REJECT_COLUMNS: Final = (REJECT_ROW, REJECT_COLUMN, REJECT_VALUE, REJECT_REASON, REJECT_ACTION)
+ACTION_ROW_REJECTED: Final = "row_rejected"
+ACTION_VALUE_CLEARED: Final = "value_cleared"
+
+# value sets
+OWNERSHIPS: Final = ("central_soe", "local_soe", "private", "foreign", "joint_venture")
+HQ_TYPES: Final = ("none", "mnc_regional_hq", "national_hq", "regional_hq")
+INDUSTRY_SCHEMES: Final = ("gbt4754_2017", "sw2021")
+OUTCOMES: Final = ("pending", "no_response", "declined", "interested", "signed")
+RELATIONS: Final = ("upstream", "subclass", "downstream")
+TRACKS: Final = ("hq", "bigdata")
+PARKS: Final = ("shibei", "nantong")
+
+ENTERPRISE_COLUMNS: Final = (
+    ENTERPRISE_ID,
+    CREDIT_CODE,
+    STOCK_CODE,
+    NAME,
+    PROVINCE,
+    CITY,
+    DISTRICT,
+    FOUNDED_ON,
+    REGISTERED_CAPITAL,
+    EMPLOYEES,
+    REVENUE,
+    REVENUE_GROWTH,
+    NET_MARGIN,
+    OWNERSHIP,
+    HQ_TYPE,
+    IS_LISTED,
+    IS_HIGH_TECH,
+    PATENTS,
+    LAST_FUNDING_ON,
+    INDUSTRY_CODE,
+    INDUSTRY_SCHEME,
+)
+ENTERPRISE_EXTRA_COLUMNS: Final = (COMPANY_TYPE, REGISTERED_ADDRESS, BUSINESS_SCOPE)

@@ -1,0 +1,342 @@
+"""Reference files the project writes itself: curated chains, park profiles, industries, regions.
+
+Loading validates everything a later layer relies on; a bad file raises ``ReferenceDataError``
+naming the file and the offending entry (an unknown upstream link, a cycle, an unknown code).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from graphlib import CycleError, TopologicalSorter
+from importlib import resources
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+PACKAGE_ROOT = Path(str(resources.files("data")))
+CHAINS_DIR = PACKAGE_ROOT / "chains"
+PARKS_DIR = PACKAGE_ROOT / "parks"
+REFERENCE_DIR = PACKAGE_ROOT / "reference"
+
+Ownership = Literal["central_soe", "local_soe", "private", "foreign", "joint_venture"]
+HqType = Literal["none", "mnc_regional_hq", "national_hq", "regional_hq"]
+
+
+class ReferenceDataError(ValueError):
+    """A reference file is invalid; the message names the file and the entry."""
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(strict=True, frozen=True, extra="forbid")
+
+
+class Segment(_Frozen):
+    """A segment of a chain (e.g. 资源层) grouping links."""
+
+    id: str
+    name_zh: str
+    name_en: str
+
+
+class Link(_Frozen):
+    """A link (环节) of a chain; ``upstream`` holds full link ids once the chain is loaded."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)?$")
+    segment: str
+    name_zh: str
+    name_en: str
+    weight: float = Field(gt=0, le=5)
+    upstream: tuple[str, ...] = ()
+    gbt4754: tuple[str, ...] = ()
+    sw2021: tuple[str, ...] = ()
+
+
+class Chain(_Frozen):
+    """A curated industry chain: segments and links with their upstream relations and codes."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str
+    name_en: str
+    segments: tuple[Segment, ...]
+    links: tuple[Link, ...]
+
+    def link(self, link_id: str) -> Link:
+        """The link with full id ``link_id``."""
+        for link in self.links:
+            if link.id == link_id:
+                return link
+        raise KeyError(link_id)
+
+
+class Industry(_Frozen):
+    """An industry class of GB/T 4754-2017 or Shenwan-2021 that the project refers to."""
+
+    code: str
+    name: str
+    scheme: Literal["gbt4754_2017", "sw2021"]
+    tax_rate: float | None = None
+    share: float | None = None
+
+
+class Rule(_Frozen):
+    """One eligibility condition; all fields given must hold."""
+
+    min_revenue_wan_cny: float | None = None
+    hq_types: tuple[HqType, ...] | None = None
+    ownerships: tuple[Ownership, ...] | None = None
+    chains: tuple[str, ...] | None = None
+    is_high_tech: bool | None = None
+
+
+class Eligibility(_Frozen):
+    """A firm is eligible when every ``all_of`` rule holds and, if given, one ``any_of`` rule."""
+
+    all_of: tuple[Rule, ...] = ()
+    any_of: tuple[Rule, ...] = ()
+
+
+class Scoring(_Frozen):
+    """Weights of the transparent scoring profile (they sum to 1)."""
+
+    expected_tax: float = Field(ge=0, le=1)
+    gap_value: float = Field(ge=0, le=1)
+    tax_scale_wan_cny: float = Field(gt=0, description="expected tax that scores 0.5")
+
+
+class Track(_Frozen):
+    """A recruitment track of a park (``hq`` or ``bigdata``)."""
+
+    name_zh: str
+    name_en: str
+    chains: tuple[str, ...] = ()
+    eligibility: Eligibility
+    scoring: Scoring
+
+
+class TargetChain(_Frozen):
+    """A chain the park targets, with its priority (1 = highest)."""
+
+    id: str
+    priority: int = Field(ge=1, le=5)
+
+
+class Location(_Frozen):
+    """Where a park lies."""
+
+    province: str
+    city: str
+    district: str | None = None
+    lat: float
+    lon: float
+
+
+class Kpi(_Frozen):
+    """A KPI target of the park's plan."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    unit: str
+    target: float | tuple[float, float]
+    year: int
+
+
+class Park(_Frozen):
+    """A park profile: where it is, what it targets, its tracks and its plan's figures."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name_zh: str
+    name_en: str
+    location: Location
+    area_km2: float = Field(gt=0)
+    operating_firms: int = Field(gt=0)
+    registered_firms: int | None = None
+    chains: tuple[TargetChain, ...]
+    link_targets: Mapping[str, float] = Field(default_factory=dict)
+    tracks: Mapping[Literal["hq", "bigdata"], Track]
+    baseline: Mapping[str, float] = Field(default_factory=dict)
+    kpi_targets: tuple[Kpi, ...] = ()
+
+
+def _read_yaml(path: Path) -> object:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ReferenceDataError(f"{path}: cannot read YAML: {exc}") from exc
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _parse(model: type[M], raw: object, path: Path) -> M:
+    try:
+        return model.model_validate(raw, strict=False)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise ReferenceDataError(f"{path}: {where}: {first['msg']}") from exc
+
+
+@lru_cache(maxsize=4)
+def load_industries(
+    path: Path = REFERENCE_DIR / "industries.yaml",
+) -> dict[tuple[str, str], Industry]:
+    """Industries keyed by (scheme, code)."""
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ReferenceDataError(f"{path}: expected a mapping of scheme to entries")
+    out: dict[tuple[str, str], Industry] = {}
+    for scheme, entries in raw.items():
+        for entry in entries:
+            industry = _parse(Industry, {**entry, "scheme": scheme}, path)
+            out[(scheme, industry.code)] = industry
+    return out
+
+
+def _qualify(chain_id: str, link_id: str) -> str:
+    return link_id if "." in link_id else f"{chain_id}.{link_id}"
+
+
+def _load_chain_file(path: Path, known_codes: set[tuple[str, str]]) -> Chain:
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ReferenceDataError(f"{path}: expected a mapping")
+    chain = _parse(Chain, raw, path)
+    segments = {s.id for s in chain.segments}
+    links = []
+    seen: set[str] = set()
+    for link in chain.links:
+        full_id = _qualify(chain.id, link.id)
+        if full_id in seen:
+            raise ReferenceDataError(f"{path}: link {full_id}: defined twice")
+        seen.add(full_id)
+        if link.segment not in segments:
+            raise ReferenceDataError(f"{path}: link {full_id}: unknown segment {link.segment!r}")
+        for scheme, codes in (("gbt4754_2017", link.gbt4754), ("sw2021", link.sw2021)):
+            for code in codes:
+                if (scheme, code) not in known_codes:
+                    raise ReferenceDataError(
+                        f"{path}: link {full_id}: {scheme} code {code!r} does not exist"
+                    )
+        links.append(
+            link.model_copy(
+                update={
+                    "id": full_id,
+                    "upstream": tuple(_qualify(chain.id, u) for u in link.upstream),
+                }
+            )
+        )
+    return chain.model_copy(update={"links": tuple(links)})
+
+
+def load_chains(
+    directory: Path = CHAINS_DIR, *, known_codes: Iterable[tuple[str, str]] | None = None
+) -> dict[str, Chain]:
+    """All chains in ``directory``, validated across files (upstream links may cross chains).
+
+    ``known_codes`` are the (scheme, code) pairs that exist; by default the bundled industries.
+    """
+    codes = set(known_codes) if known_codes is not None else set(load_industries())
+    chains: dict[str, Chain] = {}
+    origin: dict[str, Path] = {}
+    for path in sorted(directory.glob("*.yaml")):
+        chain = _load_chain_file(path, codes)
+        if chain.id in chains:
+            raise ReferenceDataError(
+                f"{path}: chain {chain.id} already defined in {origin[chain.id]}"
+            )
+        chains[chain.id] = chain
+        for link in chain.links:
+            origin[link.id] = path
+    all_links = {link.id: link for chain in chains.values() for link in chain.links}
+    for link in all_links.values():
+        for up in link.upstream:
+            if up not in all_links:
+                raise ReferenceDataError(
+                    f"{origin[link.id]}: link {link.id}: unknown upstream link {up!r}"
+                )
+    try:
+        TopologicalSorter({k: v.upstream for k, v in all_links.items()}).prepare()
+    except CycleError as exc:
+        cycle = exc.args[1]
+        raise ReferenceDataError(
+            f"{origin[cycle[0]]}: link {cycle[0]}: upstream cycle {' -> '.join(cycle)}"
+        ) from exc
+    return chains
+
+
+@lru_cache(maxsize=1)
+def default_chains() -> dict[str, Chain]:
+    """The bundled chains, loaded once."""
+    return load_chains()
+
+
+def load_park(path: Path, *, chains: Mapping[str, Chain] | None = None) -> Park:
+    """A park profile, checked against the chains it names."""
+    chains = default_chains() if chains is None else chains
+    park = _parse(Park, _read_yaml(path), path)
+    links = {link.id for chain in chains.values() for link in chain.links}
+    for target in park.chains:
+        if target.id not in chains:
+            raise ReferenceDataError(f"{path}: chains: unknown chain {target.id!r}")
+    for name, track in park.tracks.items():
+        for chain_id in track.chains:
+            if chain_id not in chains:
+                raise ReferenceDataError(f"{path}: tracks.{name}: unknown chain {chain_id!r}")
+        if abs(track.scoring.expected_tax + track.scoring.gap_value - 1) > 1e-9:
+            raise ReferenceDataError(f"{path}: tracks.{name}.scoring: weights must sum to 1")
+    for link_id in park.link_targets:
+        if link_id not in links:
+            raise ReferenceDataError(f"{path}: link_targets: unknown link {link_id!r}")
+    return park
+
+
+def load_parks(directory: Path = PARKS_DIR) -> dict[str, Park]:
+    """All park profiles in ``directory`` keyed by id."""
+    parks = {}
+    for path in sorted(directory.glob("*.yaml")):
+        park = load_park(path)
+        parks[park.id] = park
+    return parks
+
+
+@lru_cache(maxsize=1)
+def default_parks() -> dict[str, Park]:
+    """The bundled parks, loaded once."""
+    return load_parks()
+
+
+class City(_Frozen):
+    """A city candidates are drawn from."""
+
+    name: str
+    admin: int
+    lat: float
+    lon: float
+    weight: float
+    districts: tuple[dict[str, str | int], ...] = ()
+
+
+class Province(_Frozen):
+    """A province-level division with its main cities."""
+
+    name: str
+    short: str
+    weight: float
+    cities: tuple[City, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def load_regions(
+    path: Path = REFERENCE_DIR / "regions.yaml",
+) -> tuple[tuple[Province, ...], dict[str, tuple[str, ...]]]:
+    """Provinces with cities, and former district names per province (kept as recorded)."""
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict):
+        raise ReferenceDataError(f"{path}: expected a mapping")
+    provinces = tuple(_parse(Province, p, path) for p in raw["provinces"])
+    former = {k: tuple(v) for k, v in raw.get("former_districts", {}).items()}
+    return provinces, former

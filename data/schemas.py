@@ -1,0 +1,182 @@
+"""pandera schemas of the data contract: one ``DataFrameModel`` per table (see DESIGN.md).
+
+``coerce`` is on, so a file whose types differ (CSV text, Excel cells) is converted and every
+cell that cannot be converted is reported with its index, which the loaders turn into a source row.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import pandas as pd
+import pandera.pandas as pa
+from pandera.typing.pandas import Series
+
+from data import columns as C
+from data.credit_code import is_valid_credit_code
+
+_CREDIT_CODE_CHECK = "valid_credit_code"
+_STOCK_CODE = r"^\d{6}$"
+_ENTERPRISE_ID = r"^([0-9A-HJ-NPQRTUWXY]{18}|stock:\d{6}|[a-z]+:[0-9A-Za-z_.-]+)$"
+
+
+def _valid_credit_codes(series: pd.Series) -> pd.Series:
+    return series.map(lambda v: pd.isna(v) or is_valid_credit_code(str(v))).astype(bool)
+
+
+class _Contract(pa.DataFrameModel):
+    class Config:
+        coerce = True
+        strict = False
+
+
+class Enterprises(_Contract):
+    """Every firm the service knows: park firms and candidates."""
+
+    enterprise_id: Series[str] = pa.Field(nullable=False, str_matches=_ENTERPRISE_ID)
+    credit_code: Series[str] = pa.Field(nullable=True)
+    stock_code: Series[str] = pa.Field(nullable=True, str_matches=_STOCK_CODE)
+    name: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
+    province: Series[str] = pa.Field(nullable=True)
+    city: Series[str] = pa.Field(nullable=True)
+    district: Series[str] = pa.Field(nullable=True)
+    founded_on: Series[pa.DateTime] = pa.Field(nullable=True)
+    registered_capital_wan_cny: Series[float] = pa.Field(nullable=True, ge=0)
+    employees: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
+    revenue_wan_cny: Series[float] = pa.Field(nullable=True, ge=0)
+    revenue_growth: Series[float] = pa.Field(nullable=True, ge=-1, le=100)
+    net_margin: Series[float] = pa.Field(nullable=True, ge=-100, le=1)
+    ownership: Series[str] = pa.Field(nullable=True, isin=C.OWNERSHIPS)
+    hq_type: Series[str] = pa.Field(nullable=True, isin=C.HQ_TYPES)
+    is_listed: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+    is_high_tech: Series[pd.BooleanDtype] = pa.Field(nullable=True)
+    patents: Series[pd.Int64Dtype] = pa.Field(nullable=True, ge=0)
+    last_funding_on: Series[pa.DateTime] = pa.Field(nullable=True)
+    industry_code: Series[str] = pa.Field(nullable=True)
+    industry_scheme: Series[str] = pa.Field(nullable=True, isin=C.INDUSTRY_SCHEMES)
+
+    @pa.check(C.CREDIT_CODE, name=_CREDIT_CODE_CHECK)
+    @classmethod
+    def credit_code_is_valid(cls, series: Series[str]) -> Series[bool]:
+        """GB 32100-2015: 18 characters with the right check character."""
+        return _valid_credit_codes(series)  # type: ignore[return-value]
+
+
+class EnterpriseLinks(_Contract):
+    """Which chain links a firm works in, and its share of activity there."""
+
+    enterprise_id: Series[str] = pa.Field(nullable=False)
+    link_id: Series[str] = pa.Field(nullable=False, str_matches=r"^[a-z0-9_]+\.[a-z0-9_]+$")
+    share: Series[float] = pa.Field(nullable=False, gt=0, le=1)
+
+
+class Industries(_Contract):
+    """Industry classes (GB/T 4754-2017, Shenwan-2021)."""
+
+    code: Series[str] = pa.Field(nullable=False)
+    scheme: Series[str] = pa.Field(nullable=False, isin=C.INDUSTRY_SCHEMES)
+    name: Series[str] = pa.Field(nullable=False)
+    parent_code: Series[str] = pa.Field(nullable=True)
+
+
+class Products(_Contract):
+    """Products named in annual reports and the chain graph."""
+
+    product_id: Series[str] = pa.Field(nullable=False)
+    name: Series[str] = pa.Field(nullable=False)
+
+
+class EnterpriseProducts(_Contract):
+    """Which products a firm makes, with their (revenue) weight."""
+
+    enterprise_id: Series[str] = pa.Field(nullable=False)
+    product_id: Series[str] = pa.Field(nullable=False)
+    weight: Series[float] = pa.Field(nullable=True, ge=0, le=1)
+
+
+class ProductRelations(_Contract):
+    """Product-to-product relations (upstream / subclass / downstream)."""
+
+    from_product: Series[str] = pa.Field(nullable=False)
+    to_product: Series[str] = pa.Field(nullable=False)
+    relation: Series[str] = pa.Field(nullable=False, isin=C.RELATIONS)
+
+
+class ParkRoster(_Contract):
+    """Which firms operate in which park, since when."""
+
+    park_id: Series[str] = pa.Field(nullable=False)
+    enterprise_id: Series[str] = pa.Field(nullable=False)
+    entered_on: Series[pa.DateTime] = pa.Field(nullable=True)
+
+
+class TaxRecords(_Contract):
+    """Revenue and tax paid per firm and year."""
+
+    enterprise_id: Series[str] = pa.Field(nullable=False)
+    year: Series[pd.Int64Dtype] = pa.Field(nullable=False, ge=1978, le=2100)
+    revenue_wan_cny: Series[float] = pa.Field(nullable=True, ge=0)
+    tax_paid_wan_cny: Series[float] = pa.Field(nullable=True, ge=0)
+
+
+class Outreach(_Contract):
+    """Contacts made by the park's officers and their outcomes (``pending`` = censored)."""
+
+    outreach_id: Series[str] = pa.Field(nullable=False)
+    enterprise_id: Series[str] = pa.Field(nullable=False)
+    park_id: Series[str] = pa.Field(nullable=False)
+    track: Series[str] = pa.Field(nullable=False, isin=C.TRACKS)
+    campaign: Series[str] = pa.Field(nullable=True)
+    contacted_on: Series[pa.DateTime] = pa.Field(nullable=False)
+    outcome: Series[str] = pa.Field(nullable=False, isin=C.OUTCOMES)
+    closed_on: Series[pa.DateTime] = pa.Field(nullable=True)
+    officer: Series[str] = pa.Field(nullable=True)
+    note: Series[str] = pa.Field(nullable=True)
+
+
+class Oracle(_Contract):
+    """The generator's true signing probabilities (evaluation only)."""
+
+    park_id: Series[str] = pa.Field(nullable=False)
+    enterprise_id: Series[str] = pa.Field(nullable=False)
+    track: Series[str] = pa.Field(nullable=False, isin=C.TRACKS)
+    p_sign: Series[float] = pa.Field(nullable=False, ge=0, le=1)
+
+
+SCHEMAS: Final[dict[str, type[_Contract]]] = {
+    "enterprises": Enterprises,
+    "enterprise_links": EnterpriseLinks,
+    "industries": Industries,
+    "products": Products,
+    "enterprise_products": EnterpriseProducts,
+    "product_relations": ProductRelations,
+    "park_roster": ParkRoster,
+    "tax_records": TaxRecords,
+    "outreach": Outreach,
+}
+
+# Primary keys: a later row repeating a key is rejected, naming the row it repeats.
+KEYS: Final[dict[str, tuple[str, ...]]] = {
+    "enterprises": (C.ENTERPRISE_ID,),
+    "enterprise_links": (C.ENTERPRISE_ID, C.LINK_ID),
+    "industries": (C.SCHEME, C.CODE),
+    "products": (C.PRODUCT_ID,),
+    "enterprise_products": (C.ENTERPRISE_ID, C.PRODUCT_ID),
+    "product_relations": (C.FROM_PRODUCT, C.TO_PRODUCT, C.RELATION),
+    "park_roster": (C.PARK_ID, C.ENTERPRISE_ID),
+    "tax_records": (C.ENTERPRISE_ID, C.YEAR),
+    "outreach": (C.OUTREACH_ID,),
+}
+
+TABLES: Final = tuple(SCHEMAS)
+
+
+def required_columns(table: str) -> tuple[str, ...]:
+    """Columns that must be present and non-null in ``table``."""
+    schema = SCHEMAS[table].to_schema()
+    return tuple(name for name, col in schema.columns.items() if not col.nullable)
+
+
+def column_order(table: str) -> tuple[str, ...]:
+    """The contract's columns of ``table`` in order."""
+    return tuple(SCHEMAS[table].to_schema().columns)

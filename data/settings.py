@@ -1,0 +1,43 @@
+"""The one settings object (env prefix ``ATTRACT_``), read through a cached getter."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import AliasChoices, Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SEED = (
+    20211102  # the day the plan was issued (静府发〔2021〕15号); every random draw derives from it
+)
+
+
+class Settings(BaseSettings):
+    """Runtime configuration; every field can be set as ``ATTRACT_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="ATTRACT_", extra="ignore", frozen=True)
+
+    home: Path = Field(
+        default=Path(".attract"), description="State folder (demo data, MLflow, DB)."
+    )
+    seed: int = SEED
+    shared_data: Path = Field(
+        default=Path("../shared/data"), description="Folder with the real public data sets."
+    )
+    mlflow_tracking_uri: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MLFLOW_TRACKING_URI", "ATTRACT_MLFLOW_TRACKING_URI"),
+        description="MLflow tracking URI; defaults to a SQLite file inside `home`.",
+    )
+
+    @property
+    def demo_dir(self) -> Path:
+        """Where `attract demo` writes by default."""
+        return self.home / "demo"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings; tests call ``get_settings.cache_clear()`` after changing env."""
+    return Settings()

@@ -1,0 +1,1 @@
+"""Feature matrices per task, built from validated tables and the graph."""

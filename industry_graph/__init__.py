@@ -1,0 +1,1 @@
+"""Industry-chain knowledge graph (networkx): build, gap analysis, gap-filling value."""

@@ -1,0 +1,1 @@
+"""Estimators: tax yield, landing propensity, lead ranking, explanations, registry."""

@@ -1,0 +1,1 @@
+"""Jobs: train, evaluate, promote (local or Dask)."""
