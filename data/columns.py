@@ -40,6 +40,11 @@ CODE: Final = "code"
 SCHEME: Final = "scheme"
 PARENT_CODE: Final = "parent_code"
 
+# industry_relations (upstream industries of an industry, with the evidence count)
+FROM_CODE: Final = "from_code"
+TO_CODE: Final = "to_code"
+COUNT: Final = "count"
+
 # products, enterprise_products, product_relations
 PRODUCT_ID: Final = "product_id"
 WEIGHT: Final = "weight"

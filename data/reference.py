@@ -340,3 +340,14 @@ def load_regions(
     provinces = tuple(_parse(Province, p, path) for p in raw["provinces"])
     former = {k: tuple(v) for k, v in raw.get("former_districts", {}).items()}
     return provinces, former
+
+
+def industry_link_map(chains: Mapping[str, Chain], *, scheme: str) -> dict[str, tuple[str, ...]]:
+    """Industry code -> the curated links that list it, for ``scheme`` (gbt4754_2017 or sw2021)."""
+    out: dict[str, list[str]] = {}
+    for chain in chains.values():
+        for link in chain.links:
+            codes = link.gbt4754 if scheme == "gbt4754_2017" else link.sw2021
+            for code in codes:
+                out.setdefault(code, []).append(link.id)
+    return {code: tuple(links) for code, links in out.items()}

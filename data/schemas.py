@@ -79,6 +79,15 @@ class Industries(_Contract):
     parent_code: Series[str] = pa.Field(nullable=True)
 
 
+class IndustryRelations(_Contract):
+    """``to_code`` is upstream of ``from_code`` (ChainKnowledgeGraph ``industry_up``), ``count`` times."""
+
+    from_code: Series[str] = pa.Field(nullable=False)
+    to_code: Series[str] = pa.Field(nullable=False)
+    scheme: Series[str] = pa.Field(nullable=False, isin=C.INDUSTRY_SCHEMES)
+    count: Series[pd.Int64Dtype] = pa.Field(nullable=False, ge=1)
+
+
 class Products(_Contract):
     """Products named in annual reports and the chain graph."""
 
@@ -147,6 +156,7 @@ SCHEMAS: Final[dict[str, type[_Contract]]] = {
     "enterprises": Enterprises,
     "enterprise_links": EnterpriseLinks,
     "industries": Industries,
+    "industry_relations": IndustryRelations,
     "products": Products,
     "enterprise_products": EnterpriseProducts,
     "product_relations": ProductRelations,
@@ -160,6 +170,7 @@ KEYS: Final[dict[str, tuple[str, ...]]] = {
     "enterprises": (C.ENTERPRISE_ID,),
     "enterprise_links": (C.ENTERPRISE_ID, C.LINK_ID),
     "industries": (C.SCHEME, C.CODE),
+    "industry_relations": (C.SCHEME, C.FROM_CODE, C.TO_CODE),
     "products": (C.PRODUCT_ID,),
     "enterprise_products": (C.ENTERPRISE_ID, C.PRODUCT_ID),
     "product_relations": (C.FROM_PRODUCT, C.TO_PRODUCT, C.RELATION),

@@ -1068,6 +1068,14 @@ def generate(
         "enterprises": enterprises,
         "enterprise_links": pd.concat([b.link_rows for b in blocks], ignore_index=True),
         "industries": _industries_frame(),
+        "industry_relations": pd.DataFrame(
+            {
+                C.FROM_CODE: pd.Series(dtype="str"),
+                C.TO_CODE: pd.Series(dtype="str"),
+                C.SCHEME: pd.Series(dtype="str"),
+                C.COUNT: pd.Series(dtype="Int64"),
+            }
+        ),
         "products": pd.DataFrame(
             {C.PRODUCT_ID: pd.Series(dtype="str"), C.NAME: pd.Series(dtype="str")}
         ),

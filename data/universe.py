@@ -1,0 +1,82 @@
+"""A universe on disk: a folder of contract tables (parquet) with ``manifest.json``.
+
+``attract demo`` and ``attract import ashare|chainkg`` write one; every later command reads one
+with ``--data DIR``. Reading validates each table against its schema; a table file that fails is
+an error naming the file (a universe written by this project never does).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from data.demo.generator import snapshot_id
+from data.loaders import DataFileError, LoadResult, load_table, write_rejects
+from data.schemas import TABLES, column_order
+
+
+def empty_table(table: str) -> pd.DataFrame:
+    """A table with the contract's columns and no rows."""
+    return pd.DataFrame({c: pd.Series(dtype="object") for c in column_order(table)})
+
+
+def write_universe(
+    out: Path,
+    results: Mapping[str, LoadResult],
+    *,
+    source: str,
+    extra: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """Write accepted rows, rejects and the manifest; tables not given are written empty."""
+    out.mkdir(parents=True, exist_ok=True)
+    tables: dict[str, pd.DataFrame] = {}
+    for name in TABLES:
+        frame = results[name].frame if name in results else empty_table(name)
+        frame.to_parquet(out / f"{name}.parquet", index=False)
+        tables[name] = frame
+        if name in results:
+            write_rejects(results[name], out)
+    manifest: dict[str, object] = {
+        "source": source,
+        "synthetic": False,
+        "sizes": {name: len(frame) for name, frame in tables.items()},
+        "snapshot_id": snapshot_id(tables),
+        "imports": {name: r.summary() for name, r in results.items()},
+        **(extra or {}),
+    }
+    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict[str, object]:
+    """The universe's manifest."""
+    path = folder / "manifest.json"
+    if not path.exists():
+        raise DataFileError(f"{path}: no manifest; is {folder} a universe (attract demo / attract import)?")
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(manifest, dict):
+        raise DataFileError(f"{path}: not a JSON object")
+    return manifest
+
+
+def load_universe(folder: Path, tables: Iterable[str] = TABLES) -> dict[str, pd.DataFrame]:
+    """Validated tables of a universe folder; any failing cell is an error naming the file."""
+    if not folder.is_dir():
+        raise DataFileError(f"{folder}: no such folder (build one with `attract demo`)")
+    out = {}
+    for name in tables:
+        path = folder / f"{name}.parquet"
+        if not path.exists():
+            raise DataFileError(f"{path}: missing table {name}")
+        result = load_table(path, table=name)
+        if result.rejected or result.cleared:
+            first = result.rejects.iloc[0]
+            raise DataFileError(
+                f"{path}: {result.rejected + result.cleared} invalid values, first on row "
+                f"{first['row']} column {first['column']}: {first['reason']}"
+            )
+        out[name] = result.frame
+    return out
