@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -22,7 +24,8 @@ app = typer.Typer(
 )
 import_app = typer.Typer(help="Import outside data into contract tables.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
-console = Console(soft_wrap=True)
+# wide tables when piped (a file, CI log), the terminal's width otherwise
+console = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 220)
 err_console = Console(stderr=True, soft_wrap=True)
 
 
@@ -160,6 +163,247 @@ def import_table_cmd(
     written = out / f"{table}.parquet"
     result.frame.to_parquet(written, index=False)
     _print_load(result, written, write_rejects(result, out))
+
+
+@import_app.command("chainkg")
+def import_chainkg_cmd(
+    folder: Annotated[
+        Path, typer.Argument(help="ChainKnowledgeGraph folder (company.json, industry.json, ...).")
+    ],
+    out: Annotated[Path, typer.Option(help="Output universe folder.")],
+) -> None:
+    """Import the public ChainKnowledgeGraph JSON-lines files into contract tables."""
+    from data.chainkg import import_chainkg
+    from data.universe import write_universe
+
+    started = time.perf_counter()
+    try:
+        imported = import_chainkg(folder, chains=default_chains())
+    except DataFileError as exc:
+        raise _fail(str(exc)) from exc
+    write_universe(
+        out,
+        imported.results,
+        source=f"chainkg:{folder}",
+        extra={"normalisations": dict(imported.normalisations)},
+    )
+    _print_results(imported.results, imported.normalisations, out, time.perf_counter() - started)
+
+
+@import_app.command("ashare")
+def import_ashare_cmd(
+    reports: Annotated[
+        Path, typer.Option(help="Annual-report folder (profit_statement.csv, ...).")
+    ],
+    chainkg: Annotated[Path, typer.Option(help="ChainKnowledgeGraph folder.")],
+    out: Annotated[Path, typer.Option(help="Output universe folder.")],
+    stock_basic: Annotated[
+        Path | None, typer.Option(help="Tushare stock_basic.csv (province fallback).")
+    ] = None,
+    park: Annotated[str, typer.Option(help="Park whose roster to build.")] = "shibei",
+    roster: Annotated[
+        Path | None, typer.Option(help="File of enterprise ids or stock codes, one per line.")
+    ] = None,
+    roster_district: Annotated[
+        str | None, typer.Option(help="Roster = firms registered or with an office here.")
+    ] = None,
+) -> None:
+    """Build a universe of real listed firms (financials, taxes, locations, chain links)."""
+    from data.ashare import import_ashare
+    from data.universe import write_universe
+
+    if park not in default_parks():
+        raise _fail(f"--park: unknown park {park!r}; choose one of {', '.join(default_parks())}")
+    started = time.perf_counter()
+    try:
+        ids = None
+        if roster is not None:
+            if not roster.exists():
+                raise DataFileError(f"{roster}: no such file")
+            ids = [line.split(",")[0] for line in roster.read_text(encoding="utf-8").splitlines()]
+        imported = import_ashare(
+            reports=reports,
+            chainkg=chainkg,
+            chains=default_chains(),
+            stock_basic=stock_basic,
+            park_id=park,
+            roster_ids=ids,
+            roster_district=roster_district,
+        )
+    except DataFileError as exc:
+        raise _fail(str(exc)) from exc
+    write_universe(
+        out,
+        imported.results,
+        source=f"ashare:{reports}",
+        extra={
+            "park_id": park,
+            "roster_district": roster_district,
+            "normalisations": dict(imported.normalisations),
+        },
+    )
+    _print_results(imported.results, imported.normalisations, out, time.perf_counter() - started)
+
+
+def _print_results(
+    results: dict[str, LoadResult], normalisations: Counter[str], out: Path, seconds: float
+) -> None:
+    table = Table(title=f"import → {out} ({seconds:.1f} s)")
+    for col in ("table", "rows read", "accepted", "rejected", "values cleared"):
+        table.add_column(col, justify="right" if col != "table" else "left")
+    for name, r in results.items():
+        table.add_row(
+            name, f"{r.source_rows:,}", f"{r.accepted:,}", f"{r.rejected:,}", f"{r.cleared:,}"
+        )
+    console.print(table)
+    for what, count in sorted(normalisations.items()):
+        console.print(f"  {what}: {count:,}", highlight=False)
+    console.print(
+        f"rejects in {out / 'rejects'}, counts in {out / 'manifest.json'}", highlight=False
+    )
+
+
+graph_app = typer.Typer(help="The industry-chain knowledge graph.", no_args_is_help=True)
+app.add_typer(graph_app, name="graph")
+
+
+def _data_dir(data: Path | None) -> Path:
+    return data if data is not None else get_settings().demo_dir
+
+
+@graph_app.command("stats")
+def graph_stats_cmd(
+    data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
+    enterprises: Annotated[
+        bool, typer.Option(help="Include enterprise nodes and their edges.")
+    ] = True,
+) -> None:
+    """Node and edge counts of the knowledge graph by type."""
+    from data.universe import load_universe
+    from industry_graph.graph import build_graph, graph_stats
+
+    started = time.perf_counter()
+    try:
+        tables = load_universe(_data_dir(data))
+    except DataFileError as exc:
+        raise _fail(str(exc)) from exc
+    graph = build_graph(
+        chains=default_chains(),
+        tables=tables,
+        parks=default_parks(),
+        include_enterprises=enterprises,
+    )
+    stats = graph_stats(graph)
+    table = Table(
+        title=f"knowledge graph of {_data_dir(data)} ({time.perf_counter() - started:.1f} s)"
+    )
+    table.add_column("kind")
+    table.add_column("type")
+    table.add_column("count", justify="right")
+    for kind in ("nodes", "edges"):
+        for name, count in stats[kind].items():
+            table.add_row(kind, name, f"{count:,}")
+        table.add_row(kind, "[b]total[/b]", f"[b]{sum(stats[kind].values()):,}[/b]")
+    console.print(table)
+
+
+@app.command()
+def gaps(
+    park: Annotated[str, typer.Option(help="Park id (shibei, nantong).")] = "shibei",
+    chain: Annotated[
+        str, typer.Option(help="Chain id (big_data, ...) or sw:<Shenwan code> to derive one.")
+    ] = "big_data",
+    data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
+    roster_district: Annotated[
+        str | None, typer.Option(help="Use the firms of this district as the park.")
+    ] = None,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """A chain's gaps for a park: 补链 (missing_broken), 强链 (weak), 延链 (extension)."""
+    import pandas as pd
+
+    from data.universe import load_universe
+    from industry_graph.derive import DERIVED_PREFIX, derive_chain, derived_memberships
+    from industry_graph.gaps import analyse_gaps, park_context
+
+    if format not in {"table", "json"}:
+        raise _fail(f"--format: must be table or json (got {format!r})")
+    parks = default_parks()
+    if park not in parks:
+        raise _fail(f"--park: unknown park {park!r}; choose one of {', '.join(parks)}")
+    all_chains = dict(default_chains())
+    derived = chain.startswith(DERIVED_PREFIX)
+    if not derived and chain not in all_chains:
+        raise _fail(
+            f"--chain: unknown chain {chain!r}; choose one of {', '.join(all_chains)} or sw:<Shenwan code>"
+        )
+    needed = ["enterprises", "enterprise_links", "park_roster"] + (
+        ["industries", "industry_relations"] if derived else []
+    )
+    try:
+        tables = load_universe(_data_dir(data), needed)
+    except DataFileError as exc:
+        raise _fail(str(exc)) from exc
+    if derived:
+        try:
+            made = derive_chain(
+                industries=tables["industries"],
+                industry_relations=tables["industry_relations"],
+                root_code=chain.removeprefix(DERIVED_PREFIX),
+            )
+        except (KeyError, ValueError) as exc:
+            raise _fail(f"--chain: {exc}") from exc
+        all_chains[made.id] = made
+        chain = made.id
+        tables["enterprise_links"] = pd.concat(
+            [tables["enterprise_links"], derived_memberships(made, tables["enterprises"])],
+            ignore_index=True,
+        )
+    roster = tables["park_roster"]
+    if roster_district is not None:
+        from data.ashare import roster_from
+
+        roster, _ = roster_from(
+            tables["enterprises"], park_id=park, roster_district=roster_district
+        )
+        if roster.empty:
+            raise _fail(f"--roster-district: no firm of the universe is in {roster_district!r}")
+    ctx = park_context(
+        park=parks[park],
+        chains=all_chains,
+        enterprises=tables["enterprises"],
+        enterprise_links=tables["enterprise_links"],
+        park_roster=roster,
+    )
+    result = analyse_gaps(ctx, chain)
+    if format == "json":
+        payload = {
+            "park": park,
+            "chain": chain,
+            "park_firms": ctx.roster_size,
+            "links": [g.to_dict() for g in result],
+        }
+        typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
+        return
+    table = Table(
+        title=f"{parks[park].name_zh} · {all_chains[chain].name_zh} — gaps ({ctx.roster_size:,} park firms)"
+    )
+    for col in ("link", "环节", "firms", "target", "revenue (wan)", "type", "score", "reason"):
+        table.add_column(
+            col, justify="right" if col in {"firms", "target", "revenue (wan)", "score"} else "left"
+        )
+    for g in result:
+        table.add_row(
+            g.link_id,
+            g.name_zh,
+            f"{g.firms:.1f}",
+            f"{g.target:.1f}",
+            f"{g.revenue_wan_cny:,.0f}",
+            g.gap_type,
+            f"{g.score:.3f}",
+            g.reason_zh,
+        )
+    console.print(table)
 
 
 @app.command()

@@ -30,9 +30,16 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from data.chainkg import ChainKgImport, import_chainkg, stock_enterprise_id
-from data.loaders import DataFileError, LoadResult, RawTable, _rejects_frame, read_csv, validate_table
-from data.reference import Chain, industry_link_map
+from data.chainkg import ChainKgImport, import_chainkg, links_from_industries, stock_enterprise_id
+from data.loaders import (
+    DataFileError,
+    LoadResult,
+    RawTable,
+    _rejects_frame,
+    read_csv,
+    validate_table,
+)
+from data.reference import Chain
 from data.regions import normalise_district
 
 REPORT_FILES = ("profit_statement.csv", "cash_flow_statement.csv", "people.csv", "baseinfo.csv")
@@ -77,7 +84,9 @@ def _money_wan(series: pd.Series) -> pd.Series:
 def _read(folder: Path, name: str) -> RawTable:
     path = folder / name
     if not path.exists():
-        raise DataFileError(f"{path}: missing (an annual-report folder needs {', '.join(REPORT_FILES)})")
+        raise DataFileError(
+            f"{path}: missing (an annual-report folder needs {', '.join(REPORT_FILES)})"
+        )
     return read_csv(path)
 
 
@@ -92,7 +101,14 @@ def _keyed(raw: RawTable) -> pd.DataFrame:
 def _locations(folder: Path, base: pd.DataFrame) -> pd.DataFrame:
     """Registered and office province / city / district per (stock_code, year)."""
     path = folder / LOCATION_FILE
-    cols = ["reg_province", "reg_city", "reg_district", "office_province", "office_city", "office_district"]
+    cols = [
+        "reg_province",
+        "reg_city",
+        "reg_district",
+        "office_province",
+        "office_city",
+        "office_district",
+    ]
     if path.exists():
         loc = read_csv(path).frame
         loc["stock_code"] = loc["stock_code"].astype(str).str.zfill(6)
@@ -100,20 +116,12 @@ def _locations(folder: Path, base: pd.DataFrame) -> pd.DataFrame:
         return loc[["stock_code", "year", *cols]]
     parsed = base[["stock_code", "year"]].copy()
     for prefix, column in (("reg", "注册地址"), ("office", "办公地址")):
-        triples = base[column].map(lambda a: parse_address(a) if isinstance(a, str) else (None, None, None))
+        triples = base[column].map(
+            lambda a: parse_address(a) if isinstance(a, str) else (None, None, None)
+        )
         for k, part in enumerate(("province", "city", "district")):
             parsed[f"{prefix}_{part}"] = triples.map(lambda t, k=k: t[k])
     return parsed
-
-
-def _links(enterprises: pd.DataFrame, chains: Mapping[str, Chain]) -> pd.DataFrame:
-    link_map = industry_link_map(chains, scheme="sw2021")
-    rows = []
-    for eid, code in zip(enterprises[C.ENTERPRISE_ID], enterprises[C.INDUSTRY_CODE], strict=True):
-        links = link_map.get(code, ()) if isinstance(code, str) else ()
-        for link_id in links:
-            rows.append({C.ENTERPRISE_ID: eid, C.LINK_ID: link_id, C.SHARE: round(1.0 / len(links), 6)})
-    return pd.DataFrame(rows, columns=[C.ENTERPRISE_ID, C.LINK_ID, C.SHARE])
 
 
 def roster_from(
@@ -132,7 +140,11 @@ def roster_from(
             value = raw.strip()
             if not value:
                 continue
-            eid = stock_enterprise_id(value.zfill(6)) if value.isdigit() and len(value) <= 6 else value
+            eid = (
+                stock_enterprise_id(value.zfill(6))
+                if value.isdigit() and len(value) <= 6
+                else value
+            )
             (members if eid in known else unknown).append(eid)
     if roster_district is not None:
         full = normalise_district("上海市", roster_district) or roster_district
@@ -178,20 +190,37 @@ def import_ashare(
     tax[C.TAX_PAID] = _money_wan(tax["支付的各项税费"])
     too_big = tax[C.TAX_PAID].notna() & tax["revenue"].notna() & (tax[C.TAX_PAID] > tax["revenue"])
     prior = [
-        {C.REJECT_ROW: int(r), C.REJECT_COLUMN: C.TAX_PAID, C.REJECT_VALUE: f"{v:.2f}",
-         C.REJECT_REASON: f"taxes paid exceed revenue ({rev:.2f} wan): unit error in the extraction",
-         C.REJECT_ACTION: C.ACTION_VALUE_CLEARED}
-        for r, v, rev in zip(tax.loc[too_big, "_row"], tax.loc[too_big, C.TAX_PAID], tax.loc[too_big, "revenue"], strict=True)
+        {
+            C.REJECT_ROW: int(r),
+            C.REJECT_COLUMN: C.TAX_PAID,
+            C.REJECT_VALUE: f"{v:.2f}",
+            C.REJECT_REASON: f"taxes paid exceed revenue ({rev:.2f} wan): unit error in the extraction",
+            C.REJECT_ACTION: C.ACTION_VALUE_CLEARED,
+        }
+        for r, v, rev in zip(
+            tax.loc[too_big, "_row"],
+            tax.loc[too_big, C.TAX_PAID],
+            tax.loc[too_big, "revenue"],
+            strict=True,
+        )
     ]
     tax.loc[too_big, C.TAX_PAID] = np.nan
-    tax_frame = pd.DataFrame({
-        C.ENTERPRISE_ID: tax["stock_code"].map(stock_enterprise_id),
-        C.YEAR: tax["year"],
-        C.REVENUE: tax["revenue"],
-        C.TAX_PAID: tax[C.TAX_PAID],
-    })
-    tax_result = validate_table(tax_frame, table="tax_records", rows=tax["_row"].to_numpy(), source=reports / "cash_flow_statement.csv",
-                                prior_rejects=_rejects_frame(prior), source_rows=len(cash_raw.frame) + len(cash_raw.malformed))
+    tax_frame = pd.DataFrame(
+        {
+            C.ENTERPRISE_ID: tax["stock_code"].map(stock_enterprise_id),
+            C.YEAR: tax["year"],
+            C.REVENUE: tax["revenue"],
+            C.TAX_PAID: tax[C.TAX_PAID],
+        }
+    )
+    tax_result = validate_table(
+        tax_frame,
+        table="tax_records",
+        rows=tax["_row"].to_numpy(),
+        source=reports / "cash_flow_statement.csv",
+        prior_rejects=_rejects_frame(prior),
+        source_rows=len(cash_raw.frame) + len(cash_raw.malformed),
+    )
 
     # the latest year per firm, growth against the year before
     fin = fin.sort_values(["stock_code", "year"])
@@ -202,7 +231,9 @@ def import_ashare(
         (latest["prev_year"] == latest["year"] - 1) & (latest["prev_revenue"] > 0)
     )
     margin = (latest["net_profit"] / latest["revenue"]).where(latest["revenue"] > 0)
-    staff = people.sort_values("year").groupby("stock_code").tail(1).set_index("stock_code")["职工人数"]
+    staff = (
+        people.sort_values("year").groupby("stock_code").tail(1).set_index("stock_code")["职工人数"]
+    )
     staff = pd.to_numeric(staff, errors="coerce")
     counts["employees 0 or -1 treated as missing (failed extraction)"] = int((staff <= 0).sum())
     staff = staff.where(staff > 0)
@@ -212,13 +243,27 @@ def import_ashare(
     if names_path.exists():
         reports_index = read_csv(names_path).frame
         reports_index["stock_code"] = reports_index["stock_code"].astype(str).str.zfill(6)
-        full_names = reports_index.sort_values("report_year").groupby("stock_code").tail(1).set_index("stock_code")["company_full_name"]
+        full_names = (
+            reports_index.sort_values("report_year")
+            .groupby("stock_code")
+            .tail(1)
+            .set_index("stock_code")["company_full_name"]
+        )
 
     kg_ent = kg.results["enterprises"].frame.set_index(C.STOCK_CODE)
     codes = sorted(set(kg_ent.index) | set(latest.index))
     ent = pd.DataFrame({C.STOCK_CODE: codes})
     ent[C.ENTERPRISE_ID] = ent[C.STOCK_CODE].map(stock_enterprise_id)
-    ent[C.NAME] = ent[C.STOCK_CODE].map(full_names).fillna(ent[C.STOCK_CODE].map(kg_ent[C.NAME]))
+    short_names = profit.drop_duplicates("stock_code", keep="last").set_index("stock_code")[
+        "股票简称"
+    ]
+    name = ent[C.STOCK_CODE].map(full_names).astype(object)
+    for fallback in (
+        kg_ent[C.NAME],
+        short_names,
+    ):  # report full name, then the graph's, then the short name
+        name = name.where(name.notna(), ent[C.STOCK_CODE].map(fallback).astype(object))
+    ent[C.NAME] = name
     ent["short_name"] = ent[C.STOCK_CODE].map(kg_ent["short_name"])
     ent[C.REVENUE] = ent[C.STOCK_CODE].map(latest["revenue"])
     ent[C.REVENUE] = ent[C.REVENUE].where(ent[C.REVENUE] >= 0)
@@ -232,7 +277,7 @@ def import_ashare(
     ent["office_district"] = ent[C.STOCK_CODE].map(loc["office_district"]) if len(loc) else None
     ent[C.IS_LISTED] = True
     ent[C.INDUSTRY_CODE] = ent[C.STOCK_CODE].map(kg_ent[C.INDUSTRY_CODE])
-    ent[C.INDUSTRY_SCHEME] = np.where(ent[C.INDUSTRY_CODE].notna(), "sw2021", None)
+    ent[C.INDUSTRY_SCHEME] = ent[C.INDUSTRY_CODE].notna().map({True: "sw2021", False: None})
     if stock_basic is not None:
         basic = read_csv(stock_basic).frame
         basic["symbol"] = basic["symbol"].astype(str).str.zfill(6)
@@ -241,21 +286,36 @@ def import_ashare(
         from data.regions import normalise_province
 
         fill = ent[C.PROVINCE].isna() & area.notna()
-        ent.loc[fill, C.PROVINCE] = area[fill].map(lambda a: normalise_province(a) or ("广东省" if a == "深圳" else a))
+        ent.loc[fill, C.PROVINCE] = area[fill].map(
+            lambda a: normalise_province(a) or ("广东省" if a == "深圳" else a)
+        )
         counts["province from stock_basic area (address missing)"] = int(fill.sum())
-        ent[C.NAME] = ent[C.NAME].fillna(ent[C.STOCK_CODE].map(basic["name"]))
-    ent_result = validate_table(ent, table="enterprises", rows=np.arange(2, len(ent) + 2), source=reports,
-                                source_rows=len(ent))
+    ent_result = validate_table(
+        ent,
+        table="enterprises",
+        rows=np.arange(2, len(ent) + 2),
+        source=reports,
+        source_rows=len(ent),
+    )
     results = dict(kg.results)
     results["enterprises"] = ent_result
     results["tax_records"] = tax_result
-    links = _links(ent_result.frame, chains)
-    results["enterprise_links"] = validate_table(links, table="enterprise_links", rows=np.arange(2, len(links) + 2),
-                                                 source=reports, source_rows=len(links))
+    links = links_from_industries(ent_result.frame, chains)
+    results["enterprise_links"] = validate_table(
+        links,
+        table="enterprise_links",
+        rows=np.arange(2, len(links) + 2),
+        source=reports,
+        source_rows=len(links),
+    )
     ids = list(roster_ids) if roster_ids is not None else []
-    if roster_district is not None:  # registered or office address in the district, in any report year
+    if (
+        roster_district is not None
+    ):  # registered or office address in the district, in any report year
         full = normalise_district("上海市", roster_district) or roster_district
-        hit = loc_all["reg_district"].isin({roster_district, full}) | loc_all["office_district"].isin({roster_district, full})
+        hit = loc_all["reg_district"].isin({roster_district, full}) | loc_all[
+            "office_district"
+        ].isin({roster_district, full})
         ids += [stock_enterprise_id(c) for c in loc_all.loc[hit, "stock_code"]]
         # an address the parser could not split still names the district in its text
         text_hit = pd.Series(False, index=base.index)
@@ -263,19 +323,47 @@ def import_ashare(
             text_hit |= base[column].fillna("").astype(str).str.contains(full, regex=False)
         ids += [stock_enterprise_id(c) for c in base.loc[text_hit, "stock_code"]]
     roster, unknown = roster_from(
-        ent_result.frame, park_id=park_id, roster_ids=ids if (roster_ids is not None or ids) else None,
+        ent_result.frame,
+        park_id=park_id,
+        roster_ids=ids if (roster_ids is not None or ids) else None,
         roster_district=roster_district,
     )
     roster_prior = [
-        {C.REJECT_ROW: i + 1, C.REJECT_COLUMN: C.ENTERPRISE_ID, C.REJECT_VALUE: u,
-         C.REJECT_REASON: "no such firm in the universe", C.REJECT_ACTION: C.ACTION_ROW_REJECTED}
+        {
+            C.REJECT_ROW: i + 1,
+            C.REJECT_COLUMN: C.ENTERPRISE_ID,
+            C.REJECT_VALUE: u,
+            C.REJECT_REASON: "no such firm in the universe",
+            C.REJECT_ACTION: C.ACTION_ROW_REJECTED,
+        }
         for i, u in enumerate(unknown)
     ]
-    results["park_roster"] = validate_table(roster, table="park_roster", rows=np.arange(2, len(roster) + 2),
-                                            source=Path("roster"), prior_rejects=_rejects_frame(roster_prior),
-                                            source_rows=len(roster) + len(unknown))
-    empty_outreach = pd.DataFrame({c: pd.Series(dtype="object") for c in
-                                   (C.OUTREACH_ID, C.ENTERPRISE_ID, C.PARK_ID, C.TRACK, C.CAMPAIGN, C.CONTACTED_ON,
-                                    C.OUTCOME, C.CLOSED_ON, C.OFFICER, C.NOTE)})
-    results["outreach"] = validate_table(empty_outreach, table="outreach", rows=np.arange(0), source=reports, source_rows=0)
+    results["park_roster"] = validate_table(
+        roster,
+        table="park_roster",
+        rows=np.arange(2, len(roster) + 2),
+        source=Path("roster"),
+        prior_rejects=_rejects_frame(roster_prior),
+        source_rows=len(roster) + len(unknown),
+    )
+    empty_outreach = pd.DataFrame(
+        {
+            c: pd.Series(dtype="object")
+            for c in (
+                C.OUTREACH_ID,
+                C.ENTERPRISE_ID,
+                C.PARK_ID,
+                C.TRACK,
+                C.CAMPAIGN,
+                C.CONTACTED_ON,
+                C.OUTCOME,
+                C.CLOSED_ON,
+                C.OFFICER,
+                C.NOTE,
+            )
+        }
+    )
+    results["outreach"] = validate_table(
+        empty_outreach, table="outreach", rows=np.arange(0), source=reports, source_rows=0
+    )
     return AshareImport(results=results, normalisations=counts)

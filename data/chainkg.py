@@ -24,6 +24,7 @@ import hashlib
 import json
 import re
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
@@ -33,6 +34,7 @@ import pandas as pd
 
 from data import columns as C
 from data.loaders import DataFileError, LoadResult, _rejects_frame, validate_table
+from data.reference import Chain, industry_link_map
 
 FILES: Final = (
     "company.json",
@@ -44,7 +46,11 @@ FILES: Final = (
     "company_product.json",
     "product_product.json",
 )
-PRODUCT_RELATIONS: Final = {"上游材料": "upstream", "产品小类": "subclass", "下游产品": "downstream"}
+PRODUCT_RELATIONS: Final = {
+    "上游材料": "upstream",
+    "产品小类": "subclass",
+    "下游产品": "downstream",
+}
 _SPACE = re.compile(r"\s+")
 
 
@@ -103,9 +109,16 @@ def read_jsonl(path: Path) -> tuple[list[dict[str, object]], list[int], list[dic
     return records, lines, bad
 
 
-def _reject(row: int, column: str, value: object, reason: str, action: str = C.ACTION_ROW_REJECTED) -> dict[str, object]:
-    return {C.REJECT_ROW: row, C.REJECT_COLUMN: column, C.REJECT_VALUE: "" if value is None else str(value),
-            C.REJECT_REASON: reason, C.REJECT_ACTION: action}
+def _reject(
+    row: int, column: str, value: object, reason: str, action: str = C.ACTION_ROW_REJECTED
+) -> dict[str, object]:
+    return {
+        C.REJECT_ROW: row,
+        C.REJECT_COLUMN: column,
+        C.REJECT_VALUE: "" if value is None else str(value),
+        C.REJECT_REASON: reason,
+        C.REJECT_ACTION: action,
+    }
 
 
 def _code6(value: object) -> str | None:
@@ -123,8 +136,14 @@ def _frame(records: list[dict[str, object]], columns: dict[str, str]) -> pd.Data
     return frame[list(columns)].rename(columns=columns)
 
 
-def _validated(table: str, frame: pd.DataFrame, rows: list[int] | np.ndarray, source: Path,
-               prior: list[dict[str, object]], source_rows: int) -> LoadResult:
+def _validated(
+    table: str,
+    frame: pd.DataFrame,
+    rows: list[int] | np.ndarray,
+    source: Path,
+    prior: list[dict[str, object]],
+    source_rows: int,
+) -> LoadResult:
     return validate_table(
         frame,
         table=table,
@@ -135,12 +154,30 @@ def _validated(table: str, frame: pd.DataFrame, rows: list[int] | np.ndarray, so
     )
 
 
-def import_chainkg(folder: Path) -> ChainKgImport:
+def links_from_industries(enterprises: pd.DataFrame, chains: Mapping[str, Chain]) -> pd.DataFrame:
+    """``enterprise_links`` from the chains' Shenwan mapping: a firm works in every curated link
+    that lists its Shenwan industry, its share split evenly between them."""
+    link_map = industry_link_map(chains, scheme="sw2021")
+    rows = []
+    sw = enterprises[enterprises[C.INDUSTRY_SCHEME] == "sw2021"]
+    for eid, code in zip(sw[C.ENTERPRISE_ID], sw[C.INDUSTRY_CODE], strict=True):
+        links = link_map.get(code, ())
+        for link_id in links:
+            rows.append(
+                {C.ENTERPRISE_ID: eid, C.LINK_ID: link_id, C.SHARE: round(1.0 / len(links), 6)}
+            )
+    return pd.DataFrame(rows, columns=[C.ENTERPRISE_ID, C.LINK_ID, C.SHARE])
+
+
+def import_chainkg(folder: Path, *, chains: Mapping[str, Chain] | None = None) -> ChainKgImport:
     """Read a ChainKnowledgeGraph folder into ``enterprises`` (listed firms), ``industries``,
-    ``industry_relations``, ``products``, ``enterprise_products`` and ``product_relations``."""
+    ``industry_relations``, ``products``, ``enterprise_products`` and ``product_relations``;
+    with ``chains``, also ``enterprise_links`` through the chains' Shenwan mapping."""
     missing = [name for name in FILES if not (folder / name).exists()]
     if missing:
-        raise DataFileError(f"{folder}: not a ChainKnowledgeGraph folder, missing {', '.join(missing)}")
+        raise DataFileError(
+            f"{folder}: not a ChainKnowledgeGraph folder, missing {', '.join(missing)}"
+        )
     counts: Counter[str] = Counter()
     results: dict[str, LoadResult] = {}
 
@@ -151,8 +188,17 @@ def import_chainkg(folder: Path) -> ChainKgImport:
     industries = _frame(ind, {"code": C.CODE, "name": C.NAME})
     industries[C.SCHEME] = "sw2021"
     industries[C.PARENT_CODE] = industries[C.CODE].map(parent)
-    results["industries"] = _validated("industries", industries, ind_rows, folder / "industry.json", ind_bad, len(ind) + len(ind_bad))
-    code_of = dict(zip(results["industries"].frame[C.NAME], results["industries"].frame[C.CODE], strict=True))
+    results["industries"] = _validated(
+        "industries",
+        industries,
+        ind_rows,
+        folder / "industry.json",
+        ind_bad,
+        len(ind) + len(ind_bad),
+    )
+    code_of = dict(
+        zip(results["industries"].frame[C.NAME], results["industries"].frame[C.CODE], strict=True)
+    )
 
     # industry_up: names -> codes
     ups, up_rows, up_bad = read_jsonl(folder / "industry_up.json")
@@ -169,57 +215,92 @@ def import_chainkg(folder: Path) -> ChainKgImport:
             continue
         unknown = [name for name in upstream if name not in code_of]
         if unknown:
-            up_bad.append(_reject(line, "ups", ", ".join(unknown), "upstream industry names not in industry.json",
-                                  C.ACTION_VALUE_CLEARED))
+            up_bad.append(
+                _reject(
+                    line,
+                    "ups",
+                    ", ".join(unknown),
+                    "upstream industry names not in industry.json",
+                    C.ACTION_VALUE_CLEARED,
+                )
+            )
         for name, count in upstream.items():
             if name in code_of:
-                rel_records.append({C.FROM_CODE: code_of[child], C.TO_CODE: code_of[name], C.COUNT: count})
+                rel_records.append(
+                    {C.FROM_CODE: code_of[child], C.TO_CODE: code_of[name], C.COUNT: count}
+                )
                 rel_rows.append(line)
     relations = pd.DataFrame(rel_records, columns=[C.FROM_CODE, C.TO_CODE, C.COUNT])
     relations[C.SCHEME] = "sw2021"
     results["industry_relations"] = _validated(
-        "industry_relations", relations, rel_rows, folder / "industry_up.json", up_bad,
-        len(rel_records) + up_bad_lines + sum(1 for b in up_bad if b[C.REJECT_ACTION] == C.ACTION_ROW_REJECTED)
+        "industry_relations",
+        relations,
+        rel_rows,
+        folder / "industry_up.json",
+        up_bad,
+        len(rel_records)
+        + up_bad_lines
+        + sum(1 for b in up_bad if b[C.REJECT_ACTION] == C.ACTION_ROW_REJECTED),
     )
 
     # companies
-    company_industry, ci_rows, ci_bad = read_jsonl(folder / "company_industry.json")
-    short_name = {_code6(r.get("company_code")): str(r.get("company_name")) for r in company_industry}
-    industry_of = {_code6(r.get("company_code")): str(r.get("industry_code")) for r in company_industry}
+    company_industry, _ci_rows, ci_bad = read_jsonl(folder / "company_industry.json")
+    short_name = {
+        _code6(r.get("company_code")): str(r.get("company_name")) for r in company_industry
+    }
+    industry_of = {
+        _code6(r.get("company_code")): str(r.get("industry_code")) for r in company_industry
+    }
     companies, co_rows, co_bad = read_jsonl(folder / "company.json")
     company_lines = len(companies) + len(co_bad)
     by_code: dict[str, list[int]] = {}
     for i, record in enumerate(companies):
         code = _code6(record.get("code"))
         if code is None:
-            co_bad.append(_reject(co_rows[i], "code", record.get("code"), "not a 6-digit stock code"))
+            co_bad.append(
+                _reject(co_rows[i], "code", record.get("code"), "not a 6-digit stock code")
+            )
             continue
         if str(record.get("code")) != code:
             counts["company code normalised to 6 digits"] += 1
         by_code.setdefault(code, []).append(i)
     keep: list[int] = []
     for code, idxs in by_code.items():
-        chosen = next((i for i in idxs if companies[i].get("name") == short_name.get(code)), idxs[0])
+        chosen = next(
+            (i for i in idxs if companies[i].get("name") == short_name.get(code)), idxs[0]
+        )
         keep.append(chosen)
         for i in idxs:
             if i != chosen:
-                co_bad.append(_reject(
-                    co_rows[i], "code", code,
-                    f"duplicate stock code {code} ({companies[i].get('name')}); kept line {co_rows[chosen]} "
-                    f"({companies[chosen].get('name')})",
-                ))
+                co_bad.append(
+                    _reject(
+                        co_rows[i],
+                        "code",
+                        code,
+                        f"duplicate stock code {code} ({companies[i].get('name')}); kept line {co_rows[chosen]} "
+                        f"({companies[chosen].get('name')})",
+                    )
+                )
     keep.sort()
-    ent = pd.DataFrame({
-        C.ENTERPRISE_ID: [stock_enterprise_id(str(_code6(companies[i]["code"]))) for i in keep],
-        C.STOCK_CODE: [_code6(companies[i]["code"]) for i in keep],
-        C.NAME: [companies[i].get("fullname") or companies[i].get("name") for i in keep],
-        C.IS_LISTED: True,
-    })
+    ent = pd.DataFrame(
+        {
+            C.ENTERPRISE_ID: [stock_enterprise_id(str(_code6(companies[i]["code"]))) for i in keep],
+            C.STOCK_CODE: [_code6(companies[i]["code"]) for i in keep],
+            C.NAME: [companies[i].get("fullname") or companies[i].get("name") for i in keep],
+            C.IS_LISTED: True,
+        }
+    )
     ent[C.INDUSTRY_CODE] = ent[C.STOCK_CODE].map(industry_of)
-    ent[C.INDUSTRY_SCHEME] = np.where(ent[C.INDUSTRY_CODE].notna(), "sw2021", None)
-    ent["short_name"] = [companies[i].get("name") for i in keep]
-    results["enterprises"] = _validated("enterprises", ent, [co_rows[i] for i in keep], folder / "company.json",
-                                        co_bad, company_lines)
+    ent[C.INDUSTRY_SCHEME] = ent[C.INDUSTRY_CODE].notna().map({True: "sw2021", False: None})
+    ent["short_name"] = pd.Series([companies[i].get("name") for i in keep], dtype=object)
+    results["enterprises"] = _validated(
+        "enterprises",
+        ent,
+        [co_rows[i] for i in keep],
+        folder / "company.json",
+        co_bad,
+        company_lines,
+    )
     known_companies = set(results["enterprises"].frame[C.STOCK_CODE])
     counts["company_industry lines"] = len(company_industry) + len(ci_bad)
 
@@ -236,7 +317,9 @@ def import_chainkg(folder: Path) -> ChainKgImport:
             prod_bad.append(_reject(line, "name", raw, "empty product name"))
             continue
         if clean in names:
-            prod_bad.append(_reject(line, "name", raw, f"duplicate product name, first on line {names[clean]}"))
+            prod_bad.append(
+                _reject(line, "name", raw, f"duplicate product name, first on line {names[clean]}")
+            )
             continue
         names[clean] = line
 
@@ -248,7 +331,11 @@ def import_chainkg(folder: Path) -> ChainKgImport:
     for record, line in zip(cp, cp_rows, strict=True):
         code = _code6(record.get("company_code"))
         if code is None or code not in known_companies:
-            cp_bad.append(_reject(line, "company_code", record.get("company_code"), "company not in company.json"))
+            cp_bad.append(
+                _reject(
+                    line, "company_code", record.get("company_code"), "company not in company.json"
+                )
+            )
             continue
         raw = str(record.get("product_name") or "")
         clean = _SPACE.sub("", raw)
@@ -259,19 +346,37 @@ def import_chainkg(folder: Path) -> ChainKgImport:
             continue
         if clean not in names and clean not in added_products:
             added_products[clean] = line
-        cp_records.append({C.ENTERPRISE_ID: stock_enterprise_id(code), C.PRODUCT_ID: product_id(clean),
-                           C.WEIGHT: record.get("rel_weight")})
+        cp_records.append(
+            {
+                C.ENTERPRISE_ID: stock_enterprise_id(code),
+                C.PRODUCT_ID: product_id(clean),
+                C.WEIGHT: record.get("rel_weight"),
+            }
+        )
         cp_lines.append(line)
     counts["products added from company_product.json"] = len(added_products)
     product_frame = pd.DataFrame(
-        {C.PRODUCT_ID: [product_id(n) for n in [*names, *added_products]], C.NAME: [*names, *added_products]}
+        {
+            C.PRODUCT_ID: [product_id(n) for n in [*names, *added_products]],
+            C.NAME: [*names, *added_products],
+        }
     )
     product_lines = [*names.values(), *added_products.values()]
-    results["products"] = _validated("products", product_frame, product_lines, folder / "product.json", prod_bad,
-                                     product_lines_read + len(added_products))
+    results["products"] = _validated(
+        "products",
+        product_frame,
+        product_lines,
+        folder / "product.json",
+        prod_bad,
+        product_lines_read + len(added_products),
+    )
     results["enterprise_products"] = _validated(
-        "enterprise_products", pd.DataFrame(cp_records, columns=[C.ENTERPRISE_ID, C.PRODUCT_ID, C.WEIGHT]),
-        cp_lines, folder / "company_product.json", cp_bad, cp_lines_read,
+        "enterprise_products",
+        pd.DataFrame(cp_records, columns=[C.ENTERPRISE_ID, C.PRODUCT_ID, C.WEIGHT]),
+        cp_lines,
+        folder / "company_product.json",
+        cp_bad,
+        cp_lines_read,
     )
 
     # product -> product
@@ -283,17 +388,53 @@ def import_chainkg(folder: Path) -> ChainKgImport:
         relation = PRODUCT_RELATIONS.get(str(record.get("rel")))
         ends = [_SPACE.sub("", str(record.get(k) or "")) for k in ("from_entity", "to_entity")]
         if relation is None:
-            pp_bad.append(_reject(line, "rel", record.get("rel"), f"unknown relation (known: {', '.join(PRODUCT_RELATIONS)})"))
+            pp_bad.append(
+                _reject(
+                    line,
+                    "rel",
+                    record.get("rel"),
+                    f"unknown relation (known: {', '.join(PRODUCT_RELATIONS)})",
+                )
+            )
             continue
         unknown = [e for e in ends if e not in known_products]
         if unknown:
-            pp_bad.append(_reject(line, "from_entity" if ends[0] in unknown else "to_entity", unknown[0],
-                                  "product not in product.json"))
+            pp_bad.append(
+                _reject(
+                    line,
+                    "from_entity" if ends[0] in unknown else "to_entity",
+                    unknown[0],
+                    "product not in product.json",
+                )
+            )
             continue
-        pp_records.append({C.FROM_PRODUCT: product_id(ends[0]), C.TO_PRODUCT: product_id(ends[1]), C.RELATION: relation})
+        pp_records.append(
+            {
+                C.FROM_PRODUCT: product_id(ends[0]),
+                C.TO_PRODUCT: product_id(ends[1]),
+                C.RELATION: relation,
+            }
+        )
         pp_lines.append(line)
     results["product_relations"] = _validated(
-        "product_relations", pd.DataFrame(pp_records, columns=[C.FROM_PRODUCT, C.TO_PRODUCT, C.RELATION]),
-        pp_lines, folder / "product_product.json", pp_bad, pp_lines_read,
+        "product_relations",
+        pd.DataFrame(pp_records, columns=[C.FROM_PRODUCT, C.TO_PRODUCT, C.RELATION]),
+        pp_lines,
+        folder / "product_product.json",
+        pp_bad,
+        pp_lines_read,
     )
+    known_industries = set(results["industries"].frame[C.CODE])
+    counts["company industry codes not in industry.json (kept)"] = int(
+        (~results["enterprises"].frame[C.INDUSTRY_CODE].dropna().isin(known_industries)).sum()
+    )
+    if chains is not None:
+        links = links_from_industries(results["enterprises"].frame, chains)
+        results["enterprise_links"] = validate_table(
+            links,
+            table="enterprise_links",
+            rows=np.arange(2, len(links) + 2),
+            source=folder,
+            source_rows=len(links),
+        )
     return ChainKgImport(results=results, normalisations=counts)

@@ -47,7 +47,9 @@ def write_universe(
         "imports": {name: r.summary() for name, r in results.items()},
         **(extra or {}),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (out / "manifest.json").write_text(
+        json.dumps(manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     return manifest
 
 
@@ -55,7 +57,9 @@ def read_manifest(folder: Path) -> dict[str, object]:
     """The universe's manifest."""
     path = folder / "manifest.json"
     if not path.exists():
-        raise DataFileError(f"{path}: no manifest; is {folder} a universe (attract demo / attract import)?")
+        raise DataFileError(
+            f"{path}: no manifest; is {folder} a universe (attract demo / attract import)?"
+        )
     manifest = json.loads(path.read_text(encoding="utf-8"))
     if not isinstance(manifest, dict):
         raise DataFileError(f"{path}: not a JSON object")
