@@ -13,9 +13,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: build the demo universe (200,000 candidates) into .attract/demo and print its summary
+## run: build the demo universe, train and promote the models, print the top leads of both tracks
 run: install
 	$(BIN)/attract demo
+	$(BIN)/attract train
+	$(BIN)/attract promote
+	$(BIN)/attract leads --track hq --top 10
+	$(BIN)/attract leads --track bigdata --top 10
 
 ## test: lint (ruff), types (mypy --strict) and the test suite (pytest)
 test: install

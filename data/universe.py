@@ -84,3 +84,9 @@ def load_universe(folder: Path, tables: Iterable[str] = TABLES) -> dict[str, pd.
             )
         out[name] = result.frame
     return out
+
+
+def universe_as_of(folder: Path) -> pd.Timestamp:
+    """The reference date of a universe (``as_of`` in its manifest; today when absent)."""
+    value = read_manifest(folder).get("as_of")
+    return pd.Timestamp(str(value)) if value else pd.Timestamp.today().normalize()

@@ -1,0 +1,205 @@
+"""Feature matrices from validated tables and the chain graph — the same code for training,
+serving and batch scoring.
+
+``FeatureContext`` holds what does not change between calls for one park and universe (the gap
+analysis, per-track gap values and synergy, city coordinates); ``firm_features`` turns rows of
+``enterprises`` into the matrix of ``features.spec``. Time-dependent features (firm age,
+funding recency) are computed at ``as_of``, which may differ per row (the contact date of a
+past outreach), so a model never sees a funding round that happened after the contact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
+
+import numpy as np
+import pandas as pd
+
+from data import columns as C
+from data.reference import Chain, Park, load_industries, load_regions
+from features.spec import FEATURE_NAMES
+from industry_graph.gaps import ParkContext, gap_values, park_context
+
+YANGTZE_DELTA = frozenset({"上海市", "江苏省", "浙江省", "安徽省"})
+TRACKS = ("hq", "bigdata")
+
+
+@dataclass(frozen=True)
+class FeatureContext:
+    """Per-park inputs of the feature builders, computed once per universe."""
+
+    park: Park
+    gaps: ParkContext
+    by_track: Mapping[str, pd.DataFrame]  # track -> enterprise_id-indexed gap_value, synergy, ...
+    in_target: Mapping[str, pd.Series]  # track -> share of a firm's links in the track's chains
+    n_links: pd.Series
+    park_members: frozenset[str]
+
+
+def track_chains(park: Park, track: str) -> tuple[str, ...]:
+    """The chains a track scores gaps against: the track's own, else all the park's targets."""
+    own = park.tracks[track].chains  # type: ignore[index]
+    return tuple(own) if own else tuple(t.id for t in park.chains)
+
+
+def feature_context(
+    *, park: Park, chains: Mapping[str, Chain], tables: Mapping[str, pd.DataFrame]
+) -> FeatureContext:
+    """Gap analysis, gap values and synergy per track, for every firm with chain links."""
+    links = tables["enterprise_links"]
+    gaps = park_context(
+        park=park,
+        chains=chains,
+        enterprises=tables["enterprises"],
+        enterprise_links=links,
+        park_roster=tables["park_roster"],
+    )
+    by_track, in_target = {}, {}
+    for track in TRACKS:
+        ids = [c for c in track_chains(park, track) if c in chains]
+        by_track[track] = gap_values(gaps, links, chain_ids=ids).set_index(C.ENTERPRISE_ID)
+        in_chain = links[C.LINK_ID].str.split(".").str[0].isin(ids).to_numpy()
+        in_target[track] = (
+            pd.Series(links[C.SHARE].to_numpy() * in_chain)
+            .groupby(links[C.ENTERPRISE_ID].to_numpy())
+            .sum()
+        )
+    roster = tables["park_roster"]
+    return FeatureContext(
+        park=park,
+        gaps=gaps,
+        by_track=by_track,
+        in_target=in_target,
+        n_links=links.groupby(C.ENTERPRISE_ID).size(),
+        park_members=frozenset(roster.loc[roster[C.PARK_ID] == park.id, C.ENTERPRISE_ID]),
+    )
+
+
+@lru_cache(maxsize=1)
+def _coordinates() -> tuple[dict[str, tuple[float, float]], dict[str, tuple[float, float]]]:
+    provinces, _ = load_regions()
+    cities = {c.name: (c.lat, c.lon) for p in provinces for c in p.cities}
+    capitals = {p.name: (p.cities[0].lat, p.cities[0].lon) for p in provinces if p.cities}
+    return cities, capitals
+
+
+@lru_cache(maxsize=1)
+def _industry_tax_rates() -> dict[str, float]:
+    return {
+        code: ind.tax_rate
+        for (_, code), ind in load_industries().items()
+        if ind.tax_rate is not None
+    }
+
+
+def _distance_km(frame: pd.DataFrame, lat0: float, lon0: float) -> np.ndarray:
+    cities, capitals = _coordinates()
+    lat = frame[C.CITY].map(lambda c: cities.get(c, (np.nan, np.nan))[0]).to_numpy(dtype=float)
+    lon = frame[C.CITY].map(lambda c: cities.get(c, (np.nan, np.nan))[1]).to_numpy(dtype=float)
+    missing = np.isnan(lat)
+    if missing.any():  # an unknown city: the province's capital
+        plat = (
+            frame[C.PROVINCE]
+            .map(lambda p: capitals.get(p, (np.nan, np.nan))[0])
+            .to_numpy(dtype=float)
+        )
+        plon = (
+            frame[C.PROVINCE]
+            .map(lambda p: capitals.get(p, (np.nan, np.nan))[1])
+            .to_numpy(dtype=float)
+        )
+        lat, lon = np.where(missing, plat, lat), np.where(missing, plon, lon)
+    p1, p2 = np.radians(lat), np.radians(lat0)
+    a = (
+        np.sin((p2 - p1) / 2) ** 2
+        + np.cos(p1) * np.cos(p2) * np.sin(np.radians(lon0 - lon) / 2) ** 2
+    )
+    return np.asarray(2 * 6371.0 * np.arcsin(np.sqrt(a)))
+
+
+def _flag(series: pd.Series, value: object) -> np.ndarray:
+    return (series == value).fillna(False).to_numpy(dtype=float)
+
+
+def tax_history(tax_records: pd.DataFrame, year: int) -> pd.DataFrame:
+    """Each firm's tax record of ``year`` (the history a prediction for ``year + 1`` may use)."""
+    rows = tax_records[tax_records[C.YEAR] == year]
+    return rows.drop_duplicates(C.ENTERPRISE_ID).set_index(C.ENTERPRISE_ID)[[C.REVENUE, C.TAX_PAID]]
+
+
+def firm_features(
+    fc: FeatureContext,
+    enterprises: pd.DataFrame,
+    *,
+    track: str,
+    as_of: pd.Timestamp | pd.Series,
+    history: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """The feature matrix (columns ``FEATURE_NAMES``, index as ``enterprises``) for ``track``.
+
+    ``history`` is a ``tax_history`` frame; firms absent from it get no tax-history features.
+    """
+    e = enterprises
+    ids = e[C.ENTERPRISE_ID]
+    as_of_values = (
+        as_of.to_numpy() if isinstance(as_of, pd.Series) else np.full(len(e), np.datetime64(as_of))
+    )
+    as_of_ts = pd.to_datetime(pd.Series(as_of_values, index=e.index))
+    founded = pd.to_datetime(e[C.FOUNDED_ON])
+    funding = pd.to_datetime(e[C.LAST_FUNDING_ON])
+    funded_before = funding.notna() & (funding <= as_of_ts)
+    years_since = (as_of_ts - funding).dt.days / 365.25
+    revenue = pd.to_numeric(e[C.REVENUE], errors="coerce")
+    loc = fc.park.location
+    by_track = fc.by_track[track]
+    out = pd.DataFrame(index=e.index)
+    out["log_revenue"] = np.log1p(revenue.clip(lower=0))
+    out["revenue_growth"] = pd.to_numeric(e[C.REVENUE_GROWTH], errors="coerce").clip(-1, 5)
+    out["net_margin"] = pd.to_numeric(e[C.NET_MARGIN], errors="coerce").clip(-2, 1)
+    out["log_employees"] = np.log1p(pd.to_numeric(e[C.EMPLOYEES], errors="coerce").astype(float))
+    out["log_capital"] = np.log1p(
+        pd.to_numeric(e[C.REGISTERED_CAPITAL], errors="coerce").clip(lower=0)
+    )
+    out["firm_age"] = ((as_of_ts - founded).dt.days / 365.25).clip(lower=0)
+    out["log_patents"] = np.log1p(pd.to_numeric(e[C.PATENTS], errors="coerce").astype(float))
+    out["is_listed"] = e[C.IS_LISTED].astype("boolean").astype(float)
+    out["is_high_tech"] = e[C.IS_HIGH_TECH].astype("boolean").astype(float)
+    for name, value in (
+        ("own_central_soe", "central_soe"),
+        ("own_local_soe", "local_soe"),
+        ("own_foreign", "foreign"),
+        ("own_joint_venture", "joint_venture"),
+    ):
+        out[name] = _flag(e[C.OWNERSHIP], value)
+    for name, value in (
+        ("hq_mnc", "mnc_regional_hq"),
+        ("hq_national", "national_hq"),
+        ("hq_regional", "regional_hq"),
+    ):
+        out[name] = _flag(e[C.HQ_TYPE], value)
+    out["funding_recency"] = np.where(
+        funded_before, np.exp(-years_since.fillna(0).clip(lower=0) / 1.5), 0.0
+    )
+    out["distance_km"] = _distance_km(e, loc.lat, loc.lon)
+    out["same_province"] = _flag(e[C.PROVINCE], loc.province)
+    out["yangtze_delta"] = e[C.PROVINCE].isin(YANGTZE_DELTA).to_numpy(dtype=float)
+    rates = _industry_tax_rates()
+    out["industry_tax_rate"] = e[C.INDUSTRY_CODE].map(rates).astype(float)
+    out["gap_value"] = ids.map(by_track["gap_value"]).fillna(0.0).to_numpy()
+    out["synergy"] = ids.map(by_track["synergy"]).fillna(0.0).to_numpy()
+    out["n_links"] = ids.map(fc.n_links).fillna(0).astype(float).to_numpy()
+    out["in_target_chain"] = ids.map(fc.in_target[track]).fillna(0.0).clip(0, 1).to_numpy()
+    if history is not None and len(history):
+        last_tax = ids.map(history[C.TAX_PAID])
+        last_rev = ids.map(history[C.REVENUE])
+        out["log_last_tax"] = np.log1p(last_tax.clip(lower=0)).to_numpy()
+        out["last_tax_rate"] = (last_tax / last_rev.where(last_rev > 0)).clip(0, 1).to_numpy()
+        out["has_tax_history"] = last_tax.notna().to_numpy(dtype=float)
+    else:
+        out["log_last_tax"] = np.nan
+        out["last_tax_rate"] = np.nan
+        out["has_tax_history"] = 0.0
+    out["track_hq"] = 1.0 if track == "hq" else 0.0
+    return out[list(FEATURE_NAMES)].astype("float64")

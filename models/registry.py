@@ -1,0 +1,156 @@
+"""Every MLflow call of the project: tracking URI, experiments, the pyfunc wrapper, the registry.
+
+- tracking defaults to ``sqlite:///<ATTRACT_HOME>/mlflow.db`` with artifacts in
+  ``<ATTRACT_HOME>/mlartifacts``; ``MLFLOW_TRACKING_URI`` overrides (through ``Settings``);
+- experiment ``attract-<park>``, registered model ``lead-scorer-<park>``, aliases ``challenger``
+  and ``champion`` (MLflow 3 aliases, not stages).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import joblib
+import mlflow
+import pandas as pd
+from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
+from mlflow.models import infer_signature
+from mlflow.pyfunc.model import PythonModel
+from mlflow.tracking import MlflowClient
+
+from data.settings import Settings
+from models.scorer import LeadScorer
+
+CHAMPION = "champion"
+CHALLENGER = "challenger"
+
+
+def tracking_uri(settings: Settings) -> str:
+    """The tracking URI: ``MLFLOW_TRACKING_URI`` if set, else a SQLite file in the state folder."""
+    if settings.mlflow_tracking_uri:
+        return settings.mlflow_tracking_uri
+    return f"sqlite:///{(settings.home / 'mlflow.db').resolve()}"
+
+
+def experiment_name(park_id: str) -> str:
+    """Experiment of a park's training runs."""
+    return f"attract-{park_id}"
+
+
+def model_name(park_id: str) -> str:
+    """Registered model of a park's lead scorer."""
+    return f"lead-scorer-{park_id}"
+
+
+def client(settings: Settings) -> MlflowClient:
+    """A client on the configured store (also sets the global tracking URI)."""
+    settings.home.mkdir(parents=True, exist_ok=True)
+    uri = tracking_uri(settings)
+    mlflow.set_tracking_uri(uri)
+    mlflow.set_registry_uri(uri)
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def ensure_experiment(settings: Settings, park_id: str) -> str:
+    """The experiment id, creating it with artifacts under the state folder when missing."""
+    c = client(settings)
+    name = experiment_name(park_id)
+    found = c.get_experiment_by_name(name)
+    if found is not None:
+        return str(found.experiment_id)
+    location = None
+    if not settings.mlflow_tracking_uri:
+        location = (settings.home / "mlartifacts").resolve().as_uri()
+    return str(c.create_experiment(name, artifact_location=location))
+
+
+class LeadScorerModel(PythonModel):
+    """The pyfunc wrapper: input the feature matrix, output ``LeadScorer.score``."""
+
+    def load_context(self, context: Any) -> None:
+        """Load the joblib bundle."""
+        self.scorer: LeadScorer = joblib.load(context.artifacts["bundle"])
+
+    def predict(
+        self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+    ) -> pd.DataFrame:
+        """Score the feature matrix."""
+        return self.scorer.score(model_input)
+
+
+def log_scorer(
+    scorer: LeadScorer, *, input_example: pd.DataFrame, register: bool = True
+) -> ModelVersion | None:
+    """Log the scorer as a pyfunc model in the active run and register it as ``challenger``."""
+    with tempfile.TemporaryDirectory() as tmp:
+        bundle = Path(tmp) / "lead_scorer.joblib"
+        joblib.dump(scorer, bundle)
+        example = input_example.head(20)
+        signature = infer_signature(example, scorer.score(example))
+        info = mlflow.pyfunc.log_model(
+            name="lead-scorer",
+            python_model=LeadScorerModel(),
+            artifacts={"bundle": str(bundle)},
+            signature=signature,
+            input_example=example,
+            registered_model_name=model_name(scorer.park_id) if register else None,
+        )
+    if not register:
+        return None
+    c = MlflowClient()
+    version = c.get_model_version(model_name(scorer.park_id), str(info.registered_model_version))
+    c.set_registered_model_alias(model_name(scorer.park_id), CHALLENGER, version.version)
+    return version
+
+
+def version_by_alias(settings: Settings, park_id: str, alias: str) -> ModelVersion | None:
+    """The model version an alias points to, or ``None``."""
+    try:
+        return client(settings).get_model_version_by_alias(model_name(park_id), alias)
+    except MlflowException:
+        return None
+
+
+@dataclass(frozen=True)
+class LoadedScorer:
+    """A scorer loaded from the registry, with where it came from."""
+
+    scorer: LeadScorer
+    version: str
+    run_id: str
+    alias: str
+
+
+def load_scorer(settings: Settings, park_id: str, alias: str = CHAMPION) -> LoadedScorer:
+    """Load ``models:/lead-scorer-<park>@<alias>``; ``LookupError`` naming what is missing."""
+    version = version_by_alias(settings, park_id, alias)
+    if version is None:
+        raise LookupError(
+            f"no model {model_name(park_id)}@{alias} in {tracking_uri(settings)}; run `attract train` "
+            f"(and `attract promote`) first"
+        )
+    model = mlflow.pyfunc.load_model(f"models:/{model_name(park_id)}@{alias}")
+    wrapper = model.unwrap_python_model()
+    return LoadedScorer(
+        scorer=wrapper.scorer, version=str(version.version), run_id=str(version.run_id), alias=alias
+    )
+
+
+def set_alias(settings: Settings, park_id: str, alias: str, version: str) -> None:
+    """Point ``alias`` at ``version``."""
+    client(settings).set_registered_model_alias(model_name(park_id), alias, version)
+
+
+def run_artifact(settings: Settings, run_id: str, path: str) -> Path:
+    """Download one artifact of a run to a local path."""
+    client(settings)
+    return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path))
+
+
+def run_metrics(settings: Settings, run_id: str) -> dict[str, float]:
+    """The metrics a run logged."""
+    return dict(client(settings).get_run(run_id).data.metrics)

@@ -1,0 +1,154 @@
+"""The lead scorer: tax yield, landing propensity and the ranking in one object, with reasons.
+
+Its input is the feature matrix of ``features.spec`` (one row per firm and track, ``track_hq``
+saying which); its output per row: ``p_land``, the tax quantiles, expected tax, ``gap_value`` and
+the lead ``score``. This object is what MLflow stores (``models.registry``) and what every
+consumer — ``attract leads``, the API, batch scoring — calls.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from data.reference import Scoring
+from features.spec import BY_NAME, Feature
+from models.estimators import (
+    LambdaRankModel,
+    LandingPropensityModel,
+    PriorPropensity,
+    TaxYieldModel,
+)
+from models.ranking import profile_score
+
+OUTPUT_COLUMNS = (
+    "p_land",
+    "tax_p10_wan_cny",
+    "tax_p50_wan_cny",
+    "tax_p90_wan_cny",
+    "expected_tax_wan_cny",
+    "gap_value",
+    "score",
+)
+
+
+@dataclass
+class LeadScorer:
+    """Everything needed to score a feature matrix for one park."""
+
+    park_id: str
+    feature_names: tuple[str, ...]
+    tax: TaxYieldModel
+    propensity: LandingPropensityModel | PriorPropensity
+    scoring: dict[str, Scoring]
+    tax_features: tuple[str, ...]
+    propensity_features: tuple[str, ...]
+    rankers: dict[str, LambdaRankModel] = field(default_factory=dict)
+    data_snapshot_id: str = ""
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def p_land_source(self) -> str:
+        """``model`` when learned from outreach history, ``prior`` for the documented fallback."""
+        return "prior" if isinstance(self.propensity, PriorPropensity) else "model"
+
+    def score(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Score every row (see the module docstring)."""
+        missing = [c for c in self.feature_names if c not in X.columns]
+        if missing:
+            raise ValueError(f"feature matrix lacks columns: {', '.join(missing)}")
+        tax = self.tax.predict(X[list(self.tax_features)])
+        p_land = self.propensity.predict_proba(X[list(self.propensity_features)])
+        out = tax.copy()
+        out.insert(0, "p_land", np.round(p_land, 6))
+        out["expected_tax_wan_cny"] = p_land * out["tax_p50_wan_cny"]
+        out["gap_value"] = X["gap_value"].to_numpy()
+        is_hq = X["track_hq"].to_numpy() > 0.5
+        score = np.zeros(len(X))
+        for track, mask in (("hq", is_hq), ("bigdata", ~is_hq)):
+            if not mask.any():
+                continue
+            if track in self.rankers:  # the learned ranker beat the profile on the holdout
+                raw = self.rankers[track].predict(X.loc[mask, list(self.feature_names)])
+                score[mask] = 1.0 / (1.0 + np.exp(-raw))
+            else:
+                score[mask] = profile_score(
+                    p_land=p_land[mask],
+                    tax_p50=out["tax_p50_wan_cny"].to_numpy()[mask],
+                    gap_value=out["gap_value"].to_numpy()[mask],
+                    scoring=self.scoring[track],
+                )
+        out["score"] = np.round(score, 6)
+        return out[list(OUTPUT_COLUMNS)]
+
+    def explain(self, X: pd.DataFrame, *, top: int = 3) -> list[list[dict[str, str]]]:
+        """The ``top`` factors behind each row, from LightGBM ``pred_contrib`` of the propensity
+        (log-odds) and tax P50 (log) boosters, which add up on the log scale of expected tax."""
+        contrib = self.tax.contributions(X[list(self.tax_features)]).reindex(
+            columns=self.feature_names, fill_value=0.0
+        )
+        if isinstance(self.propensity, LandingPropensityModel):
+            contrib = contrib.add(
+                self.propensity.contributions(X[list(self.propensity_features)]).reindex(
+                    columns=self.feature_names, fill_value=0.0
+                )
+            )
+        contrib = contrib.drop(columns=["track_hq"], errors="ignore")
+        reasons = []
+        values = X.reindex(columns=contrib.columns)
+        for i in range(len(X)):
+            row = contrib.iloc[i]
+            order = row.abs().sort_values(ascending=False, kind="stable").index[:top]
+            reasons.append(
+                [
+                    describe(BY_NAME[name], float(values.iloc[i][name]), float(row[name]))
+                    for name in order
+                ]
+            )
+        return reasons
+
+
+def _format(feature: Feature, value: float) -> tuple[str, str]:
+    if np.isnan(value):
+        return "未知", "unknown"
+    name = feature.name
+    if feature.kind == "flag":
+        return ("是", "yes") if value > 0.5 else ("否", "no")
+    if name in {"log_revenue", "log_capital", "log_last_tax"}:
+        amount = float(np.expm1(value))
+        return f"{amount:,.0f} 万元", f"{amount * 10_000:,.0f} CNY"
+    if name in {"log_employees", "log_patents"}:
+        n = float(np.expm1(value))
+        return (
+            (f"{n:,.0f} 人", f"{n:,.0f} staff")
+            if name == "log_employees"
+            else (f"{n:,.0f} 件", f"{n:,.0f}")
+        )
+    if name == "revenue_growth":
+        return f"{value:+.0%}", f"{value:+.0%}"
+    if name in {"net_margin", "last_tax_rate", "industry_tax_rate"}:
+        return f"{value:.1%}", f"{value:.1%}"
+    if name == "distance_km":
+        return f"{value:,.0f} 公里", f"{value:,.0f} km"
+    if name == "firm_age":
+        return f"{value:.0f} 年", f"{value:.0f} years"
+    if name == "funding_recency":
+        if value <= 0:
+            return "无融资记录", "no funding round"
+        years = -1.5 * float(np.log(value))
+        return f"{years:.1f} 年前融资", f"{years:.1f} years ago"
+    return f"{value:.2f}", f"{value:.2f}"
+
+
+def describe(feature: Feature, value: float, contribution: float) -> dict[str, str]:
+    """One reason in words: the feature's label, its value and which way it pushes the score."""
+    zh, en = _format(feature, value)
+    up = contribution >= 0
+    return {
+        "feature": feature.name,
+        "effect": "+" if up else "-",
+        "text_zh": f"{feature.label_zh}{'↑' if up else '↓'}（{zh}）",
+        "text_en": f"{feature.label_en} {'raises' if up else 'lowers'} the score ({en})",
+    }

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.exceptions import NotFittedError
+
+from data import columns as C
+from data.reference import Eligibility, Rule, Scoring
+from models.estimators import LandingPropensityModel, PriorPropensity, TaxYieldModel
+from models.ranking import eligible, mean_ndcg, profile_score
+
+
+def _tax_data(n: int = 3_000, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    log_rev = rng.normal(7, 1.5, n)
+    rate = rng.choice([0.02, 0.05, 0.12], n)
+    tax = np.exp(log_rev) * rate * np.exp(rng.normal(0, 0.3, n))
+    last = tax * np.exp(rng.normal(0, 0.1, n))
+    X = pd.DataFrame(
+        {"log_revenue": log_rev, "industry_tax_rate": rate, "log_last_tax": np.log1p(last)}
+    )
+    X.loc[rng.random(n) < 0.5, "log_last_tax"] = np.nan  # half the firms have no history
+    return X, tax
+
+
+def test_tax_quantiles_never_cross_and_history_helps() -> None:
+    X, y = _tax_data()
+    model = TaxYieldModel(n_estimators=150).fit(X.iloc[:2000], y[:2000])
+    pred = model.predict(X.iloc[2000:])
+    assert (pred["tax_p10_wan_cny"] <= pred["tax_p50_wan_cny"]).all()
+    assert (pred["tax_p50_wan_cny"] <= pred["tax_p90_wan_cny"]).all()
+    err = np.abs(np.log10(pred["tax_p50_wan_cny"].to_numpy()) - np.log10(y[2000:]))
+    with_history = X.iloc[2000:]["log_last_tax"].notna().to_numpy()
+    assert np.median(err[with_history]) < np.median(err[~with_history])
+    contrib = model.contributions(X.iloc[:5])
+    assert list(contrib.columns) == list(X.columns)
+
+
+def test_unfitted_models_say_so() -> None:
+    with pytest.raises(NotFittedError):
+        TaxYieldModel().predict(pd.DataFrame({"a": [1.0]}))
+    with pytest.raises(NotFittedError):
+        LandingPropensityModel().predict_proba(pd.DataFrame({"a": [1.0]}))
+
+
+def test_propensity_is_calibrated_and_learns_the_signal() -> None:
+    rng = np.random.default_rng(1)
+    n = 6_000
+    X = pd.DataFrame({"growth": rng.normal(0, 1, n), "noise": rng.normal(0, 1, n)})
+    p_true = 1 / (1 + np.exp(-(-2 + 1.2 * X["growth"])))
+    y = (rng.random(n) < p_true).astype(int)
+    model = LandingPropensityModel(n_estimators=200).fit(X.iloc[:4000], y[:4000])
+    p = model.predict_proba(X.iloc[4000:])
+    assert ((p >= 0) & (p <= 1)).all()
+    assert abs(p.mean() - y[4000:].mean()) < 0.03
+    assert np.corrcoef(p, p_true[4000:])[0, 1] > 0.8
+    with pytest.raises(ValueError, match="both signed and unsigned"):
+        LandingPropensityModel().fit(X, np.zeros(n))
+
+
+def test_prior_propensity_is_documented_direction() -> None:
+    base = {
+        "gap_value": 0.0,
+        "synergy": 0.0,
+        "yangtze_delta": 0.0,
+        "hq_mnc": 0.0,
+        "hq_national": 0.0,
+        "hq_regional": 0.0,
+        "distance_km": 500.0,
+    }
+    frame = pd.DataFrame([base, {**base, "gap_value": 1.0}, {**base, "distance_km": 2000.0}])
+    p = PriorPropensity().predict_proba(frame)
+    assert p[1] > p[0] > p[2]
+
+
+def test_profile_score_is_monotone() -> None:
+    s = Scoring(expected_tax=0.6, gap_value=0.4, tax_scale_wan_cny=100)
+    grid = np.linspace(0, 1, 11)
+    assert np.all(
+        np.diff(
+            profile_score(
+                p_land=grid, tax_p50=np.full(11, 200.0), gap_value=np.zeros(11), scoring=s
+            )
+        )
+        > 0
+    )
+    assert np.all(
+        np.diff(
+            profile_score(
+                p_land=np.full(11, 0.2), tax_p50=grid * 1000, gap_value=np.zeros(11), scoring=s
+            )
+        )
+        > 0
+    )
+    assert np.all(
+        np.diff(
+            profile_score(
+                p_land=np.full(11, 0.2), tax_p50=np.full(11, 50.0), gap_value=grid, scoring=s
+            )
+        )
+        > 0
+    )
+    assert (
+        profile_score(
+            p_land=np.array([1.0]), tax_p50=np.array([1e9]), gap_value=np.array([1.0]), scoring=s
+        )[0]
+        <= 1.0
+    )
+
+
+def test_eligibility_rules() -> None:
+    firms = pd.DataFrame(
+        {
+            C.ENTERPRISE_ID: ["a", "b", "c", "d"],
+            C.REVENUE: [50_000.0, 500.0, 300_000.0, 60_000.0],
+            C.HQ_TYPE: ["regional_hq", "none", "none", "none"],
+            C.OWNERSHIP: ["private", "private", "private", "foreign"],
+            C.IS_HIGH_TECH: [True, False, False, True],
+        }
+    )
+    links = pd.DataFrame(
+        {
+            C.ENTERPRISE_ID: ["b", "c"],
+            C.LINK_ID: ["big_data.security", "iot.platform"],
+            C.SHARE: [1.0, 1.0],
+        }
+    )
+    hq = Eligibility(
+        all_of=(Rule(min_revenue_wan_cny=20_000),),
+        any_of=(Rule(hq_types=("regional_hq",)), Rule(min_revenue_wan_cny=250_000)),
+    )
+    assert eligible(hq, firms, links).tolist() == [True, False, True, False]
+    data = Eligibility(all_of=(Rule(chains=("big_data",)),))
+    assert eligible(data, firms, links).tolist() == [False, True, False, False]
+
+
+def test_ndcg_skips_campaigns_without_a_relevant_contact() -> None:
+    frame = pd.DataFrame(
+        {
+            "campaign": ["a"] * 3 + ["b"] * 3,
+            "relevance": [3, 0, 0, 0, 0, 0],
+            "s": [0.9, 0.1, 0.2, 1, 2, 3],
+        }
+    )
+    assert mean_ndcg(frame, score_col="s", k=3) == pytest.approx(1.0)

@@ -1,0 +1,166 @@
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import mlflow
+import numpy as np
+import pandas as pd
+
+from data import columns as C
+from data.reference import default_chains, default_parks
+from data.universe import load_universe, universe_as_of
+from features.build import feature_context
+from models import registry
+from models.leads import score_track
+from models.scorer import LeadScorer
+from tests.models.conftest import Trained
+from training.promote import promote
+
+
+class ReversedRanker:
+    """Wraps a ranker and reverses its order: a challenger that must lose."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner = inner
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        return -np.asarray(self.inner.predict(X))  # type: ignore[attr-defined]
+
+
+def test_training_logs_metrics_and_registers_a_challenger(trained: Trained) -> None:
+    metrics = registry.run_metrics(trained.settings, trained.result.run_id)
+    for key in (
+        "tax_median_abs_log10_error",
+        "tax_share_within_x2",
+        "tax_p10_p90_coverage",
+        "propensity_auc",
+        "propensity_brier",
+        "propensity_calibration_error",
+        "propensity_oracle_auc",
+        "rank_model_ndcg_at_10",
+        "rank_model_ndcg_at_50",
+        "rank_oracle_ndcg_at_50",
+        "rank_random_ndcg_at_50",
+        "rank_largest_revenue_ndcg_at_50",
+        "rank_tax_only_ndcg_at_50",
+        "rank_gap_only_ndcg_at_50",
+    ):
+        assert key in metrics, key
+    assert metrics["propensity_oracle_auc"] > 0.5 and 0 < metrics["propensity_brier"] < 0.25
+    champion = registry.version_by_alias(trained.settings, "shibei", registry.CHAMPION)
+    challenger = registry.version_by_alias(trained.settings, "shibei", registry.CHALLENGER)
+    assert (
+        champion is not None and challenger is not None and champion.version == challenger.version
+    )
+    artifacts = {
+        a.path for a in registry.client(trained.settings).list_artifacts(trained.result.run_id)
+    }
+    assert {
+        "importance_tax.png",
+        "calibration.png",
+        "lift.png",
+        "gaps.png",
+        "feature_spec.json",
+        "holdout.parquet",
+    } <= artifacts
+
+
+def test_pyfunc_round_trip_matches_the_in_memory_scorer(trained: Trained) -> None:
+    tables = load_universe(trained.data_dir)
+    fc = feature_context(park=default_parks()["shibei"], chains=default_chains(), tables=tables)
+    loaded = registry.load_scorer(trained.settings, "shibei")
+    cands, X, scores = score_track(
+        scorer=loaded.scorer,
+        fc=fc,
+        tables=tables,
+        track="bigdata",
+        as_of=universe_as_of(trained.data_dir),
+    )
+    model = mlflow.pyfunc.load_model(f"models:/{registry.model_name('shibei')}@champion")
+    via_pyfunc = model.predict(X.head(50))
+    pd.testing.assert_frame_equal(
+        via_pyfunc.reset_index(drop=True), scores.head(50).reset_index(drop=True)
+    )
+    assert (np.diff(scores["score"].to_numpy()) <= 0).all()
+    assert cands[C.ENTERPRISE_ID].is_unique
+
+
+def test_a_worse_challenger_never_becomes_champion(trained: Trained) -> None:
+    settings = trained.settings
+    champion_before = registry.version_by_alias(settings, "shibei", registry.CHAMPION)
+    assert champion_before is not None
+    good: LeadScorer = registry.load_scorer(settings, "shibei").scorer
+    bad = LeadScorer(
+        **{**good.__dict__, "rankers": {t: ReversedRanker(r) for t, r in good.rankers.items()}}
+    )
+    assert bad.rankers, "the demo's champion uses LambdaRank; reverse it"
+    registry.ensure_experiment(settings, "shibei")
+    mlflow.set_experiment(registry.experiment_name("shibei"))
+    with mlflow.start_run(run_name="worse-challenger"):
+        for name in ("holdout.parquet", "tax_holdout.parquet"):
+            mlflow.log_artifact(str(registry.run_artifact(settings, trained.result.run_id, name)))
+        holdout = pd.read_parquet(
+            registry.run_artifact(settings, trained.result.run_id, "holdout.parquet")
+        )
+        registry.log_scorer(bad, input_example=holdout[list(good.feature_names)].head(5))
+    decision = promote(settings=settings, park_id="shibei")
+    assert not decision.promoted
+    assert decision.challenger_value is not None and decision.champion_value is not None
+    assert decision.challenger_value < decision.champion_value
+    champion_after = registry.version_by_alias(settings, "shibei", registry.CHAMPION)
+    assert champion_after is not None and champion_after.version == champion_before.version
+
+
+def test_cli_leads_json(trained: Trained) -> None:
+    env = {**os.environ, "ATTRACT_HOME": str(trained.settings.home)}
+    env.pop("MLFLOW_TRACKING_URI", None)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "leads",
+            "--track",
+            "hq",
+            "--data",
+            str(trained.data_dir),
+            "--top",
+            "5",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    items = json.loads(run.stdout)
+    assert len(items) == 5 and [i["rank"] for i in items] == [1, 2, 3, 4, 5]
+    for item in items:
+        assert item["tax_p10_wan_cny"] <= item["tax_p50_wan_cny"] <= item["tax_p90_wan_cny"]
+        assert (
+            0 <= item["p_land"] <= 1
+            and item["reasons"]
+            and item["model_version"]
+            and item["snapshot_id"]
+        )
+    assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
+    bad = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "leads",
+            "--track",
+            "retail",
+            "--data",
+            str(trained.data_dir),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert bad.returncode == 2 and "--track: must be hq or bigdata" in bad.stderr

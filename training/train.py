@@ -1,0 +1,408 @@
+"""The training job: tax yield, landing propensity and ranking on a universe, tracked in MLflow.
+
+Holdouts are by time:
+
+- tax: fit on the year before the latest (with the year before that as history, and once more
+  with the history hidden, so the model learns both cases); judge on the latest year;
+- propensity and ranking: resolved contacts (``pending`` ones are censored) split at the 80 %
+  quantile of the contact date; campaigns after the split are the ranking holdout.
+
+The promotion metric (``training.promote``) is ``ndcg_at_50`` of the lead score on the holdout
+campaigns.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import mlflow
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from data import columns as C
+from data.reference import Park, default_chains, default_parks
+from data.settings import Settings
+from data.universe import load_universe, read_manifest
+from features.build import FeatureContext, feature_context, firm_features, tax_history
+from features.spec import (
+    FEATURE_NAMES,
+    FIRM_FEATURES,
+    PROPENSITY_FEATURES,
+    TAX_FEATURES,
+)
+from industry_graph.gaps import analyse_gaps
+from models import registry
+from models.estimators import (
+    LambdaRankModel,
+    LandingPropensityModel,
+    PriorPropensity,
+    TaxYieldModel,
+)
+from models.ranking import RELEVANCE, mean_ndcg
+from models.scorer import LeadScorer
+
+HOLDOUT_QUANTILE = 0.8
+
+
+@dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    run_id: str
+    version: str | None
+    metrics: dict[str, float]
+    seconds: float
+    notes: list[str] = field(default_factory=list)
+
+
+def tax_metrics(y_true: np.ndarray, pred: pd.DataFrame, prefix: str) -> dict[str, float]:
+    """Median absolute log10 error, share within ×2 and P10-P90 coverage, on positive taxes."""
+    keep = y_true > 0
+    if not keep.any():
+        return {}
+    y, p = y_true[keep], pred[keep]
+    err = np.abs(np.log10(np.maximum(p["tax_p50_wan_cny"].to_numpy(), 1e-6)) - np.log10(y))
+    inside = (y >= p["tax_p10_wan_cny"].to_numpy()) & (y <= p["tax_p90_wan_cny"].to_numpy())
+    return {
+        f"{prefix}median_abs_log10_error": float(np.median(err)),
+        f"{prefix}share_within_x2": float(np.mean(err <= np.log10(2))),
+        f"{prefix}p10_p90_coverage": float(np.mean(inside)),
+        f"{prefix}n": float(keep.sum()),
+    }
+
+
+def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
+    """Expected calibration error over equal-frequency bins."""
+    order = np.argsort(p)
+    chunks = np.array_split(order, bins)
+    return float(sum(len(c) / len(p) * abs(y[c].mean() - p[c].mean()) for c in chunks if len(c)))
+
+
+def _tax_frames(
+    fc: FeatureContext, tables: Mapping[str, pd.DataFrame], park: Park
+) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, pd.DataFrame, np.ndarray]:
+    tax = tables["tax_records"].dropna(subset=[C.TAX_PAID])
+    years = sorted(int(y) for y in tax[C.YEAR].unique())
+    if not years:
+        raise ValueError("tax_records: no tax paid recorded, nothing to learn the tax model from")
+    ent = tables["enterprises"].set_index(C.ENTERPRISE_ID, drop=False)
+    latest = years[-1]
+    fit_year = years[-2] if len(years) > 1 else latest
+
+    def rows(year: int, with_history: bool) -> tuple[pd.DataFrame, np.ndarray]:
+        target = tax[tax[C.YEAR] == year].drop_duplicates(C.ENTERPRISE_ID)
+        target = target[target[C.ENTERPRISE_ID].isin(ent.index)]
+        firms = ent.loc[target[C.ENTERPRISE_ID]].reset_index(drop=True)
+        hist = tax_history(tax, year - 1) if with_history else None
+        X = firm_features(fc, firms, track="hq", as_of=pd.Timestamp(f"{year}-12-31"), history=hist)
+        return X, target[C.TAX_PAID].to_numpy(dtype=float)
+
+    X_h, y_h = rows(fit_year, True)
+    X_n, y_n = rows(fit_year, False)
+    X_train = pd.concat([X_h, X_n], ignore_index=True)
+    y_train = np.concatenate([y_h, y_n])
+    X_test_h, y_test = rows(latest, True)
+    X_test_n, _ = rows(latest, False)
+    return X_train, y_train, X_test_h, X_test_n, y_test
+
+
+def _contact_features(
+    fc: FeatureContext, tables: Mapping[str, pd.DataFrame], outreach: pd.DataFrame
+) -> pd.DataFrame:
+    ent = tables["enterprises"].set_index(C.ENTERPRISE_ID, drop=False)
+    parts = []
+    for track in ("hq", "bigdata"):
+        rows = outreach[outreach[C.TRACK] == track]
+        if rows.empty:
+            continue
+        firms = ent.loc[rows[C.ENTERPRISE_ID]].reset_index(drop=True)
+        X = firm_features(fc, firms, track=track, as_of=rows[C.CONTACTED_ON].reset_index(drop=True))
+        X.index = rows.index
+        parts.append(X)
+    return pd.concat(parts).loc[outreach.index]
+
+
+def _plot(path: Path, draw: Callable[[Axes], object]) -> None:
+    fig = Figure(figsize=(7, 4.5))  # the object API: no pyplot state, no display backend
+    draw(fig.add_subplot())
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def train(
+    *, settings: Settings, data_dir: Path, park_id: str, register: bool = True
+) -> TrainResult:
+    """Train all models on a universe and log one MLflow run (see the module docstring)."""
+    started = time.perf_counter()
+    parks = default_parks()
+    if park_id not in parks:
+        raise KeyError(f"unknown park {park_id!r}; known: {', '.join(parks)}")
+    park = parks[park_id]
+    chains = default_chains()
+    tables = load_universe(data_dir)
+    manifest = read_manifest(data_dir)
+    snapshot = str(manifest.get("snapshot_id", ""))
+    fc = feature_context(park=park, chains=chains, tables=tables)
+    metrics: dict[str, float] = {}
+    notes: list[str] = []
+
+    # tax yield
+    X_train, y_train, X_test_h, X_test_n, y_test = _tax_frames(fc, tables, park)
+    tax_model = TaxYieldModel().fit(X_train[list(TAX_FEATURES)], y_train)
+    pred_h = tax_model.predict(X_test_h[list(TAX_FEATURES)])
+    pred_n = tax_model.predict(X_test_n[list(TAX_FEATURES)])
+    has_hist = X_test_h["has_tax_history"].to_numpy() > 0
+    metrics |= tax_metrics(y_test, pred_h, "tax_")
+    metrics |= tax_metrics(y_test, pred_n, "tax_no_history_")
+    metrics |= tax_metrics(y_test[has_hist], pred_h[has_hist], "tax_with_history_")
+
+    # landing propensity
+    outreach = tables["outreach"]
+    outreach = outreach[(outreach[C.PARK_ID] == park_id) & (outreach[C.OUTCOME] != "pending")]
+    outreach = outreach.sort_values([C.CONTACTED_ON, C.OUTREACH_ID], kind="stable").reset_index(
+        drop=True
+    )
+    propensity: LandingPropensityModel | PriorPropensity
+    rankers: dict[str, LambdaRankModel] = {}
+    holdout = pd.DataFrame()
+    if len(outreach) >= 200 and outreach[C.OUTCOME].eq("signed").sum() >= 20:
+        X_contacts = _contact_features(fc, tables, outreach)
+        y = (outreach[C.OUTCOME] == "signed").to_numpy(dtype=int)
+        split = outreach[C.CONTACTED_ON].quantile(HOLDOUT_QUANTILE)
+        is_train = (outreach[C.CONTACTED_ON] < split).to_numpy()
+        propensity = LandingPropensityModel().fit(
+            X_contacts.loc[is_train, list(PROPENSITY_FEATURES)], y[is_train]
+        )
+        p_test = propensity.predict_proba(X_contacts.loc[~is_train, list(PROPENSITY_FEATURES)])
+        y_test_p = y[~is_train]
+        metrics |= {
+            "propensity_auc": float(roc_auc_score(y_test_p, p_test)),
+            "propensity_brier": float(brier_score_loss(y_test_p, p_test)),
+            "propensity_calibration_error": calibration_error(y_test_p, p_test),
+            "propensity_holdout_rows": float(len(y_test_p)),
+            "propensity_base_rate": float(y_test_p.mean()),
+        }
+        oracle_path = data_dir / "oracle.parquet"
+        holdout = outreach.loc[~is_train].copy()
+        holdout["p_land_model"] = p_test
+        if oracle_path.exists():  # evaluation only: the generator's true probabilities
+            oracle = pd.read_parquet(oracle_path)
+            oracle = oracle[oracle[C.PARK_ID] == park_id]
+            merged = holdout.merge(oracle, on=[C.PARK_ID, C.ENTERPRISE_ID, C.TRACK], how="left")
+            holdout["p_sign_oracle"] = merged[C.P_SIGN].to_numpy()
+            ok = holdout["p_sign_oracle"].notna().to_numpy()
+            metrics["propensity_oracle_auc"] = float(
+                roc_auc_score(y_test_p[ok], holdout.loc[ok, "p_sign_oracle"])
+            )
+        # ranking over past campaigns
+        relevance = outreach[C.OUTCOME].map(RELEVANCE).fillna(0).to_numpy()
+        X_rank = X_contacts[list(FEATURE_NAMES)]
+        camp_train = (
+            outreach.loc[is_train].sort_values([C.CAMPAIGN, C.OUTREACH_ID], kind="stable").index
+        )
+        scorer_profile = LeadScorer(
+            park_id=park_id,
+            feature_names=FEATURE_NAMES,
+            tax=tax_model,
+            propensity=propensity,
+            scoring={t: park.tracks[t].scoring for t in ("hq", "bigdata")},
+            tax_features=TAX_FEATURES,
+            propensity_features=PROPENSITY_FEATURES,
+        )
+        holdout["relevance"] = relevance[~is_train]
+        X_hold = X_rank.loc[~is_train]
+        scored = scorer_profile.score(X_hold)
+        holdout["score_profile"] = scored["score"].to_numpy()
+        holdout["tax_p50"] = scored["tax_p50_wan_cny"].to_numpy()
+        holdout["gap_value"] = X_hold["gap_value"].to_numpy()
+        holdout["revenue"] = np.expm1(X_hold["log_revenue"].to_numpy())
+        holdout["random"] = np.random.default_rng(settings.seed).random(len(holdout))
+        for track in ("hq", "bigdata"):
+            tr = outreach.loc[camp_train][outreach.loc[camp_train, C.TRACK] == track]
+            if tr[C.CAMPAIGN].nunique() < 3:
+                continue
+            ranker = LambdaRankModel().fit(
+                X_rank.loc[tr.index], relevance[tr.index], tr[C.CAMPAIGN].to_numpy()
+            )
+            mask = (holdout[C.TRACK] == track).to_numpy()
+            holdout.loc[mask, "score_ranker"] = ranker.predict(X_hold.loc[mask])
+            profile_ndcg = mean_ndcg(holdout[mask], score_col="score_profile", k=50)
+            ranker_ndcg = mean_ndcg(holdout[mask], score_col="score_ranker", k=50)
+            metrics[f"rank_{track}_profile_ndcg_at_50"] = profile_ndcg
+            metrics[f"rank_{track}_lambdarank_ndcg_at_50"] = ranker_ndcg
+            if ranker_ndcg > profile_ndcg:
+                rankers[track] = ranker
+                notes.append(
+                    f"{track}: LambdaRank beats the profile on the holdout "
+                    f"({ranker_ndcg:.3f} > {profile_ndcg:.3f}); used"
+                )
+            else:
+                notes.append(
+                    f"{track}: the profile beats LambdaRank ({profile_ndcg:.3f} ≥ {ranker_ndcg:.3f}); profile used"
+                )
+    else:
+        propensity = PriorPropensity()
+        notes.append(
+            "no outreach history for this park: P(land) is the documented prior, not a learned model"
+        )
+
+    scorer = LeadScorer(
+        park_id=park_id,
+        feature_names=FEATURE_NAMES,
+        tax=tax_model,
+        propensity=propensity,
+        scoring={t: park.tracks[t].scoring for t in ("hq", "bigdata")},
+        tax_features=TAX_FEATURES,
+        propensity_features=PROPENSITY_FEATURES,
+        rankers=rankers,
+        data_snapshot_id=snapshot,
+    )
+    if not holdout.empty:
+        final = scorer.score(X_rank.loc[~is_train])
+        holdout["score_model"] = final["score"].to_numpy()
+        for k in (10, 50):
+            for col, name in (
+                ("score_model", "model"),
+                ("p_sign_oracle", "oracle"),
+                ("random", "random"),
+                ("revenue", "largest_revenue"),
+                ("tax_p50", "tax_only"),
+                ("gap_value", "gap_only"),
+            ):
+                if col in holdout:
+                    metrics[f"rank_{name}_ndcg_at_{k}"] = mean_ndcg(
+                        holdout.dropna(subset=[col]), score_col=col, k=k
+                    )
+        metrics["ndcg_at_50"] = metrics["rank_model_ndcg_at_50"]
+    scorer.metrics = dict(metrics)
+
+    registry.ensure_experiment(settings, park_id)
+    mlflow.set_experiment(registry.experiment_name(park_id))
+    version = None
+    with mlflow.start_run(run_name=f"train-{park_id}") as run:
+        mlflow.log_params(
+            {
+                "park": park_id,
+                "data_dir": str(data_dir),
+                "snapshot_id": snapshot,
+                "seed": settings.seed,
+                "tax_n_estimators": tax_model.n_estimators,
+                "propensity": scorer.p_land_source,
+                "rankers_used": ",".join(sorted(rankers)) or "none",
+                "features": len(FEATURE_NAMES),
+                "holdout_quantile": HOLDOUT_QUANTILE,
+            }
+        )
+        mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})
+        mlflow.set_tags(
+            {
+                "snapshot_id": snapshot,
+                "synthetic": str(manifest.get("synthetic", False)),
+                "p_land_source": scorer.p_land_source,
+            }
+        )
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = Path(tmp)
+            _write_plots(folder, tax_model, propensity, holdout, fc)
+            (folder / "feature_spec.json").write_text(
+                json.dumps([f.to_dict() for f in FIRM_FEATURES], ensure_ascii=False, indent=2),
+                encoding="utf-8",
+            )
+            (folder / "notes.txt").write_text("\n".join(notes) + "\n", encoding="utf-8")
+            tax_holdout = X_test_h.copy()
+            tax_holdout["tax_paid_wan_cny"] = y_test
+            tax_holdout.to_parquet(folder / "tax_holdout.parquet", index=False)
+            if not holdout.empty:
+                holdout_X = X_rank.loc[~is_train].reset_index(drop=True)
+                holdout_X[["campaign", "relevance", "track"]] = holdout[
+                    [C.CAMPAIGN, "relevance", C.TRACK]
+                ].to_numpy()
+                holdout_X.to_parquet(folder / "holdout.parquet", index=False)
+            mlflow.log_artifacts(str(folder))
+        example = X_test_h.head(20).copy()
+        v = registry.log_scorer(scorer, input_example=example, register=register)
+        version = str(v.version) if v is not None else None
+        run_id = run.info.run_id
+    return TrainResult(
+        run_id=run_id,
+        version=version,
+        metrics=metrics,
+        seconds=time.perf_counter() - started,
+        notes=notes,
+    )
+
+
+def _write_plots(
+    folder: Path,
+    tax_model: TaxYieldModel,
+    propensity: object,
+    holdout: pd.DataFrame,
+    fc: FeatureContext,
+) -> None:
+    imp = pd.Series(
+        tax_model.boosters_[0.5].booster_.feature_importance("gain"), index=tax_model.feature_names_
+    )
+    if isinstance(propensity, LandingPropensityModel):
+        imp_p = pd.Series(
+            propensity.booster_.booster_.feature_importance("gain"), index=propensity.feature_names_
+        )
+        _plot(
+            folder / "importance_propensity.png",
+            lambda ax: (
+                imp_p.sort_values().tail(15).plot.barh(ax=ax, title="Propensity: gain importance")
+            ),
+        )
+    _plot(
+        folder / "importance_tax.png",
+        lambda ax: imp.sort_values().tail(15).plot.barh(ax=ax, title="Tax P50: gain importance"),
+    )
+    if not holdout.empty:
+
+        def calibration(ax: Axes) -> None:
+            bins = pd.qcut(holdout["p_land_model"], 10, duplicates="drop")
+            g = holdout.groupby(bins, observed=True).agg(
+                p=("p_land_model", "mean"), y=("relevance", lambda r: (r == 3).mean())
+            )
+            ax.plot([0, g["p"].max()], [0, g["p"].max()], "--", color="grey")
+            ax.plot(g["p"], g["y"], "o-")
+            ax.set(
+                title="Calibration on the holdout",
+                xlabel="predicted P(land)",
+                ylabel="signed share",
+            )
+
+        def lift(ax: Axes) -> None:
+            ordered = holdout.sort_values("score_model", ascending=False)
+            signed = (ordered["relevance"] == 3).to_numpy()
+            ax.plot(
+                np.arange(1, len(signed) + 1) / len(signed),
+                np.cumsum(signed) / max(1, signed.sum()),
+                label="model",
+            )
+            ax.plot([0, 1], [0, 1], "--", color="grey", label="random")
+            ax.set(
+                title="Cumulative signed contacts by score",
+                xlabel="share contacted",
+                ylabel="share of signings",
+            )
+            ax.legend()
+
+        _plot(folder / "calibration.png", calibration)
+        _plot(folder / "lift.png", lift)
+    first_chain = fc.park.chains[0].id
+    gaps = analyse_gaps(fc.gaps, first_chain)
+    _plot(
+        folder / "gaps.png",
+        lambda ax: (
+            ax.barh([g.name_en for g in gaps][::-1], [g.score for g in gaps][::-1])
+            and ax.set(title=f"Gap scores: {first_chain}", xlabel="score")
+        ),
+    )
