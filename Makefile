@@ -13,13 +13,17 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: build the demo universe, train and promote the models, print the top leads of both tracks
+## run: build the demo universe, train and promote the models, print the top leads of both
+## tracks, create an analyst API key and serve the API and pages on http://127.0.0.1:8000
 run: install
 	$(BIN)/attract demo
 	$(BIN)/attract train
 	$(BIN)/attract promote
 	$(BIN)/attract leads --track hq --top 10
 	$(BIN)/attract leads --track bigdata --top 10
+	@echo "API key (analyst): $$($(BIN)/attract keys create --role analyst --label 'make run' 2>/dev/null | tail -n 1)"
+	@echo "API docs: http://127.0.0.1:8000/docs   leads: http://127.0.0.1:8000/api/v1/leads?track=bigdata"
+	$(BIN)/attract serve --host 127.0.0.1 --port 8000
 
 ## test: lint (ruff), types (mypy --strict) and the test suite (pytest)
 test: install

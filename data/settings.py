@@ -31,6 +31,32 @@ class Settings(BaseSettings):
         description="MLflow tracking URI; defaults to a SQLite file inside `home`.",
     )
 
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the service database; default SQLite in `home`.",
+    )
+    park: str = Field(default="shibei", description="Park the service serves.")
+    data_dir: Path | None = Field(
+        default=None, description="Universe the service serves; default the demo."
+    )
+    cors_origins: tuple[str, ...] = Field(
+        default=(), description="Origins allowed by CORS (closed when empty)."
+    )
+    max_body_bytes: int = Field(default=2_000_000, description="Largest request body accepted.")
+    reasons_precomputed: int = Field(
+        default=1_000, description="Leads per track whose reasons are precomputed."
+    )
+
+    @property
+    def database(self) -> str:
+        """The service database URL."""
+        return self.database_url or f"sqlite:///{(self.home / 'service.db').resolve()}"
+
+    @property
+    def universe_dir(self) -> Path:
+        """The universe the service serves."""
+        return self.data_dir or self.demo_dir
+
     @property
     def demo_dir(self) -> Path:
         """Where `attract demo` writes by default."""

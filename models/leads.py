@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -176,3 +177,136 @@ def rank_leads(
     out["model_version"] = model_version
     out["snapshot_id"] = snapshot_id
     return out[list(LEAD_COLUMNS)]
+
+
+@dataclass(frozen=True)
+class LeadFilters:
+    """Filters of a lead list (all optional)."""
+
+    chain: str | None = None
+    link: str | None = None
+    province: str | None = None
+    city: str | None = None
+    min_tax: float | None = None
+    min_probability: float | None = None
+    exclude_contacted: bool = False
+    q: str | None = None
+
+
+class LeadTable:
+    """A track's scored candidates, held in memory and filtered with numpy (no scoring per request).
+
+    Rows are in rank order (score descending, ties by enterprise id). Reasons are precomputed
+    for the first ``precompute`` rows and computed on demand, then cached, for the rest.
+    """
+
+    def __init__(
+        self,
+        *,
+        scorer: LeadScorer,
+        fc: FeatureContext,
+        tables: Mapping[str, pd.DataFrame],
+        track: str,
+        as_of: pd.Timestamp,
+        model_version: str,
+        snapshot_id: str,
+        precompute: int = 1_000,
+    ) -> None:
+        self.track = track
+        self.model_version = model_version
+        self.snapshot_id = snapshot_id
+        self.p_land_source = scorer.p_land_source
+        self._scorer = scorer
+        self._fc = fc
+        self._links_table = tables["enterprise_links"]
+        cands, X, scores = score_track(
+            scorer=scorer, fc=fc, tables=tables, track=track, as_of=as_of
+        )
+        self.frame = pd.concat(
+            [cands[[C.ENTERPRISE_ID, C.NAME, C.PROVINCE, C.CITY, C.INDUSTRY_CODE]], scores], axis=1
+        )
+        self.features = X
+        self.ids = self.frame[C.ENTERPRISE_ID].to_numpy()
+        self.position = {eid: i for i, eid in enumerate(self.ids)}
+        self._province = self.frame[C.PROVINCE].fillna("").to_numpy(dtype=object)
+        self._city = self.frame[C.CITY].fillna("").to_numpy(dtype=object)
+        self._tax = self.frame["tax_p50_wan_cny"].to_numpy()
+        self._p = self.frame["p_land"].to_numpy()
+        self._names = self.frame[C.NAME].fillna("").to_numpy(dtype=object)
+        links = self._links_table[self._links_table[C.ENTERPRISE_ID].isin(self.position)]
+        rows = links[C.ENTERPRISE_ID].map(self.position).to_numpy()
+        self._by_link = {
+            k: np.unique(rows[idx]) for k, idx in links.groupby(C.LINK_ID).indices.items()
+        }
+        chain_of = links[C.LINK_ID].str.split(".").str[0].to_numpy()
+        self._by_chain = {k: np.unique(rows[chain_of == k]) for k in np.unique(chain_of)}
+        self.links_of = links.groupby(C.ENTERPRISE_ID)[C.LINK_ID].agg(list).to_dict()
+        self._reasons: dict[int, tuple[list[dict[str, str]], list[dict[str, str]]]] = {}
+        self._fill_reasons(np.arange(min(precompute, len(self.ids))))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def _fill_reasons(self, rows: np.ndarray) -> None:
+        todo = np.array([r for r in rows if r not in self._reasons], dtype=np.int64)
+        if not len(todo):
+            return
+        factors = self._scorer.explain(self.features.iloc[todo])
+        chain = chain_reasons(self._fc, self._links_table, pd.Series(self.ids[todo]), self.track)
+        for r, f, c in zip(todo, factors, chain, strict=True):
+            self._reasons[int(r)] = (c, f)
+
+    def mask(self, filters: LeadFilters, contacted: frozenset[str] = frozenset()) -> np.ndarray:
+        """Row positions (rank order) that pass the filters."""
+        keep = np.ones(len(self.ids), dtype=bool)
+        if filters.chain is not None:
+            keep &= np.isin(
+                np.arange(len(self.ids)), self._by_chain.get(filters.chain, np.empty(0, np.int64))
+            )
+        if filters.link is not None:
+            keep &= np.isin(
+                np.arange(len(self.ids)), self._by_link.get(filters.link, np.empty(0, np.int64))
+            )
+        if filters.province is not None:
+            keep &= self._province == filters.province
+        if filters.city is not None:
+            keep &= self._city == filters.city
+        if filters.min_tax is not None:
+            keep &= self._tax >= filters.min_tax
+        if filters.min_probability is not None:
+            keep &= self._p >= filters.min_probability
+        if filters.exclude_contacted and contacted:
+            keep &= ~np.isin(self.ids, np.fromiter(contacted, dtype=object, count=len(contacted)))
+        if filters.q:
+            needle = filters.q.strip().lower()
+            keep &= np.fromiter(
+                (needle in n.lower() for n in self._names), dtype=bool, count=len(self._names)
+            )
+        return np.flatnonzero(keep)
+
+    def rows(self, positions: np.ndarray) -> list[dict[str, object]]:
+        """Lead records of the given row positions, reasons included."""
+        self._fill_reasons(positions)
+        out = []
+        for pos in positions:
+            r = self.frame.iloc[int(pos)]
+            chain, factors = self._reasons[int(pos)]
+            out.append(
+                {
+                    C.ENTERPRISE_ID: r[C.ENTERPRISE_ID],
+                    C.NAME: r[C.NAME],
+                    C.PROVINCE: r[C.PROVINCE],
+                    C.CITY: r[C.CITY],
+                    C.INDUSTRY_CODE: r[C.INDUSTRY_CODE],
+                    "links": self.links_of.get(r[C.ENTERPRISE_ID], []),
+                    "score": float(r["score"]),
+                    "p_land": float(r["p_land"]),
+                    "tax_p10_wan_cny": float(r["tax_p10_wan_cny"]),
+                    "tax_p50_wan_cny": float(r["tax_p50_wan_cny"]),
+                    "tax_p90_wan_cny": float(r["tax_p90_wan_cny"]),
+                    "gap_value": float(r["gap_value"]),
+                    "reasons": [*chain, *factors],
+                    "overall_rank": int(pos) + 1,
+                }
+            )
+        return out

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from data.demo.generator import DemoUniverse, generate
-from data.settings import SEED
+from data.demo.generator import DemoUniverse, generate, write
+from data.settings import SEED, Settings
+from training.promote import promote
+from training.train import TrainResult, train
 
 SHARED_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data"
 
@@ -24,3 +27,26 @@ def shared_data() -> Path:
 def demo_universe() -> DemoUniverse:
     """The demo universe at its default size (200,000 candidates) and the project seed."""
     return generate(candidates=200_000, seed=SEED)
+
+
+@dataclass(frozen=True)
+class Trained:
+    """A small demo universe with a trained, promoted champion in a temporary MLflow store."""
+
+    settings: Settings
+    data_dir: Path
+    result: TrainResult
+
+
+@pytest.fixture(scope="session")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
+    """Trained once per session (8,000 candidates) and shared by model, API and page tests."""
+    root = tmp_path_factory.mktemp("trained")
+    data_dir = root / "demo"
+    write(generate(candidates=8_000, seed=11), data_dir)
+    settings = Settings(
+        home=root / "home", mlflow_tracking_uri=None, data_dir=data_dir, reasons_precomputed=100
+    )
+    result = train(settings=settings, data_dir=data_dir, park_id="shibei")
+    promote(settings=settings, park_id="shibei")
+    return Trained(settings=settings, data_dir=data_dir, result=result)

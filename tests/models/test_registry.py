@@ -16,7 +16,7 @@ from features.build import feature_context
 from models import registry
 from models.leads import score_track
 from models.scorer import LeadScorer
-from tests.models.conftest import Trained
+from tests.conftest import Trained
 from training.promote import promote
 
 

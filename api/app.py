@@ -1,0 +1,107 @@
+"""The FastAPI application: every route under ``/api/v1``, OpenAPI docs at ``/docs``."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import sessionmaker
+
+from api.db import DatabaseBusy, ensure_schema, make_engine
+from api.routes import chains, enterprises, health, leads, model, outreach
+from api.service import Conflict, NotFound
+from api.state import StateHolder
+from data.settings import Settings, get_settings
+
+PREFIX = "/api/v1"
+log = logging.getLogger("attract.api")
+
+
+def create_app(settings: Settings | None = None, *, load: str = "background") -> FastAPI:
+    """The app; ``load`` is ``background`` (serve at once, 503 until loaded), ``sync`` or ``none``."""
+    settings = settings or get_settings()
+    holder = StateHolder(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if load == "background":
+            holder.start_background_load()
+        elif load == "sync":
+            holder.load()
+        yield
+
+    app = FastAPI(
+        title="Shibei Attract",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="Investment-attraction leads, chain gaps and models for an industrial park.",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+    )
+    engine = make_engine(settings.database)
+    database = ensure_schema(engine)
+    if database != "ready":  # keep serving what does not need the database; writes answer 503
+        log.warning("service database %s", database)
+    app.state.settings = settings
+    app.state.holder = holder
+    app.state.engine = engine
+    app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=list(settings.cors_origins),
+            allow_methods=["GET", "POST"],
+            allow_headers=["X-API-Key", "Content-Type", "Idempotency-Key"],
+        )
+
+    @app.middleware("http")
+    async def limit_body(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        length = request.headers.get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
+            return JSONResponse(
+                {"detail": f"request body: larger than {settings.max_body_bytes:,} bytes"},
+                status_code=413,
+            )
+        return await call_next(request)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(ValueError)
+    async def invalid(_request: Request, exc: ValueError) -> JSONResponse:
+        # the same shape as FastAPI's own 422: the field (from "field: reason") and the reason
+        field, _, reason = str(exc).partition(": ")
+        loc = ["body", field] if reason else ["body"]
+        detail = [{"loc": loc, "msg": reason or field, "type": "value_error"}]
+        return JSONResponse({"detail": detail}, status_code=422)
+
+    @app.exception_handler(DatabaseBusy)
+    async def busy(_request: Request, exc: DatabaseBusy) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
+
+    for router in (
+        health.router,
+        leads.router,
+        enterprises.router,
+        chains.router,
+        outreach.router,
+        model.router,
+    ):
+        app.include_router(router, prefix=PREFIX)
+    return app

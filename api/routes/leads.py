@@ -1,0 +1,136 @@
+"""Ranked leads, their export, and what-if scoring."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
+
+from api.deps import OfficerDep, ServingDep, SessionsDep
+from api.export import neutralise, to_xlsx
+from api.schemas import LeadsPublic, ScoreRequest, ScoresPublic, Track
+from api.service import EXPORT_COLUMNS, contacted_ids, export_rows, leads_page, score_firms
+from models.leads import LeadFilters
+
+router = APIRouter(tags=["leads"])
+
+Chain = Annotated[str | None, Query(max_length=64, description="chain id, e.g. big_data")]
+Link = Annotated[str | None, Query(max_length=100, description="link id, e.g. big_data.security")]
+Place = Annotated[str | None, Query(max_length=40)]
+MinTax = Annotated[float | None, Query(ge=0, description="minimum tax P50, 万元")]
+MinP = Annotated[float | None, Query(ge=0, le=1, description="minimum P(land)")]
+Q = Annotated[str | None, Query(max_length=100, description="name contains")]
+
+
+def _filters(
+    chain: str | None,
+    link: str | None,
+    province: str | None,
+    city: str | None,
+    min_tax: float | None,
+    min_probability: float | None,
+    exclude_contacted: bool,
+    q: str | None,
+) -> LeadFilters:
+    return LeadFilters(
+        chain=chain,
+        link=link,
+        province=province,
+        city=city,
+        min_tax=min_tax,
+        min_probability=min_probability,
+        exclude_contacted=exclude_contacted,
+        q=q,
+    )
+
+
+@router.get("/leads", response_model=LeadsPublic)
+def get_leads(
+    state: ServingDep,
+    sessions: SessionsDep,
+    _key: OfficerDep,
+    track: Annotated[Track, Query(description="hq or bigdata")],
+    chain: Chain = None,
+    link: Link = None,
+    province: Place = None,
+    city: Place = None,
+    min_tax: MinTax = None,
+    min_probability: MinP = None,
+    exclude_contacted: bool = False,
+    q: Q = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+) -> dict[str, object]:
+    """A page of the track's leads, best first, with reasons; ties are broken by enterprise id."""
+    filters = _filters(chain, link, province, city, min_tax, min_probability, exclude_contacted, q)
+    contacted = contacted_ids(state, sessions) if exclude_contacted else frozenset()
+    return leads_page(
+        state, track=track, filters=filters, limit=limit, offset=offset, contacted=contacted
+    )
+
+
+@router.get(
+    "/leads/export",
+    responses={
+        200: {
+            "content": {
+                "text/csv": {},
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": {},
+            }
+        }
+    },
+)
+def export_leads(
+    state: ServingDep,
+    sessions: SessionsDep,
+    _key: OfficerDep,
+    track: Annotated[Track, Query()],
+    format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+    chain: Chain = None,
+    link: Link = None,
+    province: Place = None,
+    city: Place = None,
+    min_tax: MinTax = None,
+    min_probability: MinP = None,
+    exclude_contacted: bool = False,
+    q: Q = None,
+) -> Response:
+    """The filtered leads as CSV or Excel (first 10,000 rows); cells are safe to open in Excel."""
+    filters = _filters(chain, link, province, city, min_tax, min_probability, exclude_contacted, q)
+    contacted = contacted_ids(state, sessions) if exclude_contacted else frozenset()
+    rows, total = export_rows(state, track=track, filters=filters, contacted=contacted)
+    name = f"leads-{track}-{state.snapshot_id}"
+    headers = {"X-Total-Count": str(total), "X-Exported-Rows": str(len(rows))}
+    if format == "xlsx":
+        headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
+        return Response(
+            to_xlsx(rows, EXPORT_COLUMNS),
+            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers=headers,
+        )
+    buffer = io.StringIO()
+    columns = list(EXPORT_COLUMNS)
+    writer = csv.DictWriter(buffer, fieldnames=columns)
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: neutralise(v) for k, v in row.items()})
+    headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
+    return Response(
+        ("\ufeff" + buffer.getvalue()).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers=headers,
+    )
+
+
+@router.post("/score", response_model=ScoresPublic)
+def post_score(request: ScoreRequest, state: ServingDep, _key: OfficerDep) -> dict[str, object]:
+    """Score up to 1,000 firms given in the contract's form as what-if leads."""
+    assert state.model is not None
+    return {
+        "items": score_firms(state, request.firms, request.track),
+        "model_version": state.model.version,
+        "snapshot_id": state.snapshot_id,
+    }

@@ -1,0 +1,277 @@
+"""Request and response models of the API (pydantic)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from data.credit_code import credit_code_error
+
+Track = Literal["hq", "bigdata"]
+Outcome = Literal["pending", "no_response", "declined", "interested", "signed"]
+
+
+class _Out(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class HealthPublic(_Out):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyPublic(_Out):
+    ready: bool
+    components: dict[str, str]
+    loaded_at: str
+
+
+class ReasonPublic(_Out):
+    kind: str = Field(description="gap, synergy or a model factor (feature name)")
+    text_zh: str
+    text_en: str
+    effect: str | None = None
+
+
+class LeadPublic(_Out):
+    rank: int = Field(description="position in this filtered list (1 = best)")
+    overall_rank: int = Field(description="position among all candidates of the track")
+    enterprise_id: str
+    name: str
+    province: str | None
+    city: str | None
+    industry_code: str | None
+    links: list[str]
+    score: float
+    p_land: float
+    p_land_source: str
+    tax_p10_wan_cny: float
+    tax_p50_wan_cny: float
+    tax_p90_wan_cny: float
+    gap_value: float
+    reasons: list[ReasonPublic]
+    model_version: str
+    snapshot_id: str
+
+
+class LeadsPublic(_Out):
+    items: list[LeadPublic]
+    total: int
+    limit: int
+    offset: int
+    model_version: str
+    snapshot_id: str
+
+
+class TrackScorePublic(_Out):
+    track: Track
+    eligible: bool
+    overall_rank: int | None
+    score: float
+    p_land: float
+    tax_p10_wan_cny: float
+    tax_p50_wan_cny: float
+    tax_p90_wan_cny: float
+    gap_value: float
+    reasons: list[ReasonPublic]
+
+
+class SynergyPathPublic(_Out):
+    direction: Literal["supplies", "buys_from"]
+    park_firm: str
+    path_zh: str
+    path_en: str
+
+
+class OutreachPublic(_Out):
+    outreach_id: str
+    enterprise_id: str
+    park_id: str
+    track: Track
+    campaign: str | None
+    contacted_on: date
+    outcome: Outcome
+    closed_on: date | None
+    officer: str | None
+    note: str | None
+    source: Literal["history", "service"]
+
+
+class EnterprisePublic(_Out):
+    enterprise_id: str
+    name: str
+    profile: dict[str, str | float | int | bool | None]
+    in_park: bool
+    links: list[str]
+    scores: list[TrackScorePublic]
+    park_neighbours: list[SynergyPathPublic]
+    outreach: list[OutreachPublic]
+    model_version: str
+    snapshot_id: str
+
+
+class LinkShareIn(_In):
+    link_id: str = Field(pattern=r"^[a-z][a-z0-9_]*\.[a-z][a-z0-9_]*$")
+    share: float = Field(gt=0, le=1)
+
+
+class FirmIn(_In):
+    """A firm in the contract's form (what-if lead); only ``name`` is required."""
+
+    name: str = Field(min_length=1, max_length=200)
+    enterprise_id: str | None = Field(default=None, max_length=64)
+    credit_code: str | None = Field(
+        default=None,
+        pattern=r"^[0-9A-HJ-NPQRTUWXY]{18}$",
+        description="GB 32100-2015, check character verified",
+    )
+    province: str | None = Field(default=None, max_length=20)
+    city: str | None = Field(default=None, max_length=20)
+    district: str | None = Field(default=None, max_length=20)
+    founded_on: date | None = None
+    registered_capital_wan_cny: float | None = Field(default=None, ge=0, le=1e9)
+    employees: int | None = Field(default=None, ge=0, le=10_000_000)
+    revenue_wan_cny: float | None = Field(default=None, ge=0, le=1e10)
+    revenue_growth: float | None = Field(default=None, ge=-1, le=100)
+    net_margin: float | None = Field(default=None, ge=-100, le=1)
+    ownership: Literal["central_soe", "local_soe", "private", "foreign", "joint_venture"] | None = (
+        None
+    )
+    hq_type: Literal["none", "mnc_regional_hq", "national_hq", "regional_hq"] | None = None
+    is_listed: bool | None = None
+    is_high_tech: bool | None = None
+    patents: int | None = Field(default=None, ge=0, le=10_000_000)
+    last_funding_on: date | None = None
+    industry_code: str | None = Field(default=None, max_length=10)
+    industry_scheme: Literal["gbt4754_2017", "sw2021"] | None = None
+    links: list[LinkShareIn] | None = Field(default=None, max_length=20)
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, value: str | None) -> str | None:
+        if value is not None:
+            error = credit_code_error(value)
+            if error is not None:
+                raise ValueError(f"invalid credit code: {error}")
+        return value
+
+    @field_validator("links")
+    @classmethod
+    def _shares(cls, value: list[LinkShareIn] | None) -> list[LinkShareIn] | None:
+        if value is not None and sum(link.share for link in value) > 1 + 1e-9:
+            raise ValueError("link shares must sum to at most 1")
+        return value
+
+
+class ScoreRequest(_In):
+    firms: list[FirmIn] = Field(min_length=1, max_length=1000)
+    track: Track | None = Field(default=None, description="score one track; both when omitted")
+
+
+class ScoredFirmPublic(_Out):
+    index: int
+    name: str
+    enterprise_id: str | None
+    scores: list[TrackScorePublic]
+
+
+class ScoresPublic(_Out):
+    items: list[ScoredFirmPublic]
+    model_version: str
+    snapshot_id: str
+
+
+class ChainSummaryPublic(_Out):
+    id: str
+    name_zh: str
+    name_en: str
+    links: int
+    priority: int | None
+
+
+class ChainsPublic(_Out):
+    items: list[ChainSummaryPublic]
+
+
+class LinkGapPublic(_Out):
+    link_id: str
+    name_zh: str
+    name_en: str
+    segment: str
+    upstream: list[str]
+    firms: float
+    revenue_wan_cny: float
+    target: float
+    coverage: float
+    gap_type: str
+    score: float
+    reason_zh: str
+    reason_en: str
+
+
+class SegmentPublic(_Out):
+    id: str
+    name_zh: str
+    name_en: str
+
+
+class ChainMapPublic(_Out):
+    id: str
+    name_zh: str
+    name_en: str
+    park: str
+    park_firms: int
+    segments: list[SegmentPublic]
+    links: list[LinkGapPublic]
+
+
+class GapsPublic(_Out):
+    park: str
+    chain: str
+    links: list[LinkGapPublic]
+
+
+class OutreachIn(_In):
+    enterprise_id: str = Field(min_length=1, max_length=64)
+    track: Track
+    outcome: Outcome
+    contacted_on: date
+    closed_on: date | None = None
+    campaign: str | None = Field(default=None, max_length=200)
+    officer: str | None = Field(default=None, max_length=100)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class OutreachListPublic(_Out):
+    items: list[OutreachPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class ModelPublic(_Out):
+    park: str
+    model_name: str
+    version: str
+    alias: str
+    run_id: str
+    p_land_source: str
+    metrics: dict[str, float]
+    snapshot_id: str
+    loaded_at: str
+
+
+class ReloadPublic(_Out):
+    ready: bool
+    components: dict[str, str]
+    model_version: str | None
+    load_seconds: float
+
+
+class ErrorPublic(_Out):
+    detail: str | list[dict[str, object]]

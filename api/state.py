@@ -1,0 +1,151 @@
+"""What the service holds in memory: data, graph, champion model and the scored lead tables.
+
+``load_state`` loads the three components in turn and records, for each, either ``ready`` or the
+reason it is not; it never raises, so the server starts and ``/ready`` explains what is missing.
+``StateHolder.reload`` builds a new state beside the old one and swaps it in one assignment, so
+requests in flight finish on the state they started with.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+import pandas as pd
+
+from data import columns as C
+from data.loaders import DataFileError
+from data.reference import Chain, Park, ReferenceDataError, default_chains, default_parks
+from data.settings import Settings
+from data.universe import load_universe, read_manifest, universe_as_of
+from features.build import FeatureContext, feature_context
+from models.leads import LeadTable
+from models.registry import LoadedScorer, load_scorer
+
+COMPONENTS = ("data", "graph", "model")
+
+
+@dataclass
+class ServiceState:
+    """One consistent snapshot of everything the routes read."""
+
+    settings: Settings
+    park: Park | None = None
+    chains: Mapping[str, Chain] = field(default_factory=dict)
+    tables: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+    manifest: Mapping[str, object] = field(default_factory=dict)
+    fc: FeatureContext | None = None
+    model: LoadedScorer | None = None
+    leads: dict[str, LeadTable] = field(default_factory=dict)
+    history_contacted: frozenset[str] = frozenset()
+    enterprise_index: dict[str, int] = field(default_factory=dict)
+    as_of: pd.Timestamp | None = None
+    status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, "not loaded"))
+    loaded_at: str = ""
+    load_seconds: float = 0.0
+
+    @property
+    def ready(self) -> bool:
+        """All three components are loaded."""
+        return all(self.status[c] == "ready" for c in COMPONENTS)
+
+    def problems(self, *components: str) -> list[str]:
+        """``component: reason`` for each named component that is not ready."""
+        return [f"{c}: {self.status[c]}" for c in components if self.status[c] != "ready"]
+
+    @property
+    def snapshot_id(self) -> str:
+        """The universe's content hash."""
+        return str(self.manifest.get("snapshot_id", ""))
+
+
+def load_state(settings: Settings) -> ServiceState:
+    """Load data, graph and model; each failure is recorded, never raised."""
+    started = time.perf_counter()
+    state = ServiceState(settings=settings)
+    try:
+        parks = default_parks()
+        state.chains = default_chains()
+        if settings.park not in parks:
+            raise ReferenceDataError(f"unknown park {settings.park!r}; known: {', '.join(parks)}")
+        state.park = parks[settings.park]
+        folder = settings.universe_dir
+        state.tables = load_universe(folder)
+        state.manifest = read_manifest(folder)
+        state.as_of = universe_as_of(folder)
+        ent = state.tables["enterprises"]
+        state.enterprise_index = {eid: i for i, eid in enumerate(ent[C.ENTERPRISE_ID])}
+        outreach = state.tables["outreach"]
+        state.history_contacted = frozenset(
+            outreach.loc[outreach[C.PARK_ID] == settings.park, C.ENTERPRISE_ID]
+        )
+        state.status["data"] = "ready"
+    except (DataFileError, ReferenceDataError, OSError, ValueError) as exc:
+        state.status["data"] = f"not loaded: {exc}"
+        state.status["graph"] = "not loaded: needs the data"
+        state.status["model"] = "not loaded: needs the data"
+        return _finish(state, started)
+    try:
+        state.fc = feature_context(park=state.park, chains=state.chains, tables=state.tables)
+        state.status["graph"] = "ready"
+    except (KeyError, ValueError) as exc:
+        state.status["graph"] = f"not built: {exc}"
+        state.status["model"] = "not loaded: needs the graph"
+        return _finish(state, started)
+    try:
+        state.model = load_scorer(settings, state.park.id)
+        state.leads = {
+            track: LeadTable(
+                scorer=state.model.scorer,
+                fc=state.fc,
+                tables=state.tables,
+                track=track,
+                as_of=state.as_of,
+                model_version=state.model.version,
+                snapshot_id=state.snapshot_id,
+                precompute=settings.reasons_precomputed,
+            )
+            for track in ("hq", "bigdata")
+        }
+        state.status["model"] = "ready"
+    except LookupError as exc:
+        state.status["model"] = f"not loaded: {exc}"
+    except (
+        Exception
+    ) as exc:  # the registry may be unreachable: any failure must leave the server up
+        state.status["model"] = f"not loaded: {type(exc).__name__}: {exc}"
+    return _finish(state, started)
+
+
+def _finish(state: ServiceState, started: float) -> ServiceState:
+    state.loaded_at = datetime.now(UTC).isoformat(timespec="seconds")
+    state.load_seconds = round(time.perf_counter() - started, 2)
+    return state
+
+
+class StateHolder:
+    """The current state, swapped atomically on reload."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.current = ServiceState(settings=settings)
+        self.current.status = dict.fromkeys(COMPONENTS, "loading")
+        self._lock = threading.Lock()
+
+    def load(self) -> ServiceState:
+        """Load (or reload) and swap in the new state; keep the old one if the new is worse."""
+        with self._lock:
+            new = load_state(self.settings)
+            old = self.current
+            if new.ready or not old.ready:
+                self.current = new
+            return new
+
+    def start_background_load(self) -> threading.Thread:
+        """Load in a thread so the server answers (503 on /ready) while it loads."""
+        thread = threading.Thread(target=self.load, name="attract-load", daemon=True)
+        thread.start()
+        return thread

@@ -1,0 +1,339 @@
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+
+from api.app import create_app
+from data.settings import Settings
+from tests.api.conftest import Api
+
+V1 = "/api/v1"
+LEAD_FIELDS = {
+    "rank",
+    "enterprise_id",
+    "name",
+    "province",
+    "city",
+    "industry_code",
+    "links",
+    "score",
+    "p_land",
+    "tax_p10_wan_cny",
+    "tax_p50_wan_cny",
+    "tax_p90_wan_cny",
+    "gap_value",
+    "reasons",
+    "model_version",
+    "snapshot_id",
+}
+
+
+def test_health_and_ready_are_open(api: Api) -> None:
+    assert api.client.get(f"{V1}/health").json() == {"status": "ok"}
+    ready = api.client.get(f"{V1}/ready")
+    assert ready.status_code == 200 and ready.json()["components"] == {
+        "data": "ready",
+        "graph": "ready",
+        "model": "ready",
+    }
+    assert (
+        api.client.get("/docs").status_code == 200
+        and api.client.get("/openapi.json").status_code == 200
+    )
+
+
+def test_leads_shape_order_and_paging(api: Api) -> None:
+    r = api.client.get(f"{V1}/leads", params={"track": "bigdata", "limit": 20}, headers=api.officer)
+    body = r.json()
+    assert r.status_code == 200 and set(body) == {
+        "items",
+        "total",
+        "limit",
+        "offset",
+        "model_version",
+        "snapshot_id",
+    }
+    items = body["items"]
+    assert len(items) == 20 and set(items[0]) >= LEAD_FIELDS
+    keys = [(-i["score"], i["enterprise_id"]) for i in items]
+    assert keys == sorted(keys)  # score descending, ties by id
+    assert [i["rank"] for i in items] == list(range(1, 21))
+    again = api.client.get(
+        f"{V1}/leads", params={"track": "bigdata", "limit": 20}, headers=api.officer
+    ).json()
+    assert again == body  # deterministic
+    page2 = api.client.get(
+        f"{V1}/leads", params={"track": "bigdata", "limit": 10, "offset": 10}, headers=api.officer
+    ).json()
+    assert [i["enterprise_id"] for i in page2["items"]] == [i["enterprise_id"] for i in items[10:]]
+    assert all(i["reasons"] for i in items)
+
+
+def test_lead_filters(api: Api) -> None:
+    def get(**p):
+        return api.client.get(
+            f"{V1}/leads", params={"track": "bigdata", "limit": 500, **p}, headers=api.officer
+        ).json()
+
+    everything = get()
+    by_chain = get(chain="big_data")
+    assert 0 < by_chain["total"] < everything["total"]
+    assert all(any(link.startswith("big_data.") for link in i["links"]) for i in by_chain["items"])
+    link = by_chain["items"][0]["links"][0]
+    assert all(link in i["links"] for i in get(link=link)["items"])
+    shanghai = get(province="上海市")
+    assert shanghai["total"] > 0 and {i["province"] for i in shanghai["items"]} == {"上海市"}
+    rich = get(min_tax=500)
+    assert all(i["tax_p50_wan_cny"] >= 500 for i in rich["items"])
+    likely = get(min_probability=0.3)
+    assert all(i["p_land"] >= 0.3 for i in likely["items"])
+    name = everything["items"][0]["name"][2:5]
+    assert all(name in i["name"] for i in get(q=name)["items"])
+    fresh = get(exclude_contacted=True)
+    assert fresh["total"] < everything["total"]  # the demo history contacted some of them
+
+
+def test_exclude_contacted_uses_new_outreach_records(api: Api) -> None:
+    top = api.client.get(
+        f"{V1}/leads",
+        params={"track": "hq", "limit": 1, "exclude_contacted": True},
+        headers=api.officer,
+    ).json()
+    eid = top["items"][0]["enterprise_id"]
+    r = api.client.post(
+        f"{V1}/outreach",
+        json={
+            "enterprise_id": eid,
+            "track": "hq",
+            "outcome": "no_response",
+            "contacted_on": "2021-02-01",
+        },
+        headers=api.officer,
+    )
+    assert r.status_code == 201 and r.json()["source"] == "service"
+    after = api.client.get(
+        f"{V1}/leads",
+        params={"track": "hq", "limit": 500, "exclude_contacted": True},
+        headers=api.officer,
+    ).json()
+    assert (
+        eid not in {i["enterprise_id"] for i in after["items"]}
+        and after["total"] == top["total"] - 1
+    )
+
+
+def test_export_csv_and_xlsx_follow_the_filters(api: Api) -> None:
+    params = {"track": "bigdata", "chain": "big_data"}
+    listed = api.client.get(
+        f"{V1}/leads", params={**params, "limit": 500}, headers=api.officer
+    ).json()
+    r = api.client.get(
+        f"{V1}/leads/export", params={**params, "format": "csv"}, headers=api.officer
+    )
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(r.content.decode("utf-8-sig"))))
+    assert len(rows) == listed["total"] == int(r.headers["x-total-count"])
+    assert rows[0]["enterprise_id"] == listed["items"][0]["enterprise_id"]
+    x = api.client.get(
+        f"{V1}/leads/export", params={**params, "format": "xlsx"}, headers=api.officer
+    )
+    sheet = load_workbook(io.BytesIO(x.content)).active
+    assert sheet.max_row == listed["total"] + 1 and sheet.cell(1, 2).value == "enterprise_id"
+    assert (
+        api.client.get(
+            f"{V1}/leads/export", params={**params, "format": "pdf"}, headers=api.officer
+        ).status_code
+        == 422
+    )
+
+
+def test_enterprise_profile_and_unknown_id(api: Api) -> None:
+    eid = api.client.get(
+        f"{V1}/leads", params={"track": "hq", "limit": 1}, headers=api.officer
+    ).json()["items"][0]["enterprise_id"]
+    r = api.client.get(f"{V1}/enterprises/{eid}", headers=api.officer)
+    body = r.json()
+    assert r.status_code == 200 and body["profile"]["enterprise_id"] == eid and not body["in_park"]
+    assert {s["track"] for s in body["scores"]} == {"hq", "bigdata"}
+    hq = next(s for s in body["scores"] if s["track"] == "hq")
+    assert (
+        hq["overall_rank"] == 1
+        and hq["tax_p10_wan_cny"] <= hq["tax_p50_wan_cny"] <= hq["tax_p90_wan_cny"]
+    )
+    missing = api.client.get(f"{V1}/enterprises/913101019999999999", headers=api.officer)
+    assert missing.status_code == 404 and "913101019999999999" in missing.json()["detail"]
+
+
+def test_score_what_if_firms_and_validation(api: Api) -> None:
+    firm = {
+        "name": "隐私计算样例公司",
+        "revenue_wan_cny": 20_000,
+        "industry_code": "6519",
+        "province": "江苏省",
+        "city": "苏州市",
+        "revenue_growth": 0.4,
+        "links": [{"link_id": "big_data.privacy_computing", "share": 1.0}],
+    }
+    r = api.client.post(
+        f"{V1}/score",
+        json={"firms": [firm, {"name": "小公司"}], "track": "bigdata"},
+        headers=api.officer,
+    )
+    assert r.status_code == 200
+    first, second = r.json()["items"]
+    assert first["scores"][0]["gap_value"] > second["scores"][0]["gap_value"]
+    bad = api.client.post(
+        f"{V1}/score",
+        json={"firms": [{"name": "x", "credit_code": "91310109133128219C"}]},
+        headers=api.officer,
+    )
+    assert bad.status_code == 422 and "check character" in bad.text and "credit_code" in bad.text
+    too_many = api.client.post(
+        f"{V1}/score", json={"firms": [{"name": "x"}] * 1001}, headers=api.officer
+    )
+    assert too_many.status_code == 422 and "firms" in too_many.text
+    negative = api.client.post(
+        f"{V1}/score", json={"firms": [{"name": "x", "revenue_wan_cny": -5}]}, headers=api.officer
+    )
+    assert negative.status_code == 422 and "revenue_wan_cny" in negative.text
+
+
+def test_chains(api: Api) -> None:
+    chains = api.client.get(f"{V1}/chains", headers=api.officer).json()["items"]
+    assert {c["id"] for c in chains} >= {"big_data", "nev"}
+    m = api.client.get(f"{V1}/chains/big_data", headers=api.officer).json()
+    assert (
+        next(link["link_id"] for link in m["links"]) == "big_data.hardware"
+        and m["park_firms"] == 1470
+    )
+    gaps = api.client.get(f"{V1}/chains/big_data/gaps", headers=api.officer).json()
+    assert (
+        gaps["links"][0]["link_id"] == "big_data.privacy_computing"
+        and gaps["links"][0]["gap_type"] == "missing_broken"
+    )
+    cands = api.client.get(
+        f"{V1}/chains/big_data/links/privacy_computing/candidates", headers=api.officer
+    ).json()
+    assert cands["total"] > 0 and all(
+        "big_data.privacy_computing" in i["links"] for i in cands["items"]
+    )
+    assert api.client.get(f"{V1}/chains/nope", headers=api.officer).status_code == 404
+    assert (
+        api.client.get(
+            f"{V1}/chains/big_data/links/nope/candidates", headers=api.officer
+        ).status_code
+        == 404
+    )
+
+
+def test_outreach_idempotency(api: Api) -> None:
+    eid = api.client.get(
+        f"{V1}/leads", params={"track": "bigdata", "limit": 1, "offset": 5}, headers=api.officer
+    ).json()["items"][0]["enterprise_id"]
+    body = {
+        "enterprise_id": eid,
+        "track": "bigdata",
+        "outcome": "interested",
+        "contacted_on": "2021-03-01",
+        "note": "回访",
+    }
+    first = api.client.post(
+        f"{V1}/outreach", json=body, headers={**api.officer, "Idempotency-Key": "abc"}
+    )
+    retry = api.client.post(
+        f"{V1}/outreach", json=body, headers={**api.officer, "Idempotency-Key": "abc"}
+    )
+    assert first.status_code == retry.status_code == 201 and first.json() == retry.json()
+    changed = api.client.post(
+        f"{V1}/outreach",
+        json={**body, "outcome": "signed"},
+        headers={**api.officer, "Idempotency-Key": "abc"},
+    )
+    assert changed.status_code == 409
+    other_key = api.client.post(
+        f"{V1}/outreach", json=body, headers={**api.analyst, "Idempotency-Key": "abc"}
+    )
+    assert (
+        other_key.status_code == 201
+        and other_key.json()["outreach_id"] != first.json()["outreach_id"]
+    )  # scoped per key
+    listed = api.client.get(
+        f"{V1}/outreach", params={"enterprise_id": eid}, headers=api.officer
+    ).json()
+    assert sum(1 for i in listed["items"] if i["source"] == "service") == 2
+    unknown = api.client.post(
+        f"{V1}/outreach", json={**body, "enterprise_id": "nobody"}, headers=api.officer
+    )
+    assert unknown.status_code == 404
+    backwards = api.client.post(
+        f"{V1}/outreach", json={**body, "closed_on": "2020-01-01"}, headers=api.officer
+    )
+    assert backwards.status_code == 422 and "closed_on" in backwards.text
+    bad_outcome = api.client.post(
+        f"{V1}/outreach", json={**body, "outcome": "maybe"}, headers=api.officer
+    )
+    assert bad_outcome.status_code == 422 and "outcome" in bad_outcome.text
+
+
+def test_auth_and_roles(api: Api) -> None:
+    assert api.client.get(f"{V1}/leads", params={"track": "hq"}).status_code == 401
+    assert (
+        api.client.get(
+            f"{V1}/leads", params={"track": "hq"}, headers={"X-API-Key": "sa_nope"}
+        ).status_code
+        == 401
+    )
+    assert api.client.post(f"{V1}/admin/reload", headers=api.officer).status_code == 403
+    model = api.client.get(f"{V1}/model", headers=api.officer).json()
+    assert model["version"] and model["snapshot_id"] and "ndcg_at_50" in model["metrics"]
+    reloaded = api.client.post(f"{V1}/admin/reload", headers=api.analyst)
+    assert reloaded.status_code == 200 and reloaded.json()["model_version"] == model["version"]
+
+
+def test_bad_filters_are_422_naming_the_field(api: Api) -> None:
+    for params, field in (
+        ({"track": "retail"}, "track"),
+        ({"track": "hq", "limit": 0}, "limit"),
+        ({"track": "hq", "limit": 501}, "limit"),
+        ({"track": "hq", "min_probability": 2}, "min_probability"),
+        ({"track": "hq", "offset": -1}, "offset"),
+        ({}, "track"),
+    ):
+        r = api.client.get(f"{V1}/leads", params=params, headers=api.officer)
+        assert r.status_code == 422 and field in r.text, params
+
+
+def test_without_a_champion_the_server_starts_and_explains(trained, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(
+        home=tmp_path / "empty-home", data_dir=trained.data_dir, mlflow_tracking_uri=None
+    )
+    app = create_app(settings, load="sync")
+    with TestClient(app) as client:
+        ready = client.get(f"{V1}/ready")
+        assert (
+            ready.status_code == 503 and "model" in ready.json()["components"]["model"]
+        ) or "no model" in ready.text
+        from api.db import create_key
+
+        key = {"X-API-Key": create_key(app.state.sessions, role="officer")}
+        leads = client.get(f"{V1}/leads", params={"track": "hq"}, headers=key)
+        assert leads.status_code == 503 and "model: not loaded" in leads.json()["detail"]
+        assert (
+            client.get(f"{V1}/chains/big_data/gaps", headers=key).status_code == 200
+        )  # the graph still serves
+
+
+@pytest.mark.parametrize("path", ["/api/v1/leads?track=hq", "/api/v1/model"])
+def test_missing_data_is_503_not_500(tmp_path: Path, path: str) -> None:
+    app = create_app(Settings(home=tmp_path / "h", data_dir=tmp_path / "nowhere"), load="sync")
+    with TestClient(app) as client:
+        from api.db import create_key
+
+        key = {"X-API-Key": create_key(app.state.sessions, role="officer")}
+        r = client.get(path, headers=key)
+        assert r.status_code == 503 and "data: not loaded" in r.json()["detail"]

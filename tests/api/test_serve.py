@@ -1,0 +1,78 @@
+"""``attract keys create`` and ``attract serve`` end to end, over real HTTP on loopback."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.conftest import Trained
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_keys_create_then_serve(trained: Trained) -> None:
+    env = {
+        **os.environ,
+        "ATTRACT_HOME": str(trained.settings.home),
+        "ATTRACT_DATA_DIR": str(trained.data_dir),
+    }
+    env.pop("MLFLOW_TRACKING_URI", None)
+    created = subprocess.run(
+        [sys.executable, "-m", "api.cli", "keys", "create", "--role", "officer"],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("sa_") and key not in created.stderr
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}/api/v1"
+    try:
+        deadline = time.monotonic() + 120
+        first_ready = None
+        while time.monotonic() < deadline:
+            try:
+                r = httpx.get(f"{base}/ready", timeout=2)
+            except httpx.TransportError:
+                time.sleep(0.2)
+                continue
+            if first_ready is None:
+                first_ready = r.status_code
+            if r.status_code == 200:
+                break
+            assert r.status_code == 503 and "components" in r.json()
+            time.sleep(0.5)
+        assert r.status_code == 200, r.text
+        leads = httpx.get(
+            f"{base}/leads",
+            params={"track": "bigdata", "limit": 3},
+            headers={"X-API-Key": key},
+            timeout=10,
+        )
+        assert leads.status_code == 200 and len(leads.json()["items"]) == 3
+        assert (
+            httpx.get(f"{base}/leads", params={"track": "bigdata"}, timeout=10).status_code == 401
+        )
+        assert (
+            httpx.post(f"{base}/admin/reload", headers={"X-API-Key": key}, timeout=10).status_code
+            == 403
+        )
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
