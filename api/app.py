@@ -11,6 +11,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 
+from api import pages
 from api.db import DatabaseBusy, ensure_schema, make_engine
 from api.routes import chains, enterprises, health, leads, model, outreach
 from api.service import Conflict, NotFound
@@ -104,4 +105,5 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
         model.router,
     ):
         app.include_router(router, prefix=PREFIX)
+    app.include_router(pages.router)
     return app

@@ -46,6 +46,9 @@ class Settings(BaseSettings):
     reasons_precomputed: int = Field(
         default=1_000, description="Leads per track whose reasons are precomputed."
     )
+    cookie_secure: bool = Field(
+        default=True, description="Sign-in cookie only over HTTPS (and localhost)."
+    )
 
     @property
     def database(self) -> str:

@@ -69,6 +69,14 @@ def score_track(
     )
 
 
+GAP_WORDS = {
+    "missing_broken": ("补链", "broken link (补链)"),
+    "missing": ("缺失", "missing link"),
+    "extension": ("延链", "extension link (延链)"),
+    "weak": ("强链", "weak link (强链)"),
+}
+
+
 def chain_reasons(
     fc: FeatureContext, enterprise_links: pd.DataFrame, ids: pd.Series, track: str
 ) -> list[list[dict[str, str]]]:
@@ -79,8 +87,6 @@ def chain_reasons(
     by_firm = {k: v for k, v in links.groupby(C.ENTERPRISE_ID)}
     synergy = fc.by_track[track]
     supplies, buys = synergy["supplies"].to_dict(), synergy["buys_from"].to_dict()
-    supplies = synergy["supplies"].to_dict()
-    buys = synergy["buys_from"].to_dict()
     out = []
     for eid in ids:
         reasons: list[dict[str, str]] = []
@@ -95,20 +101,14 @@ def chain_reasons(
                 key=lambda gs: gs[0].score * gs[1],
                 default=None,
             )
-            if best is not None and best[0].score > 0:
+            if best is not None and best[0].score > 0 and best[0].gap_type != "covered":
                 gap = best[0]
-                kind_zh = {
-                    "missing_broken": "补链",
-                    "missing": "缺失",
-                    "extension": "延链",
-                    "weak": "强链",
-                    "covered": "已覆盖",
-                }[gap.gap_type]
+                word_zh, word_en = GAP_WORDS[gap.gap_type]
                 reasons.append(
                     {
                         "kind": "gap",
-                        "text_zh": f"填补{kind_zh}环节「{gap.name_zh}」",
-                        "text_en": f"fills {gap.gap_type.replace('_', ' ')} link {gap.name_en}",
+                        "text_zh": f"填补{word_zh}环节「{gap.name_zh}」",
+                        "text_en": f"fills the {word_en}: {gap.name_en}",
                     }
                 )
         sup, buy = int(supplies.get(eid, 0)), int(buys.get(eid, 0))

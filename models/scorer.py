@@ -118,7 +118,7 @@ def _format(feature: Feature, value: float) -> tuple[str, str]:
         return ("是", "yes") if value > 0.5 else ("否", "no")
     if name in {"log_revenue", "log_capital", "log_last_tax"}:
         amount = float(np.expm1(value))
-        return f"{amount:,.0f} 万元", f"{amount * 10_000:,.0f} CNY"
+        return f"{amount:,.0f} 万元", f"{amount / 100:,.1f} m CNY"
     if name in {"log_employees", "log_patents"}:
         n = float(np.expm1(value))
         return (

@@ -1,0 +1,81 @@
+"""Interface strings of the pages in Chinese (default) and English."""
+
+from __future__ import annotations
+
+from typing import Final
+
+STRINGS: Final[dict[str, dict[str, str]]] = {
+    "title": {"zh": "市北招商", "en": "Shibei Attract"},
+    "leads": {"zh": "招商线索", "en": "Leads"},
+    "chains": {"zh": "产业链图谱", "en": "Chain maps"},
+    "model": {"zh": "模型", "en": "Model"},
+    "sign_in": {"zh": "登录", "en": "Sign in"},
+    "sign_out": {"zh": "退出", "en": "Sign out"},
+    "api_key": {"zh": "API 密钥", "en": "API key"},
+    "bad_key": {"zh": "密钥无效", "en": "Unknown key"},
+    "track_hq": {"zh": "总部经济", "en": "Headquarters"},
+    "track_bigdata": {"zh": "大数据", "en": "Big data"},
+    "chain": {"zh": "产业链", "en": "Chain"},
+    "link": {"zh": "环节", "en": "Link"},
+    "province": {"zh": "省份", "en": "Province"},
+    "city": {"zh": "城市", "en": "City"},
+    "min_tax": {"zh": "最低税收 P50（万元）", "en": "Min tax P50 (10k CNY)"},
+    "min_probability": {"zh": "最低落地概率", "en": "Min P(land)"},
+    "exclude_contacted": {"zh": "排除已接触", "en": "Exclude contacted"},
+    "search": {"zh": "企业名称", "en": "Firm name"},
+    "filter": {"zh": "筛选", "en": "Filter"},
+    "any": {"zh": "全部", "en": "Any"},
+    "export_xlsx": {"zh": "导出 Excel", "en": "Export Excel"},
+    "export_csv": {"zh": "导出 CSV", "en": "Export CSV"},
+    "rank": {"zh": "排名", "en": "Rank"},
+    "firm": {"zh": "企业", "en": "Firm"},
+    "score": {"zh": "评分", "en": "Score"},
+    "p_land": {"zh": "落地概率", "en": "P(land)"},
+    "tax": {"zh": "预计税收 P50（P10–P90）万元", "en": "Tax P50 (P10–P90), 10k CNY"},
+    "gap_value": {"zh": "补链价值", "en": "Gap value"},
+    "reasons": {"zh": "推荐理由", "en": "Reasons"},
+    "record": {"zh": "记录接触结果", "en": "Record outcome"},
+    "outcome": {"zh": "结果", "en": "Outcome"},
+    "contacted_on": {"zh": "接触日期", "en": "Contacted on"},
+    "note": {"zh": "备注", "en": "Note"},
+    "save": {"zh": "保存", "en": "Save"},
+    "saved": {"zh": "已记录", "en": "Recorded"},
+    "previous": {"zh": "上一页", "en": "Previous"},
+    "next": {"zh": "下一页", "en": "Next"},
+    "results": {"zh": "条结果", "en": "results"},
+    "profile": {"zh": "企业概况", "en": "Profile"},
+    "neighbours": {"zh": "园区上下游企业", "en": "Park firms up- and downstream"},
+    "outreach": {"zh": "接触记录", "en": "Outreach history"},
+    "candidates": {"zh": "可填补该环节的企业", "en": "Firms that would fill this link"},
+    "firms": {"zh": "园区企业", "en": "Park firms"},
+    "target": {"zh": "目标", "en": "Target"},
+    "gap_type": {"zh": "缺口类型", "en": "Gap type"},
+    "version": {"zh": "版本", "en": "Version"},
+    "run": {"zh": "训练运行", "en": "Training run"},
+    "snapshot": {"zh": "数据快照", "en": "Data snapshot"},
+    "metrics": {"zh": "留出集指标", "en": "Holdout metrics"},
+    "not_ready": {"zh": "服务尚未就绪", "en": "The service is not ready"},
+    "p_land_prior": {
+        "zh": "落地概率为先验值（无历史接触数据）",
+        "en": "P(land) is a prior (no outreach history)",
+    },
+    "missing_broken": {"zh": "补链", "en": "Broken"},
+    "missing": {"zh": "缺失", "en": "Missing"},
+    "extension": {"zh": "延链", "en": "Extension"},
+    "weak": {"zh": "强链", "en": "Weak"},
+    "covered": {"zh": "已覆盖", "en": "Covered"},
+    "pending": {"zh": "待定", "en": "Pending"},
+    "no_response": {"zh": "未回应", "en": "No response"},
+    "declined": {"zh": "拒绝", "en": "Declined"},
+    "interested": {"zh": "有意向", "en": "Interested"},
+    "signed": {"zh": "已签约", "en": "Signed"},
+    "yes": {"zh": "是", "en": "yes"},
+    "no": {"zh": "否", "en": "no"},
+    "in_park": {"zh": "园区企业", "en": "In the park"},
+}
+
+
+def translator(lang: str) -> dict[str, str]:
+    """The strings of one language (``zh`` or ``en``)."""
+    lang = lang if lang in {"zh", "en"} else "zh"
+    return {key: value[lang] for key, value in STRINGS.items()}

@@ -1,0 +1,230 @@
+"""The pages in headless Chromium (Debian's chromium + chromium-driver) through Selenium:
+sign in, filter, export, record an outcome, open the chain map and follow a link."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import Trained
+
+pytestmark = pytest.mark.browser
+SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+@dataclass(frozen=True)
+class Site:
+    base: str
+    key: str
+    downloads: Path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def site(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    if not (CHROMIUM and DRIVER):
+        pytest.skip(
+            "Debian's chromium and chromium-driver are not installed (make test installs them)"
+        )
+    env = {
+        **os.environ,
+        "ATTRACT_HOME": str(trained.settings.home),
+        "ATTRACT_DATA_DIR": str(trained.data_dir),
+        "ATTRACT_REASONS_PRECOMPUTED": "100",
+    }
+    env.pop("MLFLOW_TRACKING_URI", None)
+    key = (
+        subprocess.run(
+            [sys.executable, "-m", "api.cli", "keys", "create", "--role", "officer"],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        .stdout.strip()
+        .splitlines()[-1]
+    )
+    port = _free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    else:
+        server.terminate()
+        pytest.fail("the server did not become ready in 120 s")
+    try:
+        yield Site(base=base, key=key, downloads=tmp_path_factory.mktemp("downloads"))
+    finally:
+        server.terminate()
+        server.wait(timeout=20)
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for flag in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--window-size=1440,1000",
+        "--disable-dev-shm-usage",
+    ):
+        options.add_argument(flag)
+    options.add_experimental_option(
+        "prefs",
+        {"download.default_directory": str(site.downloads), "download.prompt_for_download": False},
+    )
+    driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
+    driver.implicitly_wait(5)
+    SCREENSHOTS.mkdir(exist_ok=True)
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def _shot(driver: object, name: str) -> Path:
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))  # type: ignore[attr-defined]
+    return path
+
+
+def test_sign_in_filter_export_record_and_chain_map(browser: object, site: Site) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    d.get(f"{site.base}/leads?track=bigdata")  # type: ignore[attr-defined]
+    assert "/login" in d.current_url  # type: ignore[attr-defined]
+    d.find_element(By.ID, "api-key").send_keys("sa_wrong")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "sign-in").click()  # type: ignore[attr-defined]
+    assert d.find_element(By.ID, "login-error").text == "密钥无效"  # type: ignore[attr-defined]
+    d.find_element(By.ID, "api-key").send_keys(site.key)  # type: ignore[attr-defined]
+    d.find_element(By.ID, "sign-in").click()  # type: ignore[attr-defined]
+    rows = d.find_elements(By.CSS_SELECTOR, "tr.lead")  # type: ignore[attr-defined]
+    assert len(rows) == 25 and "招商线索" in d.page_source  # type: ignore[attr-defined]
+    cookie = d.get_cookie("attract_key")  # type: ignore[attr-defined]
+    assert cookie["httpOnly"] and cookie["secure"]
+    _shot(d, "01-leads-bigdata")
+
+    # filter: chain big_data, then one link
+    Select(d.find_element(By.ID, "f-chain")).select_by_value("big_data")  # type: ignore[attr-defined]
+    Select(d.find_element(By.ID, "f-link")).select_by_value("big_data.privacy_computing")  # type: ignore[attr-defined]
+    d.find_element(By.ID, "apply").click()  # type: ignore[attr-defined]
+    total_text = d.find_element(By.ID, "total").text  # type: ignore[attr-defined]
+    filtered = d.find_elements(By.CSS_SELECTOR, "tr.lead")  # type: ignore[attr-defined]
+    assert filtered and "link=big_data.privacy_computing" in d.current_url  # type: ignore[attr-defined]
+    api_total = httpx.get(
+        f"{site.base}/api/v1/leads",
+        params={"track": "bigdata", "chain": "big_data", "link": "big_data.privacy_computing"},
+        headers={"X-API-Key": site.key},
+    ).json()["total"]
+    assert total_text.startswith(f"{api_total:,} ")
+    _shot(d, "02-leads-filtered")
+
+    # export the current filter as CSV (a real download)
+    d.find_element(By.ID, "export-csv").click()  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 20
+    files: list[Path] = []
+    while time.monotonic() < deadline and not files:
+        files = [p for p in site.downloads.glob("*.csv") if not p.name.endswith(".crdownload")]
+        time.sleep(0.2)
+    assert files, "no CSV downloaded"
+    lines = files[0].read_text(encoding="utf-8-sig").strip().splitlines()
+    assert len(lines) == api_total + 1 and lines[0].startswith("rank,enterprise_id")
+
+    # record an outcome on the first lead
+    first = d.find_elements(By.CSS_SELECTOR, "tr.lead")[0]  # type: ignore[attr-defined]
+    eid = first.get_attribute("data-id")
+    first.find_element(By.TAG_NAME, "summary").click()
+    form = first.find_element(By.CSS_SELECTOR, "form.outcome-form")
+    Select(form.find_element(By.NAME, "outcome")).select_by_value("interested")
+    form.find_element(By.NAME, "note").send_keys("浏览器测试")
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    assert eid in d.find_element(By.ID, "saved").text  # type: ignore[attr-defined]
+    history = httpx.get(
+        f"{site.base}/api/v1/outreach",
+        params={"enterprise_id": eid},
+        headers={"X-API-Key": site.key},
+    ).json()["items"]
+    assert any(i["note"] == "浏览器测试" and i["outcome"] == "interested" for i in history)
+    _shot(d, "03-outcome-recorded")
+
+    # the chain map, then a link's candidates
+    d.get(f"{site.base}/chains/big_data")  # type: ignore[attr-defined]
+    nodes = d.find_elements(By.CSS_SELECTOR, "#chain-map a.link-node")  # type: ignore[attr-defined]
+    assert len(nodes) == 13
+    _shot(d, "04-chain-map")
+    node = next(n for n in nodes if n.get_attribute("data-link") == "big_data.privacy_computing")
+    node.click()
+    assert "link=big_data.privacy_computing" in d.current_url  # type: ignore[attr-defined]
+    detail = d.find_element(By.ID, "link-detail").text  # type: ignore[attr-defined]
+    assert "补链" in detail and d.find_elements(By.CSS_SELECTOR, "tr.candidate")  # type: ignore[attr-defined]
+    _shot(d, "05-chain-link-candidates")
+
+    # an enterprise, the model page, and English
+    d.find_elements(By.CSS_SELECTOR, "tr.candidate a")[0].click()  # type: ignore[attr-defined]
+    assert d.find_elements(By.CSS_SELECTOR, ".card.score")  # type: ignore[attr-defined]
+    _shot(d, "06-enterprise")
+    d.get(f"{site.base}/model?lang=en")  # type: ignore[attr-defined]
+    assert "Holdout metrics" in d.page_source and d.find_element(
+        By.ID, "model-version"
+    ).text.startswith("v")  # type: ignore[attr-defined]
+    _shot(d, "07-model-en")
+    d.get(f"{site.base}/leads?track=hq")  # type: ignore[attr-defined]
+    assert "Leads" in d.page_source  # type: ignore[attr-defined]  # the language choice is remembered
+    _shot(d, "08-leads-hq-en")
+
+
+def test_pages_render_quickly(site: Site) -> None:
+    with httpx.Client(base_url=site.base, timeout=10) as client:
+        client.post("/login", data={"api_key": site.key})
+        cookies = {"attract_key": site.key}
+        for path in (
+            "/leads?track=bigdata",
+            "/leads?track=hq&chain=big_data",
+            "/chains/big_data",
+            "/chains/big_data?link=big_data.security",
+            "/model",
+        ):
+            client.get(path, cookies=cookies)  # warm
+            started = time.perf_counter()
+            r = client.get(path, cookies=cookies)
+            assert r.status_code == 200, path
+            assert time.perf_counter() - started < 1.0, path
