@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install run test lint bench clean
+.PHONY: install browser run test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,17 @@ run: install
 	@echo "API docs: http://127.0.0.1:8000/docs   leads: http://127.0.0.1:8000/api/v1/leads?track=bigdata"
 	$(BIN)/attract serve --host 127.0.0.1 --port 8000
 
-## test: lint (ruff), types (mypy --strict) and the test suite (pytest)
-test: install
+## browser: Debian's chromium + chromium-driver (and CJK fonts) for the browser tests, if missing
+browser:
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium chromium-driver fonts-noto-cjk >/dev/null; \
+	fi
+
+## test: lint (ruff), types (mypy --strict) and the test suite (pytest), browser tests included
+test: install browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
