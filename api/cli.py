@@ -593,6 +593,7 @@ def tax_backtest(
     chainkg: Annotated[Path, typer.Option(help="ChainKnowledgeGraph folder.")],
     fit_year: Annotated[int, typer.Option(help="Fit on this year only.")] = 2019,
     eval_year: Annotated[int, typer.Option(help="Judge on this later year.")] = 2020,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Out-of-time check against the industry-median tax/revenue baseline."""
     from training import tax_real
@@ -605,6 +606,9 @@ def tax_backtest(
         )
     except (DataFileError, ValueError) as exc:
         raise _fail(str(exc)) from exc
+    if format == "json":
+        typer.echo(json.dumps(result, indent=2))
+        return
     table = Table(title=f"tax paid, fit FY{fit_year} → judged on FY{eval_year}")
     for col in ("", "firm-years", "within ×2", "median |log10 error|", "P10–P90 coverage"):
         table.add_column(col, justify="right" if col else "left")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +12,6 @@ import pytest
 
 from features.annual_reports import INCOME_ALLOWED
 from tests.chainkg_fixture import write_chainkg
-from training import tax_real
 
 CODES = ["603881", "603232", "688096"]
 
@@ -143,12 +143,29 @@ def test_features_never_use_forbidden_columns(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.shared_data
 def test_real_out_of_time_beats_the_industry_median(shared_data: Path) -> None:
-    result = tax_real.backtest(
-        reports=shared_data / "a_share_annual_reports_2019_2020",
-        chainkg=shared_data / "chainkg",
-        fit_year=2019,
-        eval_year=2020,
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "api.cli",
+            "tax",
+            "backtest",
+            "--reports",
+            str(shared_data / "a_share_annual_reports_2019_2020"),
+            "--chainkg",
+            str(shared_data / "chainkg"),
+            "--fit-year",
+            "2019",
+            "--eval-year",
+            "2020",
+            "--format",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
+    result = json.loads(run.stdout)
     ours, base = result["model"], result["industry_median_baseline"]
     assert ours["firm_years"] > 3_000
     assert ours["share_within_x2"] > base["share_within_x2"] + 0.05
