@@ -416,6 +416,13 @@ def _tracks_option(track: str) -> str:
 def train(
     data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
     park: Annotated[str, typer.Option(help="Park id.")] = "shibei",
+    engine: Annotated[str, typer.Option(help="local or dask (lightgbm.dask).")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (tcp://host:8786).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Workers of a LocalCluster when no scheduler is given.")
+    ] = 2,
 ) -> None:
     """Train tax yield, landing propensity and ranking; log one MLflow run; register a challenger."""
     from models.registry import model_name, tracking_uri
@@ -425,7 +432,16 @@ def train(
         raise _fail(f"--park: unknown park {park!r}; choose one of {', '.join(default_parks())}")
     settings = get_settings()
     try:
-        result = run_training(settings=settings, data_dir=_data_dir(data), park_id=park)
+        if engine not in {"local", "dask"}:
+            raise ValueError(f"--engine: must be local or dask (got {engine!r})")
+        result = run_training(
+            settings=settings,
+            data_dir=_data_dir(data),
+            park_id=park,
+            engine=engine,
+            scheduler=scheduler,
+            workers=workers,
+        )
     except (DataFileError, ValueError) as exc:
         raise _fail(str(exc)) from exc
     table = Table(
@@ -683,6 +699,50 @@ def serve(
     )
     uvicorn.run(
         "api.app:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )
+
+
+@app.command()
+def score(
+    out: Annotated[Path, typer.Option(help="Output folder of part-*.parquet.")],
+    data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
+    park: Annotated[str, typer.Option(help="Park id.")] = "shibei",
+    engine: Annotated[str, typer.Option(help="local or dask.")] = "local",
+    scheduler: Annotated[
+        str | None, typer.Option(help="Dask scheduler address (tcp://host:8786).")
+    ] = None,
+    workers: Annotated[
+        int, typer.Option(help="Workers of a LocalCluster when no scheduler is given.")
+    ] = 2,
+) -> None:
+    """Score every candidate of a universe with the champion model (batch), locally or on Dask."""
+    from training.batch import score_dask, score_local
+
+    if engine not in {"local", "dask"}:
+        raise _fail(f"--engine: must be local or dask (got {engine!r})")
+    if park not in default_parks():
+        raise _fail(f"--park: unknown park {park!r}; choose one of {', '.join(default_parks())}")
+    if workers < 1:
+        raise _fail(f"--workers: must be at least 1 (got {workers})")
+    try:
+        if engine == "dask":
+            run = score_dask(
+                settings=get_settings(),
+                data_dir=_data_dir(data),
+                out_dir=out,
+                park_id=park,
+                scheduler=scheduler,
+                workers=workers,
+            )
+        else:
+            run = score_local(
+                settings=get_settings(), data_dir=_data_dir(data), out_dir=out, park_id=park
+            )
+    except (DataFileError, LookupError) as exc:
+        raise _fail(str(exc)) from exc
+    console.print(
+        f"{run.engine}: {run.rows:,} scored rows in {run.partitions} partitions, {run.seconds:.1f} s → {out}",
+        highlight=False,
     )
 
 

@@ -94,22 +94,38 @@ def _industry_tax_rates() -> dict[str, float]:
     }
 
 
+def by_key(keys: pd.Series, mapping: Mapping[str, float], default: float = np.nan) -> np.ndarray:
+    """``mapping[key]`` for every row, looked up once per distinct key (keys repeat a lot)."""
+    codes, uniques = pd.factorize(keys)
+    table = np.array([mapping.get(u, default) for u in uniques], dtype=float)
+    return np.where(codes >= 0, table[np.maximum(codes, 0)], default)
+
+
+def by_id(ids: pd.Series, values: pd.DataFrame | pd.Series, default: float = np.nan) -> np.ndarray:
+    """Rows of ``values`` (indexed by enterprise id) aligned to ``ids``, with one index lookup."""
+    positions = values.index.get_indexer(pd.Index(ids))
+    data = values.to_numpy(dtype=float)
+    picked = (
+        data[np.maximum(positions, 0)]
+        if len(data)
+        else np.full((len(ids), *data.shape[1:]), default)
+    )
+    missing = positions < 0
+    if picked.ndim == 2:
+        picked[missing, :] = default
+    else:
+        picked = np.where(missing, default, picked)
+    return np.asarray(picked, dtype=float)
+
+
 def _distance_km(frame: pd.DataFrame, lat0: float, lon0: float) -> np.ndarray:
     cities, capitals = _coordinates()
-    lat = frame[C.CITY].map(lambda c: cities.get(c, (np.nan, np.nan))[0]).to_numpy(dtype=float)
-    lon = frame[C.CITY].map(lambda c: cities.get(c, (np.nan, np.nan))[1]).to_numpy(dtype=float)
+    lat = by_key(frame[C.CITY], {k: v[0] for k, v in cities.items()})
+    lon = by_key(frame[C.CITY], {k: v[1] for k, v in cities.items()})
     missing = np.isnan(lat)
     if missing.any():  # an unknown city: the province's capital
-        plat = (
-            frame[C.PROVINCE]
-            .map(lambda p: capitals.get(p, (np.nan, np.nan))[0])
-            .to_numpy(dtype=float)
-        )
-        plon = (
-            frame[C.PROVINCE]
-            .map(lambda p: capitals.get(p, (np.nan, np.nan))[1])
-            .to_numpy(dtype=float)
-        )
+        plat = by_key(frame[C.PROVINCE], {k: v[0] for k, v in capitals.items()})
+        plon = by_key(frame[C.PROVINCE], {k: v[1] for k, v in capitals.items()})
         lat, lon = np.where(missing, plat, lat), np.where(missing, plon, lon)
     p1, p2 = np.radians(lat), np.radians(lat0)
     a = (
@@ -185,18 +201,20 @@ def firm_features(
     out["distance_km"] = _distance_km(e, loc.lat, loc.lon)
     out["same_province"] = _flag(e[C.PROVINCE], loc.province)
     out["yangtze_delta"] = e[C.PROVINCE].isin(YANGTZE_DELTA).to_numpy(dtype=float)
-    rates = _industry_tax_rates()
-    out["industry_tax_rate"] = e[C.INDUSTRY_CODE].map(rates).astype(float)
-    out["gap_value"] = ids.map(by_track["gap_value"]).fillna(0.0).to_numpy()
-    out["synergy"] = ids.map(by_track["synergy"]).fillna(0.0).to_numpy()
-    out["n_links"] = ids.map(fc.n_links).fillna(0).astype(float).to_numpy()
-    out["in_target_chain"] = ids.map(fc.in_target[track]).fillna(0.0).clip(0, 1).to_numpy()
+    out["industry_tax_rate"] = by_key(e[C.INDUSTRY_CODE], _industry_tax_rates())
+    chain = by_id(ids, by_track[["gap_value", "synergy"]], default=0.0)
+    out["gap_value"], out["synergy"] = chain[:, 0], chain[:, 1]
+    out["n_links"] = by_id(ids, fc.n_links, default=0.0)
+    out["in_target_chain"] = np.clip(by_id(ids, fc.in_target[track], default=0.0), 0, 1)
     if history is not None and len(history):
-        last_tax = ids.map(history[C.TAX_PAID])
-        last_rev = ids.map(history[C.REVENUE])
-        out["log_last_tax"] = np.log1p(last_tax.clip(lower=0)).to_numpy()
-        out["last_tax_rate"] = (last_tax / last_rev.where(last_rev > 0)).clip(0, 1).to_numpy()
-        out["has_tax_history"] = last_tax.notna().to_numpy(dtype=float)
+        past = by_id(ids, history[[C.TAX_PAID, C.REVENUE]])
+        last_tax, last_rev = past[:, 0], past[:, 1]
+        out["log_last_tax"] = np.log1p(np.clip(last_tax, 0, None))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out["last_tax_rate"] = np.clip(
+                np.where(last_rev > 0, last_tax / last_rev, np.nan), 0, 1
+            )
+        out["has_tax_history"] = (~np.isnan(last_tax)).astype(float)
     else:
         out["log_last_tax"] = np.nan
         out["last_tax_rate"] = np.nan

@@ -5,6 +5,7 @@ learned attributes end in ``_``)."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, Protocol
 
 import lightgbm as lgb
 import numpy as np
@@ -15,6 +16,50 @@ from sklearn.isotonic import IsotonicRegression
 from data.settings import SEED
 
 QUANTILES = (0.1, 0.5, 0.9)
+
+
+class Fitter(Protocol):
+    """Where LightGBM models are fitted: in this process, or on a cluster (``training.dask_engine``).
+    Every method returns a fitted local scikit-learn estimator."""
+
+    def regressor(
+        self, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray
+    ) -> lgb.LGBMRegressor: ...
+
+    def classifier(
+        self, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray
+    ) -> lgb.LGBMClassifier: ...
+
+    def ranker(
+        self, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray
+    ) -> lgb.LGBMRanker: ...
+
+
+class LocalFitter:
+    """Fit in this process."""
+
+    def regressor(
+        self, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray
+    ) -> lgb.LGBMRegressor:
+        """A fitted ``LGBMRegressor``."""
+        return lgb.LGBMRegressor(**params).fit(X, y)
+
+    def classifier(
+        self, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray
+    ) -> lgb.LGBMClassifier:
+        """A fitted ``LGBMClassifier``."""
+        return lgb.LGBMClassifier(**params).fit(X, y)
+
+    def ranker(
+        self, params: dict[str, Any], X: pd.DataFrame, y: np.ndarray, groups: np.ndarray
+    ) -> lgb.LGBMRanker:
+        """A fitted ``LGBMRanker``; ``groups`` labels each row's query, rows of a query contiguous."""
+        order = pd.unique(groups)
+        sizes = np.array([int((groups == g).sum()) for g in order])
+        return lgb.LGBMRanker(**params).fit(X, y, group=sizes)
+
+
+LOCAL = LocalFitter()
 
 
 def _check_fitted(model: object, attribute: str) -> None:
@@ -44,27 +89,28 @@ class TaxYieldModel:
         self.min_child_samples = min_child_samples
         self.seed = seed
 
-    def fit(self, X: pd.DataFrame, y_wan_cny: Sequence[float] | np.ndarray) -> TaxYieldModel:
+    def fit(
+        self, X: pd.DataFrame, y_wan_cny: Sequence[float] | np.ndarray, *, fitter: Fitter = LOCAL
+    ) -> TaxYieldModel:
         """Fit one booster per quantile."""
         target = np.log1p(np.clip(np.asarray(y_wan_cny, dtype=float), 0, None))
         self.feature_names_ = list(X.columns)
-        self.boosters_: dict[float, lgb.LGBMRegressor] = {}
-        for q in QUANTILES:
-            model = lgb.LGBMRegressor(
-                objective="quantile",
-                alpha=q,
-                n_estimators=self.n_estimators,
-                learning_rate=self.learning_rate,
-                num_leaves=self.num_leaves,
-                min_child_samples=self.min_child_samples,
-                random_state=self.seed,
-                subsample=0.8,
-                subsample_freq=1,
-                colsample_bytree=0.9,
-                verbose=-1,
-                n_jobs=2,
-            )
-            self.boosters_[q] = model.fit(X, target)
+        params = dict(
+            objective="quantile",
+            n_estimators=self.n_estimators,
+            learning_rate=self.learning_rate,
+            num_leaves=self.num_leaves,
+            min_child_samples=self.min_child_samples,
+            random_state=self.seed,
+            subsample=0.8,
+            subsample_freq=1,
+            colsample_bytree=0.9,
+            verbose=-1,
+            n_jobs=2,
+        )
+        self.boosters_: dict[float, lgb.LGBMRegressor] = {
+            q: fitter.regressor({**params, "alpha": q}, X, target) for q in QUANTILES
+        }
         return self
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
@@ -108,14 +154,16 @@ class LandingPropensityModel:
         self.calibration_fraction = calibration_fraction
         self.seed = seed
 
-    def fit(self, X: pd.DataFrame, y: Sequence[int] | np.ndarray) -> LandingPropensityModel:
+    def fit(
+        self, X: pd.DataFrame, y: Sequence[int] | np.ndarray, *, fitter: Fitter = LOCAL
+    ) -> LandingPropensityModel:
         """``X`` must be ordered by contact date: the last rows calibrate."""
         labels = np.asarray(y, dtype=int)
         if labels.min() == labels.max():
             raise ValueError("y: needs both signed and unsigned contacts to learn from")
         cut = int(len(X) * (1 - self.calibration_fraction))
         self.feature_names_ = list(X.columns)
-        self.booster_ = lgb.LGBMClassifier(
+        params = dict(
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
@@ -128,7 +176,8 @@ class LandingPropensityModel:
             random_state=self.seed,
             verbose=-1,
             n_jobs=2,
-        ).fit(X.iloc[:cut], labels[:cut])
+        )
+        self.booster_ = fitter.classifier(params, X.iloc[:cut], labels[:cut])
         raw = np.asarray(self.booster_.predict_proba(X.iloc[cut:]))[:, 1]
         self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
             raw, labels[cut:]
@@ -187,12 +236,12 @@ class LambdaRankModel:
         self.min_child_samples = min_child_samples
         self.seed = seed
 
-    def fit(self, X: pd.DataFrame, relevance: np.ndarray, groups: np.ndarray) -> LambdaRankModel:
+    def fit(
+        self, X: pd.DataFrame, relevance: np.ndarray, groups: np.ndarray, *, fitter: Fitter = LOCAL
+    ) -> LambdaRankModel:
         """``groups`` labels each row's campaign; rows of a campaign must be contiguous."""
-        order = pd.unique(groups)
-        sizes = np.array([int((groups == g).sum()) for g in order])
         self.feature_names_ = list(X.columns)
-        self.booster_ = lgb.LGBMRanker(
+        params = dict(
             objective="lambdarank",
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
@@ -201,7 +250,8 @@ class LambdaRankModel:
             random_state=self.seed,
             verbose=-1,
             n_jobs=2,
-        ).fit(X, relevance, group=sizes)
+        )
+        self.booster_ = fitter.ranker(params, X, relevance, groups)
         return self
 
     def predict(self, X: pd.DataFrame) -> np.ndarray:

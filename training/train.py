@@ -41,6 +41,8 @@ from features.spec import (
 from industry_graph.gaps import analyse_gaps
 from models import registry
 from models.estimators import (
+    LOCAL,
+    Fitter,
     LambdaRankModel,
     LandingPropensityModel,
     PriorPropensity,
@@ -138,9 +140,46 @@ def _plot(path: Path, draw: Callable[[Axes], object]) -> None:
 
 
 def train(
-    *, settings: Settings, data_dir: Path, park_id: str, register: bool = True
+    *,
+    settings: Settings,
+    data_dir: Path,
+    park_id: str,
+    register: bool = True,
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int = 2,
 ) -> TrainResult:
-    """Train all models on a universe and log one MLflow run (see the module docstring)."""
+    """Train all models on a universe and log one MLflow run (see the module docstring).
+
+    ``engine="dask"`` fits every booster with ``lightgbm.dask`` on ``scheduler`` (or a
+    ``LocalCluster`` of ``workers``) and logs and registers exactly as the local engine does."""
+    if engine == "dask":
+        from training.dask_engine import dask_fitter
+
+        with dask_fitter(scheduler, workers) as fitter:
+            return _train(
+                settings=settings,
+                data_dir=data_dir,
+                park_id=park_id,
+                register=register,
+                fitter=fitter,
+                engine=engine,
+            )
+    if engine != "local":
+        raise ValueError(f"engine: must be local or dask (got {engine!r})")
+    return _train(
+        settings=settings,
+        data_dir=data_dir,
+        park_id=park_id,
+        register=register,
+        fitter=LOCAL,
+        engine=engine,
+    )
+
+
+def _train(
+    *, settings: Settings, data_dir: Path, park_id: str, register: bool, fitter: Fitter, engine: str
+) -> TrainResult:
     started = time.perf_counter()
     parks = default_parks()
     if park_id not in parks:
@@ -156,7 +195,7 @@ def train(
 
     # tax yield
     X_train, y_train, X_test_h, X_test_n, y_test = _tax_frames(fc, tables, park)
-    tax_model = TaxYieldModel().fit(X_train[list(TAX_FEATURES)], y_train)
+    tax_model = TaxYieldModel().fit(X_train[list(TAX_FEATURES)], y_train, fitter=fitter)
     pred_h = tax_model.predict(X_test_h[list(TAX_FEATURES)])
     pred_n = tax_model.predict(X_test_n[list(TAX_FEATURES)])
     has_hist = X_test_h["has_tax_history"].to_numpy() > 0
@@ -179,7 +218,7 @@ def train(
         split = outreach[C.CONTACTED_ON].quantile(HOLDOUT_QUANTILE)
         is_train = (outreach[C.CONTACTED_ON] < split).to_numpy()
         propensity = LandingPropensityModel().fit(
-            X_contacts.loc[is_train, list(PROPENSITY_FEATURES)], y[is_train]
+            X_contacts.loc[is_train, list(PROPENSITY_FEATURES)], y[is_train], fitter=fitter
         )
         p_test = propensity.predict_proba(X_contacts.loc[~is_train, list(PROPENSITY_FEATURES)])
         y_test_p = y[~is_train]
@@ -230,7 +269,7 @@ def train(
             if tr[C.CAMPAIGN].nunique() < 3:
                 continue
             ranker = LambdaRankModel().fit(
-                X_rank.loc[tr.index], relevance[tr.index], tr[C.CAMPAIGN].to_numpy()
+                X_rank.loc[tr.index], relevance[tr.index], tr[C.CAMPAIGN].to_numpy(), fitter=fitter
             )
             mask = (holdout[C.TRACK] == track).to_numpy()
             holdout.loc[mask, "score_ranker"] = ranker.predict(X_hold.loc[mask])
@@ -299,6 +338,7 @@ def train(
                 "rankers_used": ",".join(sorted(rankers)) or "none",
                 "features": len(FEATURE_NAMES),
                 "holdout_quantile": HOLDOUT_QUANTILE,
+                "engine": engine,
             }
         )
         mlflow.log_metrics({k: v for k, v in metrics.items() if np.isfinite(v)})

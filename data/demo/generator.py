@@ -1112,7 +1112,8 @@ def write(universe: DemoUniverse, out_dir: Path) -> Path:
     """Write every table as parquet, ``oracle.parquet`` and ``manifest.json`` into ``out_dir``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in universe.tables.items():
-        frame.to_parquet(out_dir / f"{name}.parquet", index=False)
+        # row groups of 100,000 rows let dask.dataframe read a table in partitions
+        frame.to_parquet(out_dir / f"{name}.parquet", index=False, row_group_size=100_000)
     universe.oracle.to_parquet(out_dir / "oracle.parquet", index=False)
     path = out_dir / "manifest.json"
     path.write_text(
