@@ -13,6 +13,7 @@ from sqlalchemy.orm import sessionmaker
 
 from api import pages
 from api.db import DatabaseBusy, ensure_schema, make_engine
+from api.keycache import KeyCache
 from api.routes import chains, enterprises, health, leads, model, outreach
 from api.service import Conflict, NotFound
 from api.state import StateHolder
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
     app.state.holder = holder
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+    app.state.keys = KeyCache(app.state.sessions)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -2,35 +2,36 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import ApiKey, DatabaseBusy, find_key, with_retries
+from api.db import ApiKey, DatabaseBusy
 from api.state import ServiceState, StateHolder
 from data.settings import Settings
 
 
-def get_holder(request: Request) -> StateHolder:
+async def get_holder(request: Request) -> StateHolder:
     """The app's state holder."""
     holder: StateHolder = request.app.state.holder
     return holder
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
     """The current state snapshot (a request keeps the one it started with across a reload)."""
-    return get_holder(request).current
+    holder: StateHolder = request.app.state.holder
+    return holder.current
 
 
-def get_sessions(request: Request) -> sessionmaker[Session]:
+async def get_sessions(request: Request) -> sessionmaker[Session]:
     """The database session factory."""
     factory: sessionmaker[Session] = request.app.state.sessions
     return factory
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
     return settings
@@ -42,8 +43,8 @@ SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 
-def current_key(
-    sessions: SessionsDep,
+async def current_key(
+    request: Request,
     x_api_key: Annotated[str | None, Header(description="API key (attract keys create)")] = None,
 ) -> ApiKey:
     """The caller's key; 401 when missing or unknown."""
@@ -52,7 +53,7 @@ def current_key(
             status_code=401, detail="X-API-Key: missing", headers={"WWW-Authenticate": "ApiKey"}
         )
     try:
-        key = with_retries(lambda: find_key(sessions, x_api_key))
+        key: ApiKey | None = request.app.state.keys.get(x_api_key)
     except DatabaseBusy as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
     if key is None:
@@ -65,10 +66,10 @@ def current_key(
 KeyDep = Annotated[ApiKey, Depends(current_key)]
 
 
-def require_role(*roles: str) -> Callable[[ApiKey], ApiKey]:
+def require_role(*roles: str) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     """A dependency that lets only ``roles`` through (403 otherwise)."""
 
-    def check(key: KeyDep) -> ApiKey:
+    async def check(key: KeyDep) -> ApiKey:
         if key.role not in roles:
             raise HTTPException(
                 status_code=403,
@@ -83,10 +84,10 @@ OfficerDep = Annotated[ApiKey, Depends(require_role("officer", "analyst"))]
 AnalystDep = Annotated[ApiKey, Depends(require_role("analyst"))]
 
 
-def needs(*components: str) -> Callable[[ServiceState], ServiceState]:
+def needs(*components: str) -> Callable[[ServiceState], Awaitable[ServiceState]]:
     """A dependency answering 503 with the reason until ``components`` are loaded."""
 
-    def check(state: StateDep) -> ServiceState:
+    async def check(state: StateDep) -> ServiceState:
         problems = state.problems(*components)
         if problems:
             raise HTTPException(

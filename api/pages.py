@@ -58,9 +58,10 @@ def _key(request: Request) -> ApiKey | None:
     if not raw:
         return None
     try:
-        return with_retries(lambda: find_key(request.app.state.sessions, raw))
+        found: ApiKey | None = request.app.state.keys.get(raw)
     except DatabaseBusy:
         return None
+    return found
 
 
 def _render(

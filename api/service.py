@@ -108,6 +108,29 @@ def lead_items(
     return items
 
 
+def select_leads(
+    state: ServiceState, *, track: str, filters: LeadFilters, contacted: frozenset[str]
+) -> np.ndarray:
+    """Row positions of a track's leads that pass the filters (numpy only, fast)."""
+    return state.leads[track].mask(filters, contacted)
+
+
+def page_of(
+    state: ServiceState, *, track: str, positions: np.ndarray, limit: int, offset: int
+) -> dict[str, object]:
+    """One page of selected leads, with reasons (computed and cached when not yet known)."""
+    table = state.leads[track]
+    page = positions[offset : offset + limit]
+    return {
+        "items": lead_items(table, page, first_rank=offset + 1),
+        "total": len(positions),
+        "limit": limit,
+        "offset": offset,
+        "model_version": table.model_version,
+        "snapshot_id": table.snapshot_id,
+    }
+
+
 def leads_page(
     state: ServiceState,
     *,

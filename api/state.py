@@ -142,6 +142,11 @@ class StateHolder:
             old = self.current
             if new.ready or not old.ready:
                 self.current = new
+            if new.ready:  # first pages of every chain / link / province filter, in the background
+                for table in new.leads.values():
+                    threading.Thread(
+                        target=table.warm, name=f"warm-{table.track}", daemon=True
+                    ).start()
             return new
 
     def start_background_load(self) -> threading.Thread:

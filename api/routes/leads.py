@@ -7,12 +7,20 @@ import io
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import OfficerDep, ServingDep, SessionsDep
 from api.export import neutralise, to_xlsx
 from api.schemas import LeadsPublic, ScoreRequest, ScoresPublic, Track
-from api.service import EXPORT_COLUMNS, contacted_ids, export_rows, leads_page, score_firms
+from api.service import (
+    EXPORT_COLUMNS,
+    contacted_ids,
+    export_rows,
+    page_of,
+    score_firms,
+    select_leads,
+)
 from models.leads import LeadFilters
 
 router = APIRouter(tags=["leads"])
@@ -48,7 +56,7 @@ def _filters(
 
 
 @router.get("/leads", response_model=LeadsPublic)
-def get_leads(
+async def get_leads(
     state: ServingDep,
     sessions: SessionsDep,
     _key: OfficerDep,
@@ -65,11 +73,21 @@ def get_leads(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, object]:
     """A page of the track's leads, best first, with reasons; ties are broken by enterprise id."""
+    # in-memory numpy work runs on the event loop (no thread hop); the database only in a thread
     filters = _filters(chain, link, province, city, min_tax, min_probability, exclude_contacted, q)
-    contacted = contacted_ids(state, sessions) if exclude_contacted else frozenset()
-    return leads_page(
-        state, track=track, filters=filters, limit=limit, offset=offset, contacted=contacted
+    contacted = (
+        await run_in_threadpool(contacted_ids, state, sessions)
+        if exclude_contacted
+        else frozenset()
     )
+    positions = select_leads(state, track=track, filters=filters, contacted=contacted)
+    if state.leads[track].missing_reasons(
+        positions[offset : offset + limit]
+    ):  # slow path: off the loop
+        return await run_in_threadpool(
+            page_of, state, track=track, positions=positions, limit=limit, offset=offset
+        )
+    return page_of(state, track=track, positions=positions, limit=limit, offset=offset)
 
 
 @router.get(
