@@ -237,7 +237,7 @@ def _score_frame(
         table = state.leads.get(track)
         for i in range(len(firms)):
             eid = firms.iloc[i][C.ENTERPRISE_ID]
-            rank = table.position.get(eid) if table is not None else None
+            rank = table.position_of(eid) if table is not None else None
             per_firm[i].append(
                 {
                     "track": track,
@@ -313,10 +313,11 @@ def enterprise_profile(
 ) -> dict[str, object]:
     """Profile, scores per track, park neighbours (synergy paths) and outreach history."""
     assert state.fc is not None and state.park is not None
-    if enterprise_id not in state.enterprise_index:
+    row_number = state.row_of(enterprise_id)
+    if row_number is None:
         raise NotFound(f"enterprise_id: no enterprise {enterprise_id!r}")
     ent = state.tables["enterprises"]
-    row = ent.iloc[[state.enterprise_index[enterprise_id]]].reset_index(drop=True)
+    row = ent.iloc[[row_number]].reset_index(drop=True)
     links = state.tables["enterprise_links"]
     own_links = links[links[C.ENTERPRISE_ID] == enterprise_id]
     profile = {k: _clean(v) for k, v in row.iloc[0].items() if k in C.ENTERPRISE_COLUMNS}
@@ -325,8 +326,9 @@ def enterprise_profile(
     )
     for s in scores:
         table = state.leads.get(str(s["track"]))
-        if table is not None and enterprise_id in table.position:
-            reasons = table.rows(np.array([table.position[enterprise_id]]))[0]["reasons"]
+        pos = table.position_of(enterprise_id) if table is not None else None
+        if table is not None and pos is not None:
+            reasons = table.rows(np.array([pos]))[0]["reasons"]
             s["reasons"] = public_reasons(reasons)  # type: ignore[arg-type]
     names = dict(zip(ent[C.ENTERPRISE_ID], ent[C.NAME], strict=True))
     paths = synergy_paths(state.fc.gaps, own_links, enterprise_id, names=names, limit=3)
@@ -460,7 +462,7 @@ def create_outreach(
 ) -> tuple[int, dict[str, Any]]:
     """Store an outreach record; a repeated idempotency key returns the first response
     (``Conflict`` when the body differs). Returns (status code, body)."""
-    if payload.enterprise_id not in state.enterprise_index:
+    if state.row_of(payload.enterprise_id) is None:
         raise NotFound(f"enterprise_id: no enterprise {payload.enterprise_id!r}")
     if payload.closed_on is not None and payload.closed_on < payload.contacted_on:
         raise ValueError("closed_on: must not be before contacted_on")

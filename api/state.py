@@ -41,7 +41,7 @@ class ServiceState:
     model: LoadedScorer | None = None
     leads: dict[str, LeadTable] = field(default_factory=dict)
     history_contacted: frozenset[str] = frozenset()
-    enterprise_index: dict[str, int] = field(default_factory=dict)
+    enterprise_index: pd.Index = field(default_factory=lambda: pd.Index([]))
     as_of: pd.Timestamp | None = None
     status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, "not loaded"))
     loaded_at: str = ""
@@ -55,6 +55,15 @@ class ServiceState:
     def problems(self, *components: str) -> list[str]:
         """``component: reason`` for each named component that is not ready."""
         return [f"{c}: {self.status[c]}" for c in components if self.status[c] != "ready"]
+
+    def row_of(self, enterprise_id: str) -> int | None:
+        """The row of a firm in ``enterprises``, or ``None`` for an unknown id."""
+        pos = (
+            int(self.enterprise_index.get_indexer([enterprise_id])[0])
+            if len(self.enterprise_index)
+            else -1
+        )
+        return None if pos < 0 else pos
 
     @property
     def snapshot_id(self) -> str:
@@ -77,7 +86,7 @@ def load_state(settings: Settings) -> ServiceState:
         state.manifest = read_manifest(folder)
         state.as_of = universe_as_of(folder)
         ent = state.tables["enterprises"]
-        state.enterprise_index = {eid: i for i, eid in enumerate(ent[C.ENTERPRISE_ID])}
+        state.enterprise_index = pd.Index(ent[C.ENTERPRISE_ID])
         outreach = state.tables["outreach"]
         state.history_contacted = frozenset(
             outreach.loc[outreach[C.PARK_ID] == settings.park, C.ENTERPRISE_ID]

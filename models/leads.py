@@ -77,41 +77,50 @@ GAP_WORDS = {
 }
 
 
-def chain_reasons(
-    fc: FeatureContext, enterprise_links: pd.DataFrame, ids: pd.Series, track: str
-) -> list[list[dict[str, str]]]:
-    """Chain reasons per firm: the gap it would fill and the park firms it would work with."""
-    chain_ids = [c for c in track_chains(fc.park, track) if c in fc.gaps.chains]
-    gaps = {g.link_id: g for cid in chain_ids for g in analyse_gaps(fc.gaps, cid)}
-    links = enterprise_links[enterprise_links[C.ENTERPRISE_ID].isin(set(ids))]
-    by_firm = {k: v for k, v in links.groupby(C.ENTERPRISE_ID)}
-    synergy = fc.by_track[track]
-    supplies, buys = synergy["supplies"].to_dict(), synergy["buys_from"].to_dict()
-    out = []
-    for eid in ids:
+class ChainReasoner:
+    """Chain reasons (the gap a firm would fill, the park firms it would work with), with the gap
+    analysis, each firm's links and the synergy counts looked up once."""
+
+    def __init__(
+        self,
+        fc: FeatureContext,
+        enterprise_links: pd.DataFrame,
+        track: str,
+        ids: pd.Series | None = None,
+    ):
+        chain_ids = [c for c in track_chains(fc.park, track) if c in fc.gaps.chains]
+        self.gaps = {g.link_id: g for cid in chain_ids for g in analyse_gaps(fc.gaps, cid)}
+        links = (
+            enterprise_links
+            if ids is None
+            else enterprise_links[enterprise_links[C.ENTERPRISE_ID].isin(set(ids))]
+        )
+        self.links: dict[str, list[tuple[str, float]]] = {}
+        for eid, lid, share in zip(
+            links[C.ENTERPRISE_ID], links[C.LINK_ID], links[C.SHARE], strict=True
+        ):
+            self.links.setdefault(eid, []).append((lid, float(share)))
+        synergy = fc.by_track[track]
+        self.supplies, self.buys = synergy["supplies"].to_dict(), synergy["buys_from"].to_dict()
+
+    def __call__(self, eid: str) -> list[dict[str, str]]:
+        """The chain reasons of one firm."""
         reasons: list[dict[str, str]] = []
-        own = by_firm.get(eid)
-        if own is not None:
-            best = max(
-                (
-                    (gaps[lid], share)
-                    for lid, share in zip(own[C.LINK_ID], own[C.SHARE], strict=True)
-                    if lid in gaps
-                ),
-                key=lambda gs: gs[0].score * gs[1],
-                default=None,
+        options = [
+            (self.gaps[lid], share) for lid, share in self.links.get(eid, []) if lid in self.gaps
+        ]
+        best = max(options, key=lambda gs: gs[0].score * gs[1], default=None)
+        if best is not None and best[0].score > 0 and best[0].gap_type != "covered":
+            gap = best[0]
+            word_zh, word_en = GAP_WORDS[gap.gap_type]
+            reasons.append(
+                {
+                    "kind": "gap",
+                    "text_zh": f"填补{word_zh}环节「{gap.name_zh}」",
+                    "text_en": f"fills the {word_en}: {gap.name_en}",
+                }
             )
-            if best is not None and best[0].score > 0 and best[0].gap_type != "covered":
-                gap = best[0]
-                word_zh, word_en = GAP_WORDS[gap.gap_type]
-                reasons.append(
-                    {
-                        "kind": "gap",
-                        "text_zh": f"填补{word_zh}环节「{gap.name_zh}」",
-                        "text_en": f"fills the {word_en}: {gap.name_en}",
-                    }
-                )
-        sup, buy = int(supplies.get(eid, 0)), int(buys.get(eid, 0))
+        sup, buy = int(self.supplies.get(eid, 0)), int(self.buys.get(eid, 0))
         if sup or buy:
             zh = [f"可为 {sup} 家园区企业供货"] * bool(sup) + [f"可向 {buy} 家园区企业采购"] * bool(
                 buy
@@ -122,8 +131,15 @@ def chain_reasons(
             reasons.append(
                 {"kind": "synergy", "text_zh": "、".join(zh), "text_en": " and ".join(en)}
             )
-        out.append(reasons)
-    return out
+        return reasons
+
+
+def chain_reasons(
+    fc: FeatureContext, enterprise_links: pd.DataFrame, ids: pd.Series, track: str
+) -> list[list[dict[str, str]]]:
+    """Chain reasons per firm: the gap it would fill and the park firms it would work with."""
+    reasoner = ChainReasoner(fc, enterprise_links, track, ids)
+    return [reasoner(eid) for eid in ids]
 
 
 def rank_leads(
@@ -229,19 +245,19 @@ class LeadTable:
         )
         self.features = X
         self.ids = self.frame[C.ENTERPRISE_ID].to_numpy(dtype=object)
-        self.position = {eid: i for i, eid in enumerate(self.ids)}
+        self.index = pd.Index(self.ids)  # enterprise id -> row, without a Python dict per row
         self._province, self._province_codes = self._codes(C.PROVINCE)
         self._city, self._city_codes = self._codes(C.CITY)
         self._tax = self.frame["tax_p50_wan_cny"].to_numpy()
         self._p = self.frame["p_land"].to_numpy()
         self._names_lower: np.ndarray | None = None
-        links = self._links_table[self._links_table[C.ENTERPRISE_ID].isin(self.position)]
-        rows = links[C.ENTERPRISE_ID].map(self.position).to_numpy()
+        links = self._links_table[self._links_table[C.ENTERPRISE_ID].isin(self.index)]
+        rows = self.index.get_indexer(links[C.ENTERPRISE_ID])
         self._rows_by_link = {k: rows[idx] for k, idx in links.groupby(C.LINK_ID).indices.items()}
         chain_of = links[C.LINK_ID].str.split(".").str[0].to_numpy()
         self._rows_by_chain = {k: rows[chain_of == k] for k in np.unique(chain_of)}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
-        self.links_of = links.groupby(C.ENTERPRISE_ID)[C.LINK_ID].agg(list).to_dict()
+        self._chain = ChainReasoner(fc, links, track)
         self._columns = {c: self.frame[c].to_numpy() for c in self.frame.columns}
         self._reasons: dict[int, tuple[list[dict[str, str]], list[dict[str, str]]]] = {}
         self._fill_reasons(np.arange(min(precompute, len(self.ids))))
@@ -253,14 +269,18 @@ class LeadTable:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def position_of(self, enterprise_id: str) -> int | None:
+        """The row (0-based rank) of a firm, or ``None`` when it is not a candidate of the track."""
+        pos = int(self.index.get_indexer(pd.Index([enterprise_id]))[0])
+        return None if pos < 0 else pos
+
     def _fill_reasons(self, rows: np.ndarray) -> None:
         todo = np.array([r for r in rows if r not in self._reasons], dtype=np.int64)
         if not len(todo):
             return
         factors = self._scorer.explain(self.features.iloc[todo])
-        chain = chain_reasons(self._fc, self._links_table, pd.Series(self.ids[todo]), self.track)
-        for r, f, c in zip(todo, factors, chain, strict=True):
-            self._reasons[int(r)] = (c, f)
+        for r, f in zip(todo, factors, strict=True):
+            self._reasons[int(r)] = (self._chain(self.ids[r]), f)
 
     def missing_reasons(self, positions: np.ndarray) -> bool:
         """Whether some of these rows still need their reasons computed (≈ 1.6 ms a row)."""
@@ -303,8 +323,8 @@ class LeadTable:
         if filters.min_probability is not None:
             keep &= self._p >= filters.min_probability
         if filters.exclude_contacted and contacted:
-            hit = [self.position[e] for e in contacted if e in self.position]
-            keep[np.asarray(hit, dtype=np.int64)] = False
+            hit = self.index.get_indexer(list(contacted))
+            keep[hit[hit >= 0]] = False
         if filters.q:
             if self._names_lower is None:
                 self._names_lower = self.frame[C.NAME].fillna("").str.lower().to_numpy(dtype=object)
@@ -330,7 +350,7 @@ class LeadTable:
                     C.PROVINCE: _text(cols[C.PROVINCE][i]),
                     C.CITY: _text(cols[C.CITY][i]),
                     C.INDUSTRY_CODE: _text(cols[C.INDUSTRY_CODE][i]),
-                    "links": self.links_of.get(eid, []),
+                    "links": [lid for lid, _ in self._chain.links.get(eid, [])],
                     "score": float(cols["score"][i]),
                     "p_land": float(cols["p_land"][i]),
                     "tax_p10_wan_cny": float(cols["tax_p10_wan_cny"][i]),
