@@ -229,7 +229,7 @@ def leads(
         offset=(page - 1) * per_page,
         contacted=contacted,
     )
-    provinces = sorted({p for p in state.leads[track].frame["province"].dropna().unique()})
+    provinces = state.leads[track].provinces
     chain_links = [
         (lnk.id, lnk.name_zh if language == "zh" else lnk.name_en)
         for c in state.chains.values()

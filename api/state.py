@@ -59,7 +59,7 @@ class ServiceState:
     def row_of(self, enterprise_id: str) -> int | None:
         """The row of a firm in ``enterprises``, or ``None`` for an unknown id."""
         pos = (
-            int(self.enterprise_index.get_indexer([enterprise_id])[0])
+            int(self.enterprise_index.get_indexer(pd.Index([enterprise_id]))[0])
             if len(self.enterprise_index)
             else -1
         )

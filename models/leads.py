@@ -240,17 +240,18 @@ class LeadTable:
         cands, X, scores = score_track(
             scorer=scorer, fc=fc, tables=tables, track=track, as_of=as_of
         )
-        self.frame = pd.concat(
+        frame = pd.concat(
             [cands[[C.ENTERPRISE_ID, C.NAME, C.PROVINCE, C.CITY, C.INDUSTRY_CODE]], scores], axis=1
         )
-        self.features = X
-        self.ids = self.frame[C.ENTERPRISE_ID].to_numpy(dtype=object)
+        self.features = X.astype(
+            "float32"
+        )  # only explains (reasons); scores were computed in float64
+        self.ids = frame[C.ENTERPRISE_ID].to_numpy(dtype=object)
         self.index = pd.Index(self.ids)  # enterprise id -> row, without a Python dict per row
-        self._province, self._province_codes = self._codes(C.PROVINCE)
-        self._city, self._city_codes = self._codes(C.CITY)
-        self._tax = self.frame["tax_p50_wan_cny"].to_numpy()
-        self._p = self.frame["p_land"].to_numpy()
-        self._names_lower: np.ndarray | None = None
+        self._province, self._province_codes = _codes(frame[C.PROVINCE])
+        self._city, self._city_codes = _codes(frame[C.CITY])
+        self._tax = frame["tax_p50_wan_cny"].to_numpy()
+        self._p = frame["p_land"].to_numpy()
         links = self._links_table[self._links_table[C.ENTERPRISE_ID].isin(self.index)]
         rows = self.index.get_indexer(links[C.ENTERPRISE_ID])
         self._rows_by_link = {k: rows[idx] for k, idx in links.groupby(C.LINK_ID).indices.items()}
@@ -258,13 +259,11 @@ class LeadTable:
         self._rows_by_chain = {k: rows[chain_of == k] for k in np.unique(chain_of)}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._chain = ChainReasoner(fc, links, track)
-        self._columns = {c: self.frame[c].to_numpy() for c in self.frame.columns}
+        self._columns = {c: frame[c].to_numpy() for c in frame.columns}
+        self.provinces = sorted(str(p) for p in frame[C.PROVINCE].dropna().unique())
+        self._names_lower: np.ndarray | None = None
         self._reasons: dict[int, tuple[list[dict[str, str]], list[dict[str, str]]]] = {}
         self._fill_reasons(np.arange(min(precompute, len(self.ids))))
-
-    def _codes(self, column: str) -> tuple[np.ndarray, dict[str, int]]:
-        codes, uniques = pd.factorize(self.frame[column])
-        return codes, {str(u): i for i, u in enumerate(uniques)}
 
     def __len__(self) -> int:
         return len(self.ids)
@@ -327,7 +326,9 @@ class LeadTable:
             keep[hit[hit >= 0]] = False
         if filters.q:
             if self._names_lower is None:
-                self._names_lower = self.frame[C.NAME].fillna("").str.lower().to_numpy(dtype=object)
+                self._names_lower = np.array(
+                    [str(n).lower() for n in self._columns[C.NAME]], dtype=object
+                )
             needle = filters.q.strip().lower()
             keep &= np.fromiter(
                 (needle in n for n in self._names_lower), dtype=bool, count=len(self._names_lower)
@@ -366,3 +367,8 @@ class LeadTable:
 
 def _text(value: object) -> str | None:
     return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
+
+
+def _codes(values: pd.Series) -> tuple[np.ndarray, dict[str, int]]:
+    codes, uniques = pd.factorize(values)
+    return codes, {str(u): i for i, u in enumerate(uniques)}
