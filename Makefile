@@ -47,6 +47,10 @@ lint: install
 
 ## bench: benchmarks of DESIGN.md's table; prints a table, writes bench/results/*.json
 bench: install
+	@if ! command -v wrk >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	fi
 	$(BIN)/python -m bench.run
 
 clean:
