@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import io
 from collections.abc import Sequence
 
@@ -28,3 +29,13 @@ def to_xlsx(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> bytes:
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
+
+
+def to_csv(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> bytes:
+    """UTF-8 CSV with a byte-order mark (so Excel reads the Chinese), text cells neutralised."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns))
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: neutralise(row.get(k)) for k in columns})
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")

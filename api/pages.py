@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from api.db import ApiKey, DatabaseBusy, find_key, with_retries
-from api.export import neutralise, to_xlsx
+from api.export import to_csv, to_xlsx
 from api.i18n import translator
 from api.schemas import OutreachIn
 from api.service import (
@@ -298,16 +298,8 @@ def export(
             headers=headers,
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         )
-    import csv
-    import io
-
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(EXPORT_COLUMNS))
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: neutralise(v) for k, v in row.items()})
     return Response(
-        ("\ufeff" + buffer.getvalue()).encode("utf-8"),
+        to_csv(rows, EXPORT_COLUMNS),
         media_type="text/csv; charset=utf-8",
         headers=headers,
     )

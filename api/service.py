@@ -141,17 +141,8 @@ def leads_page(
     contacted: frozenset[str],
 ) -> dict[str, object]:
     """One page of a track's filtered lead list."""
-    table = state.leads[track]
-    positions = table.mask(filters, contacted)
-    page = positions[offset : offset + limit]
-    return {
-        "items": lead_items(table, page, first_rank=offset + 1),
-        "total": len(positions),
-        "limit": limit,
-        "offset": offset,
-        "model_version": table.model_version,
-        "snapshot_id": table.snapshot_id,
-    }
+    positions = select_leads(state, track=track, filters=filters, contacted=contacted)
+    return page_of(state, track=track, positions=positions, limit=limit, offset=offset)
 
 
 EXPORT_COLUMNS = (

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -11,7 +9,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import OfficerDep, ServingDep, SessionsDep
-from api.export import neutralise, to_xlsx
+from api.export import to_csv, to_xlsx
 from api.schemas import LeadsPublic, ScoreRequest, ScoresPublic, Track
 from api.service import (
     EXPORT_COLUMNS,
@@ -129,15 +127,9 @@ def export_leads(
             media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
             headers=headers,
         )
-    buffer = io.StringIO()
-    columns = list(EXPORT_COLUMNS)
-    writer = csv.DictWriter(buffer, fieldnames=columns)
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: neutralise(v) for k, v in row.items()})
     headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
     return Response(
-        ("\ufeff" + buffer.getvalue()).encode("utf-8"),
+        to_csv(rows, EXPORT_COLUMNS),
         media_type="text/csv; charset=utf-8",
         headers=headers,
     )
