@@ -8,6 +8,7 @@ requests in flight finish on the state they started with.
 
 from __future__ import annotations
 
+import gc
 import threading
 import time
 from collections.abc import Mapping
@@ -151,6 +152,10 @@ class StateHolder:
             old = self.current
             if new.ready or not old.ready:
                 self.current = new
+            # millions of long-lived objects (tables, indexes, caches) would make every full GC
+            # pass a pause of hundreds of ms; freezing moves them out of the collector's way
+            gc.collect()
+            gc.freeze()
             if new.ready:  # first pages of every chain / link / province filter, in the background
                 for table in new.leads.values():
                     threading.Thread(
