@@ -97,6 +97,8 @@ def _industry_tax_rates() -> dict[str, float]:
 def by_key(keys: pd.Series, mapping: Mapping[str, float], default: float = np.nan) -> np.ndarray:
     """``mapping[key]`` for every row, looked up once per distinct key (keys repeat a lot)."""
     codes, uniques = pd.factorize(keys)
+    if not len(uniques):  # every key missing
+        return np.full(len(keys), default, dtype=float)
     table = np.array([mapping.get(u, default) for u in uniques], dtype=float)
     return np.where(codes >= 0, table[np.maximum(codes, 0)], default)
 

@@ -61,7 +61,7 @@ def eligible(
         firm_chains = pd.DataFrame(
             {
                 "enterprise_id": enterprise_links[C.ENTERPRISE_ID].to_numpy(),
-                "chain": enterprise_links[C.LINK_ID].str.partition(".")[0].to_numpy(),
+                "chain": enterprise_links[C.LINK_ID].str.split(".", n=1).str[0].to_numpy(),
             }
         )
     ok = np.ones(len(firms), dtype=bool)

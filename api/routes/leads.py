@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
@@ -31,16 +31,17 @@ MinP = Annotated[float | None, Query(ge=0, le=1, description="minimum P(land)")]
 Q = Annotated[str | None, Query(max_length=100, description="name contains")]
 
 
-def _filters(
-    chain: str | None,
-    link: str | None,
-    province: str | None,
-    city: str | None,
-    min_tax: float | None,
-    min_probability: float | None,
-    exclude_contacted: bool,
-    q: str | None,
+async def lead_filters(
+    chain: Chain = None,
+    link: Link = None,
+    province: Place = None,
+    city: Place = None,
+    min_tax: MinTax = None,
+    min_probability: MinP = None,
+    exclude_contacted: bool = False,
+    q: Q = None,
 ) -> LeadFilters:
+    """The lead-list filters, shared by the list and its export."""
     return LeadFilters(
         chain=chain,
         link=link,
@@ -53,29 +54,24 @@ def _filters(
     )
 
 
+FiltersDep = Annotated[LeadFilters, Depends(lead_filters)]
+
+
 @router.get("/leads", response_model=LeadsPublic)
 async def get_leads(
     state: ServingDep,
     sessions: SessionsDep,
     _key: OfficerDep,
     track: Annotated[Track, Query(description="hq or bigdata")],
-    chain: Chain = None,
-    link: Link = None,
-    province: Place = None,
-    city: Place = None,
-    min_tax: MinTax = None,
-    min_probability: MinP = None,
-    exclude_contacted: bool = False,
-    q: Q = None,
+    filters: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, object]:
     """A page of the track's leads, best first, with reasons; ties are broken by enterprise id."""
     # in-memory numpy work runs on the event loop (no thread hop); the database only in a thread
-    filters = _filters(chain, link, province, city, min_tax, min_probability, exclude_contacted, q)
     contacted = (
         await run_in_threadpool(contacted_ids, state, sessions)
-        if exclude_contacted
+        if filters.exclude_contacted
         else frozenset()
     )
     positions = select_leads(state, track=track, filters=filters, contacted=contacted)
@@ -104,19 +100,11 @@ def export_leads(
     sessions: SessionsDep,
     _key: OfficerDep,
     track: Annotated[Track, Query()],
+    filters: FiltersDep,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
-    chain: Chain = None,
-    link: Link = None,
-    province: Place = None,
-    city: Place = None,
-    min_tax: MinTax = None,
-    min_probability: MinP = None,
-    exclude_contacted: bool = False,
-    q: Q = None,
 ) -> Response:
     """The filtered leads as CSV or Excel (first 10,000 rows); cells are safe to open in Excel."""
-    filters = _filters(chain, link, province, city, min_tax, min_probability, exclude_contacted, q)
-    contacted = contacted_ids(state, sessions) if exclude_contacted else frozenset()
+    contacted = contacted_ids(state, sessions) if filters.exclude_contacted else frozenset()
     rows, total = export_rows(state, track=track, filters=filters, contacted=contacted)
     name = f"leads-{track}-{state.snapshot_id}"
     headers = {"X-Total-Count": str(total), "X-Exported-Rows": str(len(rows))}

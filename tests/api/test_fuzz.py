@@ -20,7 +20,7 @@ def test_every_operation_conforms(api: Api) -> None:
 
         @given(case=operation.as_strategy())
         @settings(
-            max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
+            max_examples=15, deadline=None, suppress_health_check=list(HealthCheck), database=None
         )
         def run(case: schemathesis.Case) -> None:
             # JSON Schema cannot say "the 18th character is the GB 32100 check character", so a

@@ -337,3 +337,13 @@ def test_missing_data_is_503_not_500(tmp_path: Path, path: str) -> None:
         key = {"X-API-Key": create_key(app.state.sessions, role="officer")}
         r = client.get(path, headers=key)
         assert r.status_code == 503 and "data: not loaded" in r.json()["detail"]
+
+
+def test_score_a_firm_with_nothing_but_a_name(api: Api) -> None:
+    """Found by schemathesis: no city, province or industry at all must still score (no 500)."""
+    r = api.client.post(
+        f"{V1}/score",
+        json={"firms": [{"name": "无名公司"}, {"name": "另一家", "city": None}]},
+        headers=api.officer,
+    )
+    assert r.status_code == 200 and len(r.json()["items"]) == 2
