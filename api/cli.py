@@ -406,6 +406,14 @@ def gaps(
     console.print(table)
 
 
+SchedulerOption = Annotated[
+    str | None, typer.Option(help="Dask scheduler address (tcp://host:8786).")
+]
+WorkersOption = Annotated[
+    int, typer.Option(help="Workers of a LocalCluster when no scheduler is given.")
+]
+
+
 def _tracks_option(track: str) -> str:
     if track not in {"hq", "bigdata"}:
         raise _fail(f"--track: must be hq or bigdata (got {track!r})")
@@ -417,12 +425,8 @@ def train(
     data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
     park: Annotated[str, typer.Option(help="Park id.")] = "shibei",
     engine: Annotated[str, typer.Option(help="local or dask (lightgbm.dask).")] = "local",
-    scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address (tcp://host:8786).")
-    ] = None,
-    workers: Annotated[
-        int, typer.Option(help="Workers of a LocalCluster when no scheduler is given.")
-    ] = 2,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
 ) -> None:
     """Train tax yield, landing propensity and ranking; log one MLflow run; register a challenger."""
     from models.registry import model_name, tracking_uri
@@ -708,12 +712,8 @@ def score(
     data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
     park: Annotated[str, typer.Option(help="Park id.")] = "shibei",
     engine: Annotated[str, typer.Option(help="local or dask.")] = "local",
-    scheduler: Annotated[
-        str | None, typer.Option(help="Dask scheduler address (tcp://host:8786).")
-    ] = None,
-    workers: Annotated[
-        int, typer.Option(help="Workers of a LocalCluster when no scheduler is given.")
-    ] = 2,
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
 ) -> None:
     """Score every candidate of a universe with the champion model (batch), locally or on Dask."""
     from training.batch import score_dask, score_local

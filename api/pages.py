@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -154,28 +154,6 @@ def logout() -> RedirectResponse:
     return response
 
 
-def _filters(
-    chain: str | None,
-    link: str | None,
-    province: str | None,
-    city: str | None,
-    min_tax: float | None,
-    min_probability: float | None,
-    exclude_contacted: bool,
-    q: str | None,
-) -> LeadFilters:
-    return LeadFilters(
-        chain=chain or None,
-        link=link or None,
-        province=province or None,
-        city=city or None,
-        min_tax=min_tax,
-        min_probability=min_probability,
-        exclude_contacted=exclude_contacted,
-        q=q or None,
-    )
-
-
 def _opt_float(value: str | None) -> float | None:
     try:
         return float(value) if value not in (None, "") else None
@@ -183,10 +161,7 @@ def _opt_float(value: str | None) -> float | None:
         return None
 
 
-@router.get("/leads", response_class=HTMLResponse, response_model=None)
-def leads(
-    request: Request,
-    track: Annotated[str, Query(pattern="^(hq|bigdata)$")] = "bigdata",
+def page_filters(
     chain: str | None = None,
     link: str | None = None,
     province: str | None = None,
@@ -195,6 +170,36 @@ def leads(
     min_probability: str | None = None,
     exclude_contacted: bool = False,
     q: Annotated[str | None, Query(max_length=100)] = None,
+) -> LeadFilters:
+    """The filter form's fields (empty means no filter; an unreadable number is ignored)."""
+    return LeadFilters(
+        chain=chain or None,
+        link=link or None,
+        province=province or None,
+        city=city or None,
+        min_tax=_opt_float(min_tax),
+        min_probability=_opt_float(min_probability),
+        exclude_contacted=exclude_contacted,
+        q=q or None,
+    )
+
+
+PageFilters = Annotated[LeadFilters, Depends(page_filters)]
+
+
+def _contacted(request: Request, state: ServiceState, filters: LeadFilters) -> frozenset[str]:
+    return (
+        contacted_ids(state, request.app.state.sessions)
+        if filters.exclude_contacted
+        else frozenset()
+    )
+
+
+@router.get("/leads", response_class=HTMLResponse, response_model=None)
+def leads(
+    request: Request,
+    filters: PageFilters,
+    track: Annotated[str, Query(pattern="^(hq|bigdata)$")] = "bigdata",
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     lang: str | None = None,
     saved: str | None = None,
@@ -207,19 +212,7 @@ def leads(
     if blocked is not None:
         return blocked
     state: ServiceState = request.app.state.holder.current
-    filters = _filters(
-        chain,
-        link,
-        province,
-        city,
-        _opt_float(min_tax),
-        _opt_float(min_probability),
-        exclude_contacted,
-        q,
-    )
-    contacted = (
-        contacted_ids(state, request.app.state.sessions) if exclude_contacted else frozenset()
-    )
+    contacted = _contacted(request, state, filters)
     per_page = 25
     result = leads_page(
         state,
@@ -233,7 +226,7 @@ def leads(
     chain_links = [
         (lnk.id, lnk.name_zh if language == "zh" else lnk.name_en)
         for c in state.chains.values()
-        if not chain or c.id == chain
+        if not filters.chain or c.id == filters.chain
         for lnk in c.links
     ]
     export_query = urlencode(
@@ -260,15 +253,8 @@ def leads(
 def export(
     request: Request,
     track: Annotated[str, Query(pattern="^(hq|bigdata)$")],
+    filters: PageFilters,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "xlsx",
-    chain: str | None = None,
-    link: str | None = None,
-    province: str | None = None,
-    city: str | None = None,
-    min_tax: str | None = None,
-    min_probability: str | None = None,
-    exclude_contacted: bool = False,
-    q: str | None = None,
 ) -> Response:
     """The current filter as an Excel or CSV file (the page's export buttons)."""
     if _key(request) is None:
@@ -276,19 +262,7 @@ def export(
     state: ServiceState = request.app.state.holder.current
     if state.problems("data", "graph", "model"):
         return Response("not ready", status_code=503)
-    filters = _filters(
-        chain,
-        link,
-        province,
-        city,
-        _opt_float(min_tax),
-        _opt_float(min_probability),
-        exclude_contacted,
-        q,
-    )
-    contacted = (
-        contacted_ids(state, request.app.state.sessions) if exclude_contacted else frozenset()
-    )
+    contacted = _contacted(request, state, filters)
     rows, total = export_rows(state, track=track, filters=filters, contacted=contacted)
     name = f"leads-{track}-{state.snapshot_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Total-Count": str(total)}
