@@ -3,24 +3,56 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import pages
 from api.db import DatabaseBusy, ensure_schema, make_engine
 from api.keycache import KeyCache
 from api.routes import chains, enterprises, health, leads, model, outreach
-from api.service import Conflict, NotFound
+from api.service import Conflict, InvalidInput, NotFound
 from api.state import StateHolder
 from data.settings import Settings, get_settings
 
 PREFIX = "/api/v1"
 log = logging.getLogger("attract.api")
+
+
+class BodyLimit:
+    """413 for a request body over ``max_bytes``: at once when ``Content-Length`` says so, and
+    while reading when the body comes in chunks without one (the route never sees the rest)."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+        self.detail = f"request body: larger than {max_bytes:,} bytes"
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = dict(scope["headers"]).get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.max_bytes):
+            await JSONResponse({"detail": self.detail}, status_code=413)(scope, receive, send)
+            return
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise HTTPException(413, self.detail)  # answered like any HTTPException
+            return message
+
+        await self.app(scope, limited, send)
 
 
 def create_app(settings: Settings | None = None, *, load: str = "background") -> FastAPI:
@@ -61,17 +93,7 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
             allow_headers=["X-API-Key", "Content-Type", "Idempotency-Key"],
         )
 
-    @app.middleware("http")
-    async def limit_body(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > settings.max_body_bytes):
-            return JSONResponse(
-                {"detail": f"request body: larger than {settings.max_body_bytes:,} bytes"},
-                status_code=413,
-            )
-        return await call_next(request)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
     @app.exception_handler(NotFound)
     async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
@@ -81,8 +103,8 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
     async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
-    @app.exception_handler(ValueError)
-    async def invalid(_request: Request, exc: ValueError) -> JSONResponse:
+    @app.exception_handler(InvalidInput)
+    async def invalid(_request: Request, exc: InvalidInput) -> JSONResponse:
         # the same shape as FastAPI's own 422: the field (from "field: reason") and the reason
         field, _, reason = str(exc).partition(": ")
         loc = ["body", field] if reason else ["body"]
@@ -95,6 +117,7 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # the trace goes to the log only: a response never carries a stack trace or SQL
         log.exception("unexpected error on %s %s", request.method, request.url.path)
         return JSONResponse({"detail": "internal error; it has been logged"}, status_code=500)
 

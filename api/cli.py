@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 from tqdm import tqdm
 
-from data.loaders import DataFileError, LoadResult, load_table, write_rejects
+from data.loaders import DataFileError, LoadResult, load_table, write_parquet, write_rejects
 from data.reference import ReferenceDataError, default_chains, default_parks
 from data.schemas import TABLES
 from data.settings import get_settings
@@ -135,8 +135,7 @@ def import_enterprises_cmd(
     except DataFileError as exc:
         raise _fail(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)
-    written = out / "enterprises.parquet"
-    result.frame.to_parquet(written, index=False)
+    written = write_parquet(result.frame, out / "enterprises.parquet")
     rejects = write_rejects(result, out)
     (out / "rejects" / "enterprises.report.json").write_text(
         json.dumps(result.summary(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
@@ -160,8 +159,7 @@ def import_table_cmd(
     except DataFileError as exc:
         raise _fail(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)
-    written = out / f"{table}.parquet"
-    result.frame.to_parquet(written, index=False)
+    written = write_parquet(result.frame, out / f"{table}.parquet")
     _print_load(result, written, write_rejects(result, out))
 
 
@@ -690,6 +688,10 @@ def serve(
         os.environ["ATTRACT_PARK"] = park
     if data is not None:
         os.environ["ATTRACT_DATA_DIR"] = str(data.resolve())
+    # a tracking server that does not answer must not hold the load for minutes (MLflow's own
+    # default backs off seven times): /ready says why and /admin/reload tries again
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", "10")
     get_settings.cache_clear()
     settings = get_settings()
     if settings.park not in default_parks():

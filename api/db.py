@@ -31,6 +31,10 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 ROLES = ("officer", "analyst")
+# how long one attempt waits on a locked SQLite database; with ``with_retries`` a request gives
+# up (503) after at most ~ATTEMPTS × BUSY_SECONDS + 0.75 s
+BUSY_SECONDS = 1.5
+ATTEMPTS = 3
 T = TypeVar("T")
 
 
@@ -85,7 +89,7 @@ def make_engine(url: str) -> Engine:
     if is_sqlite and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(
-        url, connect_args={"timeout": 5} if is_sqlite else {}, pool_pre_ping=True
+        url, connect_args={"timeout": BUSY_SECONDS} if is_sqlite else {}, pool_pre_ping=True
     )
     if is_sqlite:
 
@@ -94,7 +98,7 @@ def make_engine(url: str) -> Engine:
             cur = conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
             cur.execute("PRAGMA synchronous=FULL")
-            cur.execute("PRAGMA busy_timeout=5000")
+            cur.execute(f"PRAGMA busy_timeout={int(BUSY_SECONDS * 1000)}")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
 
@@ -128,7 +132,7 @@ class DatabaseBusy(RuntimeError):
     """The database stayed locked or unreachable through every retry."""
 
 
-def with_retries(fn: Callable[[], T], *, attempts: int = 4, wait_seconds: float = 0.25) -> T:
+def with_retries(fn: Callable[[], T], *, attempts: int = ATTEMPTS, wait_seconds: float = 0.25) -> T:
     """Run ``fn`` again when the database is locked or unreachable, then give up (``DatabaseBusy``)."""
     import time
 

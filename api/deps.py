@@ -85,9 +85,10 @@ AnalystDep = Annotated[ApiKey, Depends(require_role("analyst"))]
 
 
 def needs(*components: str) -> Callable[[ServiceState], Awaitable[ServiceState]]:
-    """A dependency answering 503 with the reason until ``components`` are loaded."""
+    """A dependency answering 503 with the reason until ``components`` are loaded (after the
+    key check: a caller without a key learns nothing of the state)."""
 
-    async def check(state: StateDep) -> ServiceState:
+    async def check(state: StateDep, _key: KeyDep) -> ServiceState:  # the key first: 401
         problems = state.problems(*components)
         if problems:
             raise HTTPException(

@@ -310,7 +310,9 @@ def record_outcome(
             payload=payload,
             idempotency_key=None,
         )
-    except (ValidationError, ValueError, NotFound, Conflict, DatabaseBusy) as exc:
+    except DatabaseBusy as exc:
+        return _render(request, "error.html", lang, status=503, message=str(exc))
+    except (ValidationError, ValueError, NotFound, Conflict) as exc:
         return _render(request, "error.html", lang, status=422, message=str(exc))
     target = back if back.startswith("/") and not back.startswith("//") else "/leads"
     sep = "&" if "?" in target else "?"

@@ -29,6 +29,9 @@ class ReadyPublic(_Out):
     ready: bool
     components: dict[str, str]
     loaded_at: str
+    last_reload_error: str | None = Field(
+        default=None, description="why the last reload was refused (the previous state serves)"
+    )
 
 
 class ReasonPublic(_Out):

@@ -40,6 +40,10 @@ class Conflict(ValueError):
     """An idempotency key reused with a different body."""
 
 
+class InvalidInput(ValueError):
+    """Input that passed the schema but not a rule across fields; ``field: reason``."""
+
+
 def _json_default(value: object) -> object:
     if isinstance(value, date | datetime):
         return value.isoformat()
@@ -456,7 +460,7 @@ def create_outreach(
     if state.row_of(payload.enterprise_id) is None:
         raise NotFound(f"enterprise_id: no enterprise {payload.enterprise_id!r}")
     if payload.closed_on is not None and payload.closed_on < payload.contacted_on:
-        raise ValueError("closed_on: must not be before contacted_on")
+        raise InvalidInput("closed_on: must not be before contacted_on")
     body_hash = _body_hash(payload)
 
     def previous(s: Session) -> tuple[int, dict[str, Any]] | None:

@@ -9,6 +9,7 @@ requests in flight finish on the state they started with.
 from __future__ import annotations
 
 import gc
+import re
 import threading
 import time
 from collections.abc import Mapping
@@ -94,7 +95,7 @@ def load_state(settings: Settings) -> ServiceState:
         )
         state.status["data"] = "ready"
     except (DataFileError, ReferenceDataError, OSError, ValueError) as exc:
-        state.status["data"] = f"not loaded: {exc}"
+        state.status["data"] = f"not loaded: {_reason(exc)}"
         state.status["graph"] = "not loaded: needs the data"
         state.status["model"] = "not loaded: needs the data"
         return _finish(state, started)
@@ -102,7 +103,7 @@ def load_state(settings: Settings) -> ServiceState:
         state.fc = feature_context(park=state.park, chains=state.chains, tables=state.tables)
         state.status["graph"] = "ready"
     except (KeyError, ValueError) as exc:
-        state.status["graph"] = f"not built: {exc}"
+        state.status["graph"] = f"not built: {_reason(exc)}"
         state.status["model"] = "not loaded: needs the graph"
         return _finish(state, started)
     try:
@@ -122,12 +123,18 @@ def load_state(settings: Settings) -> ServiceState:
         }
         state.status["model"] = "ready"
     except LookupError as exc:
-        state.status["model"] = f"not loaded: {exc}"
-    except (
-        Exception
-    ) as exc:  # the registry may be unreachable: any failure must leave the server up
-        state.status["model"] = f"not loaded: {type(exc).__name__}: {exc}"
+        state.status["model"] = f"not loaded: {_reason(exc)}"
+    except Exception as exc:  # the registry may be unreachable: any failure leaves the server up
+        state.status["model"] = f"not loaded: {type(exc).__name__}: {_reason(exc)}"
     return _finish(state, started)
+
+
+def _reason(exc: Exception) -> str:
+    """The error's message for the open ``/ready``: credentials in a URL are masked, and it is
+    kept to one line of at most 500 characters."""
+    text = " ".join(str(exc).split())
+    text = re.sub(r"(//)[^/@\s]+@", r"\1***@", text)
+    return text if len(text) <= 500 else text[:497] + "..."
 
 
 def _finish(state: ServiceState, started: float) -> ServiceState:
@@ -143,6 +150,8 @@ class StateHolder:
         self.settings = settings
         self.current = ServiceState(settings=settings)
         self.current.status = dict.fromkeys(COMPONENTS, "loading")
+        # why the last reload was not swapped in (``None`` once one succeeds)
+        self.last_reload_error: str | None = None
         self._lock = threading.Lock()
 
     def load(self) -> ServiceState:
@@ -152,6 +161,12 @@ class StateHolder:
             old = self.current
             if new.ready or not old.ready:
                 self.current = new
+                self.last_reload_error = None
+            else:
+                self.last_reload_error = (
+                    f"{new.loaded_at}: {'; '.join(new.problems(*COMPONENTS))} "
+                    f"(still serving the state loaded at {old.loaded_at})"
+                )
             # millions of long-lived objects (tables, indexes, caches) would make every full GC
             # pass a pause of hundreds of ms; freezing moves them out of the collector's way
             gc.collect()

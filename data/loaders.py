@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import re
 import zipfile
 from collections import Counter
@@ -220,6 +221,18 @@ def read_parquet(path: Path) -> RawTable:
         raise DataFileError(f"{path}: not a readable parquet file: {exc}") from exc
     frame = frame.reset_index(drop=True)
     return RawTable(frame, np.arange(2, len(frame) + 2, dtype=np.int64), path)
+
+
+def write_parquet(frame: pd.DataFrame, path: Path, *, row_group_size: int | None = None) -> Path:
+    """Write ``frame`` to ``path`` atomically: a reader (a reloading server) sees the old file or
+    the new one, never half of one, and a crash mid-write leaves the old file as it was."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        frame.to_parquet(tmp, index=False, row_group_size=row_group_size)
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
 
 
 def read_raw(path: Path) -> RawTable:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from data.demo.generator import snapshot_id
-from data.loaders import DataFileError, LoadResult, load_table, write_rejects
+from data.loaders import DataFileError, LoadResult, load_table, write_parquet, write_rejects
 from data.schemas import TABLES, column_order
 
 
@@ -35,7 +35,7 @@ def write_universe(
     tables: dict[str, pd.DataFrame] = {}
     for name in TABLES:
         frame = results[name].frame if name in results else empty_table(name)
-        frame.to_parquet(out / f"{name}.parquet", index=False)
+        write_parquet(frame, out / f"{name}.parquet")
         tables[name] = frame
         if name in results:
             write_rejects(results[name], out)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from api.deps import StateDep
+from api.deps import HolderDep
 from api.schemas import HealthPublic, ReadyPublic
 
 router = APIRouter(tags=["health"])
@@ -18,7 +18,13 @@ def health() -> HealthPublic:
 
 
 @router.get("/ready", response_model=ReadyPublic, responses={503: {"model": ReadyPublic}})
-def ready(state: StateDep) -> JSONResponse:
+def ready(holder: HolderDep) -> JSONResponse:
     """200 when data, graph and model are loaded; 503 with the reason of each that is not."""
-    body = ReadyPublic(ready=state.ready, components=dict(state.status), loaded_at=state.loaded_at)
+    state = holder.current
+    body = ReadyPublic(
+        ready=state.ready,
+        components=dict(state.status),
+        loaded_at=state.loaded_at,
+        last_reload_error=holder.last_reload_error,
+    )
     return JSONResponse(body.model_dump(), status_code=200 if state.ready else 503)

@@ -34,6 +34,7 @@ import pandas as pd
 
 from data import columns as C
 from data.credit_code import make_credit_codes
+from data.loaders import write_parquet
 from data.reference import (
     Chain,
     Park,
@@ -1113,8 +1114,8 @@ def write(universe: DemoUniverse, out_dir: Path) -> Path:
     out_dir.mkdir(parents=True, exist_ok=True)
     for name, frame in universe.tables.items():
         # row groups of 100,000 rows let dask.dataframe read a table in partitions
-        frame.to_parquet(out_dir / f"{name}.parquet", index=False, row_group_size=100_000)
-    universe.oracle.to_parquet(out_dir / "oracle.parquet", index=False)
+        write_parquet(frame, out_dir / f"{name}.parquet", row_group_size=100_000)
+    write_parquet(universe.oracle, out_dir / "oracle.parquet")
     path = out_dir / "manifest.json"
     path.write_text(
         json.dumps(universe.manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
