@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -11,12 +10,7 @@ import time
 import httpx
 
 from tests.conftest import Trained
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.served import free_port
 
 
 def test_keys_create_then_serve(trained: Trained) -> None:
@@ -35,7 +29,7 @@ def test_keys_create_then_serve(trained: Trained) -> None:
     )
     key = created.stdout.strip().splitlines()[-1]
     assert key.startswith("sa_") and key not in created.stderr
-    port = _free_port()
+    port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
         env=env,

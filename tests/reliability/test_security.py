@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import re
+from collections.abc import Iterator
 
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.db import create_key
 from tests.api.conftest import Api
+from tests.conftest import Trained
 
 OPEN = {"/api/v1/health", "/api/v1/ready"}
 
@@ -43,3 +51,116 @@ def test_export_cells_are_formula_safe() -> None:
     for bad in ('=HYPERLINK("x")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"):
         assert str(neutralise(bad)).startswith("'")
     assert neutralise("上海数据港") == "上海数据港" and neutralise(-5.0) == -5.0
+
+
+def _operations(api: Api) -> list[tuple[str, str, str]]:
+    schema = api.client.get("/openapi.json").json()
+    return [
+        (method.upper(), path, re.sub(r"\{[^}]+\}", "x", path))
+        for path, methods in schema["paths"].items()
+        for method in methods
+        if path not in OPEN
+    ]
+
+
+def test_roles_are_enforced_per_route(api: Api) -> None:
+    """An officer may do everything but ``/admin/*`` (403); an analyst may do that too."""
+    admin = 0
+    for method, path, concrete in _operations(api):
+        as_officer = api.client.request(method, concrete, headers=api.officer)
+        if path.startswith("/api/v1/admin/"):
+            admin += 1
+            assert as_officer.status_code == 403, (method, path, as_officer.status_code)
+            assert "needs analyst" in as_officer.json()["detail"]
+            as_analyst = api.client.request(method, concrete, headers=api.analyst)
+            assert as_analyst.status_code not in (401, 403), (method, path)
+        else:
+            assert as_officer.status_code not in (401, 403), (method, path)
+    assert admin >= 1
+
+
+def test_keys_are_never_logged(api: Api, caplog: pytest.LogCaptureFixture) -> None:
+    wrong = "sa_" + "x" * 43
+    with caplog.at_level(logging.DEBUG):
+        for headers in (api.officer, api.analyst, {"X-API-Key": wrong}):
+            api.client.get("/api/v1/leads", params={"track": "hq", "limit": 1}, headers=headers)
+            api.client.post("/api/v1/score", json={"firms": []}, headers=headers)
+        api.client.post("/login", data={"api_key": wrong}, follow_redirects=False)
+    logged = caplog.text + "".join(str(r.args) for r in caplog.records)
+    for key in (api.officer["X-API-Key"], api.analyst["X-API-Key"], wrong):
+        assert key not in logged
+
+
+def test_no_stack_trace_or_sql_in_any_response(trained: Trained) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    app = create_app(trained.settings, load="none")
+
+    @app.get("/boom/{kind}")
+    def boom(kind: str) -> None:
+        if kind == "sql":
+            raise OperationalError("SELECT key_hash FROM api_keys", {}, Exception("disk I/O error"))
+        if kind == "value":
+            raise ValueError("feature matrix lacks columns: secret_column")
+        raise RuntimeError("Traceback: internal detail")
+
+    with TestClient(app, raise_server_exceptions=False) as client:
+        for kind in ("sql", "value", "runtime"):
+            r = client.get(f"/boom/{kind}")
+            assert r.status_code == 500
+            assert r.json() == {"detail": "internal error; it has been logged"}
+        # the key is checked before anything else, even when nothing is loaded
+        r = client.get("/api/v1/leads", params={"track": "nope"}, headers={"X-API-Key": "k"})
+        assert r.status_code == 401
+
+
+def test_request_body_is_capped_with_or_without_content_length(trained: Trained) -> None:
+    settings = trained.settings.model_copy(update={"max_body_bytes": 10_000})
+    app = create_app(settings, load="none")
+    with TestClient(app) as client:
+        key = {"X-API-Key": create_key(app.state.sessions, role="officer")}
+        big = b'{"firms": [' + b'{"name": "x"},' * 2_000 + b'{"name": "x"}]}'
+        declared = client.post("/api/v1/score", content=big, headers=key)
+        assert declared.status_code == 413 and "10,000 bytes" in declared.text
+
+        def chunks() -> Iterator[bytes]:  # no Content-Length: Transfer-Encoding chunked
+            for i in range(0, len(big), 1_000):
+                yield big[i : i + 1_000]
+
+        streamed = client.post(
+            "/api/v1/score", content=chunks(), headers={**key, "Content-Type": "application/json"}
+        )
+        assert streamed.status_code == 413 and "10,000 bytes" in streamed.text
+        lying = client.post("/api/v1/score", content=b"{}", headers={**key, "Content-Length": "x"})
+        assert lying.status_code in (400, 413)
+
+
+def test_limits_are_capped(api: Api) -> None:
+    for path in ("/api/v1/leads", "/api/v1/outreach", "/api/v1/chains/big_data/links/x/candidates"):
+        r = api.client.get(path, params={"track": "hq", "limit": 501}, headers=api.officer)
+        assert r.status_code == 422 and "limit" in r.text, path
+
+
+def test_cors_is_closed_unless_configured(api: Api, trained: Trained) -> None:
+    preflight = {
+        "Origin": "https://evil.example",
+        "Access-Control-Request-Method": "GET",
+        "Access-Control-Request-Headers": "X-API-Key",
+    }
+    closed = api.client.options("/api/v1/leads", headers=preflight)
+    assert "access-control-allow-origin" not in closed.headers
+    got = api.client.get(
+        "/api/v1/leads",
+        params={"track": "hq"},
+        headers={**api.officer, "Origin": preflight["Origin"]},
+    )
+    assert "access-control-allow-origin" not in got.headers
+
+    settings = trained.settings.model_copy(update={"cors_origins": ("https://park.example",)})
+    with TestClient(create_app(settings, load="none")) as client:
+        allowed = client.options(
+            "/api/v1/leads", headers={**preflight, "Origin": "https://park.example"}
+        )
+        assert allowed.headers["access-control-allow-origin"] == "https://park.example"
+        refused = client.options("/api/v1/leads", headers=preflight)
+        assert "access-control-allow-origin" not in refused.headers
