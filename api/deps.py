@@ -84,7 +84,7 @@ OfficerDep = Annotated[ApiKey, Depends(require_role("officer", "analyst"))]
 AnalystDep = Annotated[ApiKey, Depends(require_role("analyst"))]
 
 
-def needs(*components: str) -> Callable[[ServiceState], Awaitable[ServiceState]]:
+def needs(*components: str) -> Callable[..., Awaitable[ServiceState]]:
     """A dependency answering 503 with the reason until ``components`` are loaded (after the
     key check: a caller without a key learns nothing of the state)."""
 

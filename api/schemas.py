@@ -84,6 +84,22 @@ class TrackScorePublic(_Out):
     reasons: list[ReasonPublic]
 
 
+class TrackStandingPublic(_Out):
+    """A firm in one track: its lead scores when it is a candidate (``eligible``), else no
+    scores and the reason it is not a lead."""
+
+    track: Track
+    eligible: bool
+    overall_rank: int | None
+    score: float | None
+    p_land: float | None
+    tax_p10_wan_cny: float | None
+    tax_p50_wan_cny: float | None
+    tax_p90_wan_cny: float | None
+    gap_value: float | None
+    reasons: list[ReasonPublic]
+
+
 class SynergyPathPublic(_Out):
     direction: Literal["supplies", "buys_from"]
     park_firm: str
@@ -111,7 +127,7 @@ class EnterprisePublic(_Out):
     profile: dict[str, str | float | int | bool | None]
     in_park: bool
     links: list[str]
-    scores: list[TrackScorePublic]
+    scores: list[TrackStandingPublic]
     park_neighbours: list[SynergyPathPublic]
     outreach: list[OutreachPublic]
     model_version: str

@@ -23,7 +23,7 @@ from api.schemas import FirmIn, OutreachIn
 from api.state import ServiceState
 from data import columns as C
 from data.reference import industry_link_map
-from features.build import FeatureContext, firm_features, tax_history, track_chains
+from features.build import FeatureContext, firm_features, track_chains
 from industry_graph.gaps import analyse_gaps, gap_values, synergy_paths
 from models.leads import LeadFilters, LeadTable
 from models.ranking import eligible
@@ -71,7 +71,7 @@ def _clean(value: object) -> object:
 
 
 def contacted_ids(state: ServiceState, factory: sessionmaker[Session]) -> frozenset[str]:
-    """Firms contacted by the park: the imported history plus the records made in the service."""
+    """Firms contacted through the service (the lead tables know the imported history)."""
 
     def query() -> set[str]:
         with session_scope(factory) as s:
@@ -82,7 +82,7 @@ def contacted_ids(state: ServiceState, factory: sessionmaker[Session]) -> frozen
             )
             return set(rows)
 
-    return state.history_contacted | frozenset(with_retries(query))
+    return frozenset(with_retries(query))
 
 
 def public_reasons(reasons: list[dict[str, str]]) -> list[dict[str, str | None]]:
@@ -221,8 +221,7 @@ def _score_frame(
 ) -> list[list[dict[str, object]]]:
     assert state.model is not None and state.as_of is not None and state.park is not None
     scorer = state.model.scorer
-    tax = state.tables["tax_records"].dropna(subset=[C.TAX_PAID])
-    history = tax_history(tax, int(tax[C.YEAR].max())) if len(tax) else None
+    history = state.tax_history
     per_firm: list[list[dict[str, object]]] = [[] for _ in range(len(firms))]
     for track in tracks:
         X = firm_features(fc, firms, track=track, as_of=state.as_of, history=history)
@@ -238,17 +237,7 @@ def _score_frame(
                     "track": track,
                     "eligible": bool(ok[i]),
                     "overall_rank": None if rank is None else rank + 1,
-                    **{
-                        k: float(scored.iloc[i][k])
-                        for k in (
-                            "score",
-                            "p_land",
-                            "tax_p10_wan_cny",
-                            "tax_p50_wan_cny",
-                            "tax_p90_wan_cny",
-                            "gap_value",
-                        )
-                    },
+                    **{k: float(scored.iloc[i][k]) for k in SCORE_FIELDS},
                     "reasons": [
                         {
                             "kind": r["feature"],
@@ -303,6 +292,59 @@ def score_firms(
     ]
 
 
+SCORE_FIELDS = (
+    "score",
+    "p_land",
+    "tax_p10_wan_cny",
+    "tax_p50_wan_cny",
+    "tax_p90_wan_cny",
+    "gap_value",
+)
+
+
+def _profile_scores(
+    state: ServiceState, enterprise_id: str, in_park: bool
+) -> list[dict[str, object]]:
+    """Both tracks' standing of one firm. Where it is a candidate: its row of the lead table as
+    the list shows it (score, tax range, reasons). Where it is not — a park member, or a firm
+    that fails the track's eligibility rules — no score, and the reason it is not a lead
+    (``POST /score`` still scores any firm as a what-if)."""
+    out: list[dict[str, object]] = []
+    for track in TRACKS:
+        table = state.leads.get(track)
+        pos = table.position_of(enterprise_id) if table is not None else None
+        if table is not None and pos is not None:
+            lead = table.rows(np.array([pos]))[0]
+            out.append(
+                {
+                    "track": track,
+                    "eligible": True,
+                    "overall_rank": lead["overall_rank"],
+                    **{k: lead[k] for k in SCORE_FIELDS},
+                    "reasons": public_reasons(lead["reasons"]),  # type: ignore[arg-type]
+                }
+            )
+            continue
+        zh, en = (
+            ("已是园区企业，不是招商对象", "already in the park: not a lead")
+            if in_park
+            else (
+                "不满足本赛道的准入条件，不在招商名单中",
+                "does not meet this track's eligibility rules: not a lead",
+            )
+        )
+        out.append(
+            {
+                "track": track,
+                "eligible": False,
+                "overall_rank": None,
+                **dict.fromkeys(SCORE_FIELDS),
+                "reasons": [{"kind": "eligibility", "text_zh": zh, "text_en": en, "effect": None}],
+            }
+        )
+    return out
+
+
 def enterprise_profile(
     state: ServiceState, factory: sessionmaker[Session], enterprise_id: str
 ) -> dict[str, object]:
@@ -313,25 +355,19 @@ def enterprise_profile(
         raise NotFound(f"enterprise_id: no enterprise {enterprise_id!r}")
     ent = state.tables["enterprises"]
     row = ent.iloc[[row_number]].reset_index(drop=True)
-    links = state.tables["enterprise_links"]
-    own_links = links[links[C.ENTERPRISE_ID] == enterprise_id]
+    own_links = state.links_of(enterprise_id)
     profile = {k: _clean(v) for k, v in row.iloc[0].items() if k in C.ENTERPRISE_COLUMNS}
-    scores = (
-        _score_frame(state, row, own_links, TRACKS, state.fc)[0] if state.model is not None else []
+    in_park = enterprise_id in state.fc.park_members
+    scores = _profile_scores(state, enterprise_id, in_park) if state.model is not None else []
+    name = str(row.iloc[0][C.NAME])
+    paths = synergy_paths(
+        state.fc.gaps, own_links, enterprise_id, names={enterprise_id: name}, limit=3
     )
-    for s in scores:
-        table = state.leads.get(str(s["track"]))
-        pos = table.position_of(enterprise_id) if table is not None else None
-        if table is not None and pos is not None:
-            reasons = table.rows(np.array([pos]))[0]["reasons"]
-            s["reasons"] = public_reasons(reasons)  # type: ignore[arg-type]
-    names = dict(zip(ent[C.ENTERPRISE_ID], ent[C.NAME], strict=True))
-    paths = synergy_paths(state.fc.gaps, own_links, enterprise_id, names=names, limit=3)
     return {
         "enterprise_id": enterprise_id,
-        "name": str(row.iloc[0][C.NAME]),
+        "name": name,
         "profile": profile,
-        "in_park": enterprise_id in state.fc.park_members,
+        "in_park": in_park,
         "links": list(own_links[C.LINK_ID]),
         "scores": scores,
         "park_neighbours": paths,
@@ -528,10 +564,7 @@ def outreach_for(
     offset: int,
 ) -> dict[str, object]:
     """Outreach of the park: the imported history and the service's records, newest first."""
-    hist = state.tables["outreach"]
-    hist = hist[hist[C.PARK_ID] == state.settings.park]
-    if enterprise_id is not None:
-        hist = hist[hist[C.ENTERPRISE_ID] == enterprise_id]
+    hist = state.park_outreach if enterprise_id is None else state.outreach_of(enterprise_id)
     if track is not None:
         hist = hist[hist[C.TRACK] == track]
     if outcome is not None:
@@ -557,9 +590,7 @@ def outreach_for(
     items = list(service_rows)
     if len(items) < offset + limit:
         need = offset + limit - len(items)
-        older = hist.sort_values([C.CONTACTED_ON, C.OUTREACH_ID], ascending=[False, True]).head(
-            need
-        )
+        older = hist.head(need)  # already newest first
         items += [
             {**{str(k): _clean(v) for k, v in r.items()}, "source": "history"}
             for r in older.to_dict("records")

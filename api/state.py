@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+import numpy as np
 import pandas as pd
 
 from data import columns as C
@@ -23,11 +24,31 @@ from data.loaders import DataFileError
 from data.reference import Chain, Park, ReferenceDataError, default_chains, default_parks
 from data.settings import Settings
 from data.universe import load_universe, read_manifest, universe_as_of
-from features.build import FeatureContext, feature_context
+from features.build import FeatureContext, feature_context, latest_tax_history
 from models.leads import LeadTable
 from models.registry import LoadedScorer, load_scorer
 
 COMPONENTS = ("data", "graph", "model")
+
+
+@dataclass(frozen=True)
+class RowIndex:
+    """The rows of a table holding each value of one column, found by binary search: no scan
+    per lookup and no dict of a million entries."""
+
+    order: np.ndarray  # row positions, ordered by value
+    keys: np.ndarray  # the values in that order
+
+    @classmethod
+    def of(cls, column: pd.Series) -> RowIndex:
+        values = column.to_numpy(dtype=object)
+        order = np.argsort(values, kind="stable")
+        return cls(order=order, keys=values[order])
+
+    def rows(self, value: str) -> np.ndarray:
+        lo = int(np.searchsorted(self.keys, value, side="left"))
+        hi = int(np.searchsorted(self.keys, value, side="right"))
+        return self.order[lo:hi]
 
 
 @dataclass
@@ -43,7 +64,13 @@ class ServiceState:
     model: LoadedScorer | None = None
     leads: dict[str, LeadTable] = field(default_factory=dict)
     history_contacted: frozenset[str] = frozenset()
+    park_outreach: pd.DataFrame = field(default_factory=pd.DataFrame)  # the park's, newest first
+    tax_history: pd.DataFrame | None = None  # latest year's tax record per firm
     enterprise_index: pd.Index = field(default_factory=lambda: pd.Index([]))
+    link_rows: RowIndex = field(default_factory=lambda: RowIndex.of(pd.Series([], dtype=object)))
+    outreach_rows: RowIndex = field(
+        default_factory=lambda: RowIndex.of(pd.Series([], dtype=object))
+    )
     as_of: pd.Timestamp | None = None
     status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, "not loaded"))
     loaded_at: str = ""
@@ -66,6 +93,14 @@ class ServiceState:
             else -1
         )
         return None if pos < 0 else pos
+
+    def links_of(self, enterprise_id: str) -> pd.DataFrame:
+        """A firm's rows of ``enterprise_links`` (a binary search, not a scan)."""
+        return self.tables["enterprise_links"].iloc[self.link_rows.rows(enterprise_id)]
+
+    def outreach_of(self, enterprise_id: str) -> pd.DataFrame:
+        """A firm's imported outreach with the park, newest first."""
+        return self.park_outreach.iloc[np.sort(self.outreach_rows.rows(enterprise_id))]
 
     @property
     def snapshot_id(self) -> str:
@@ -90,9 +125,14 @@ def load_state(settings: Settings) -> ServiceState:
         ent = state.tables["enterprises"]
         state.enterprise_index = pd.Index(ent[C.ENTERPRISE_ID])
         outreach = state.tables["outreach"]
-        state.history_contacted = frozenset(
-            outreach.loc[outreach[C.PARK_ID] == settings.park, C.ENTERPRISE_ID]
-        )
+        park_outreach = outreach[outreach[C.PARK_ID] == settings.park]
+        state.park_outreach = park_outreach.sort_values(
+            [C.CONTACTED_ON, C.OUTREACH_ID], ascending=[False, True]
+        ).reset_index(drop=True)
+        state.history_contacted = frozenset(park_outreach[C.ENTERPRISE_ID])
+        state.tax_history = latest_tax_history(state.tables["tax_records"])
+        state.link_rows = RowIndex.of(state.tables["enterprise_links"][C.ENTERPRISE_ID])
+        state.outreach_rows = RowIndex.of(state.park_outreach[C.ENTERPRISE_ID])
         state.status["data"] = "ready"
     except (DataFileError, ReferenceDataError, OSError, ValueError) as exc:
         state.status["data"] = f"not loaded: {_reason(exc)}"
@@ -118,6 +158,7 @@ def load_state(settings: Settings) -> ServiceState:
                 model_version=state.model.version,
                 snapshot_id=state.snapshot_id,
                 precompute=settings.reasons_precomputed,
+                contacted_history=state.history_contacted,
             )
             for track in ("hq", "bigdata")
         }

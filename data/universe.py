@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
 
 from data.demo.generator import snapshot_id
 from data.loaders import DataFileError, LoadResult, load_table, write_parquet, write_rejects
@@ -82,8 +83,21 @@ def load_universe(folder: Path, tables: Iterable[str] = TABLES) -> dict[str, pd.
                 f"{path}: {result.rejected + result.cleared} invalid values, first on row "
                 f"{first['row']} column {first['column']}: {first['reason']}"
             )
-        out[name] = result.frame
+        out[name] = contiguous(result.frame)
     return out
+
+
+def contiguous(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with each Arrow-backed column in one chunk (in place). A column read from
+    parquet has a chunk per row group, and taking one row of it costs ~0.5 ms, against ~10 µs
+    from one chunk: the service looks firms up row by row."""
+    for column in frame.columns:
+        values = frame[column].array
+        if isinstance(values, pd.arrays.ArrowExtensionArray):
+            chunked = values.__arrow_array__()
+            if isinstance(chunked, pa.ChunkedArray) and chunked.num_chunks > 1:
+                frame[column] = pd.array(chunked.combine_chunks(), dtype=frame[column].dtype)
+    return frame
 
 
 def universe_as_of(folder: Path) -> pd.Timestamp:

@@ -141,6 +141,12 @@ def _flag(series: pd.Series, value: object) -> np.ndarray:
     return (series == value).fillna(False).to_numpy(dtype=float)
 
 
+def latest_tax_history(tax_records: pd.DataFrame) -> pd.DataFrame | None:
+    """Each firm's tax record of the latest year with any tax paid (``None`` without records)."""
+    tax = tax_records.dropna(subset=[C.TAX_PAID])
+    return tax_history(tax, int(tax[C.YEAR].max())) if len(tax) else None
+
+
 def tax_history(tax_records: pd.DataFrame, year: int) -> pd.DataFrame:
     """Each firm's tax record of ``year`` (the history a prediction for ``year + 1`` may use)."""
     rows = tax_records[tax_records[C.YEAR] == year]

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from typing import Literal
 
 import networkx as nx
@@ -87,6 +88,17 @@ class ParkContext:
     national_share: pd.Series  # link_id -> Σ share outside the park / firms outside the park
     roster_size: int
     park_members: pd.DataFrame  # enterprise_id, link_id, share, name of park firms
+
+    @cached_property
+    def member_names_by_link(self) -> dict[str, list[str]]:
+        """The park firms' names per link, largest share first (then by id)."""
+        ordered = self.park_members.sort_values(
+            [C.LINK_ID, C.SHARE, C.ENTERPRISE_ID], ascending=[True, False, True]
+        )
+        return {
+            str(link): [str(n) for n in group[C.NAME]]
+            for link, group in ordered.groupby(C.LINK_ID, sort=False)
+        }
 
     @property
     def importance_denominator(self) -> float:
@@ -322,7 +334,7 @@ def synergy_paths(
     """The park firms a candidate would supply or buy from, as named paths (its explanation)."""
     own = enterprise_links[enterprise_links[C.ENTERPRISE_ID] == enterprise_id]
     g = ctx.link_graph
-    members = ctx.park_members
+    members = ctx.member_names_by_link
     out: list[dict[str, str]] = []
     candidate = names.get(enterprise_id, enterprise_id)
     for lid in own.sort_values(C.SHARE, ascending=False)[C.LINK_ID]:
@@ -331,10 +343,7 @@ def synergy_paths(
             ("buys_from", sorted(g.predecessors(lid))),
         ):
             for other in neighbours:
-                firms = members[members[C.LINK_ID] == other].sort_values(
-                    [C.SHARE, C.ENTERPRISE_ID], ascending=[False, True]
-                )
-                for firm_name in firms[C.NAME].head(limit):
+                for firm_name in members.get(other, [])[:limit]:
                     here, here_en = _names(ctx.chains, [lid], "zh"), _names(ctx.chains, [lid], "en")
                     there, there_en = (
                         _names(ctx.chains, [other], "zh"),

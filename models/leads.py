@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from features.build import FeatureContext, firm_features, tax_history, track_chains
+from features.build import FeatureContext, firm_features, latest_tax_history, track_chains
 from industry_graph.gaps import analyse_gaps
 from models.ranking import eligible
 from models.scorer import LeadScorer
@@ -57,8 +57,7 @@ def score_track(
     """(candidates, feature matrix, scores) for every eligible candidate of a track, best first;
     ties are broken by enterprise id so the order is deterministic."""
     cands = candidates_for(fc, tables, track)
-    tax = tables["tax_records"].dropna(subset=[C.TAX_PAID])
-    history = tax_history(tax, int(tax[C.YEAR].max())) if len(tax) else None
+    history = latest_tax_history(tables["tax_records"])
     X = firm_features(fc, cands, track=track, as_of=as_of, history=history)
     scores = scorer.score(X)
     order = np.lexsort((cands[C.ENTERPRISE_ID].to_numpy(), -scores["score"].to_numpy()))
@@ -229,6 +228,7 @@ class LeadTable:
         model_version: str,
         snapshot_id: str,
         precompute: int = 1_000,
+        contacted_history: frozenset[str] = frozenset(),
     ) -> None:
         self.track = track
         self.model_version = model_version
@@ -262,6 +262,8 @@ class LeadTable:
         self._columns = {c: frame[c].to_numpy() for c in frame.columns}
         self.provinces = sorted(str(p) for p in frame[C.PROVINCE].dropna().unique())
         self._names_lower: np.ndarray | None = None
+        history_rows = self.index.get_indexer(list(contacted_history))
+        self._contacted_history = history_rows[history_rows >= 0]  # rows of imported outreach
         self._reasons: dict[int, tuple[list[dict[str, str]], list[dict[str, str]]]] = {}
         self._fill_reasons(np.arange(min(precompute, len(self.ids))))
 
@@ -307,7 +309,8 @@ class LeadTable:
         return cached
 
     def mask(self, filters: LeadFilters, contacted: frozenset[str] = frozenset()) -> np.ndarray:
-        """Row positions (rank order) that pass the filters."""
+        """Row positions (rank order) that pass the filters; ``exclude_contacted`` drops the
+        firms of the imported outreach history and those in ``contacted``."""
         keep = np.ones(len(self.ids), dtype=bool)
         if filters.chain is not None:
             keep &= self._mask_of("chain", filters.chain)
@@ -321,9 +324,11 @@ class LeadTable:
             keep &= self._tax >= filters.min_tax
         if filters.min_probability is not None:
             keep &= self._p >= filters.min_probability
-        if filters.exclude_contacted and contacted:
-            hit = self.index.get_indexer(list(contacted))
-            keep[hit[hit >= 0]] = False
+        if filters.exclude_contacted:
+            keep[self._contacted_history] = False
+            if contacted:
+                hit = self.index.get_indexer(list(contacted))
+                keep[hit[hit >= 0]] = False
         if filters.q:
             if self._names_lower is None:
                 self._names_lower = np.array(

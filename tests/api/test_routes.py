@@ -165,6 +165,17 @@ def test_enterprise_profile_and_unknown_id(api: Api) -> None:
         hq["overall_rank"] == 1
         and hq["tax_p10_wan_cny"] <= hq["tax_p50_wan_cny"] <= hq["tax_p90_wan_cny"]
     )
+    # the profile agrees with the lead list: a track where the firm is no candidate has no score
+    bigdata = next(s for s in body["scores"] if s["track"] == "bigdata")
+    if not bigdata["eligible"]:
+        assert bigdata["score"] is None and bigdata["reasons"][0]["kind"] == "eligibility"
+    else:
+        assert bigdata["overall_rank"] >= 1 and bigdata["score"] is not None
+    member = sorted(api.app.state.holder.current.fc.park_members)[0]
+    park_firm = api.client.get(f"{V1}/enterprises/{member}", headers=api.officer).json()
+    assert park_firm["in_park"] and not any(s["eligible"] for s in park_firm["scores"])
+    assert all(s["score"] is None for s in park_firm["scores"])
+    assert "already in the park" in park_firm["scores"][0]["reasons"][0]["text_en"]
     missing = api.client.get(f"{V1}/enterprises/913101019999999999", headers=api.officer)
     assert missing.status_code == 404 and "913101019999999999" in missing.json()["detail"]
 

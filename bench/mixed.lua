@@ -1,0 +1,89 @@
+-- The mixed load of `python -m bench.run mixed_load` (wrk). The runner prepends `key`, `run`,
+-- `firms` (enterprise ids) and `links` ({chain, link} pairs). Every 20 requests: 8 lead lists,
+-- 5 enterprise pages, 4 chain reads and 3 outreach writes, each write with its own
+-- Idempotency-Key and `run` as its note, so the runner can count the stored records.
+local schedule = {
+  "leads", "firm", "chain", "leads", "write", "firm", "leads", "chain", "leads", "firm",
+  "write", "leads", "chain", "firm", "leads", "write", "leads", "chain", "firm", "leads",
+}
+local leads = {
+  "/api/v1/leads?track=bigdata&limit=50",
+  "/api/v1/leads?track=hq&limit=50",
+  "/api/v1/leads?track=bigdata&chain=big_data&limit=50",
+  "/api/v1/leads?track=bigdata&link=big_data.privacy_computing&limit=50",
+  "/api/v1/leads?track=bigdata&province=%E6%B1%9F%E8%8B%8F%E7%9C%81&min_tax=100&limit=50",
+  "/api/v1/leads?track=hq&min_probability=0.2&offset=50&limit=50",
+  "/api/v1/leads?track=hq&exclude_contacted=true&limit=20",
+}
+local threads = {}
+
+function setup(thread)
+  thread:set("tid", #threads + 1)
+  table.insert(threads, thread)
+end
+
+function init(args)
+  statuses = {}
+  kinds = {}
+  counter = 0
+  writes = 0
+end
+
+request = function()
+  counter = counter + 1
+  local kind = schedule[(counter % #schedule) + 1]
+  kinds[kind] = (kinds[kind] or 0) + 1
+  local headers = { ["X-API-Key"] = key }
+  local firm = firms[(counter % #firms) + 1]
+  if kind == "leads" then
+    return wrk.format("GET", leads[(counter % #leads) + 1], headers)
+  elseif kind == "firm" then
+    return wrk.format("GET", "/api/v1/enterprises/" .. firm, headers)
+  elseif kind == "chain" then
+    local pair = links[(counter % #links) + 1]
+    local which = counter % 4
+    if which == 0 then
+      return wrk.format("GET", "/api/v1/chains", headers)
+    elseif which == 1 then
+      return wrk.format("GET", "/api/v1/chains/" .. pair[1], headers)
+    elseif which == 2 then
+      return wrk.format("GET", "/api/v1/chains/" .. pair[1] .. "/gaps", headers)
+    end
+    return wrk.format("GET", "/api/v1/chains/" .. pair[1] .. "/links/" .. pair[2] .. "/candidates", headers)
+  end
+  writes = writes + 1
+  headers["Content-Type"] = "application/json"
+  headers["Idempotency-Key"] = run .. "-" .. tid .. "-" .. writes
+  local track = (writes % 2 == 0) and "hq" or "bigdata"
+  local body = string.format(
+    '{"enterprise_id":"%s","track":"%s","outcome":"pending","contacted_on":"2026-11-26","note":"%s"}',
+    firm, track, run)
+  return wrk.format("POST", "/api/v1/outreach", headers, body)
+end
+
+response = function(status, headers, body)
+  statuses[status] = (statuses[status] or 0) + 1
+end
+
+local function json_counts(t)
+  local parts = {}
+  for k, v in pairs(t) do table.insert(parts, string.format('"%s": %d', tostring(k), v)) end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
+done = function(summary, latency, requests)
+  local statuses_all, kinds_all = {}, {}
+  for _, t in ipairs(threads) do
+    for k, v in pairs(t:get("statuses")) do statuses_all[k] = (statuses_all[k] or 0) + v end
+    for k, v in pairs(t:get("kinds")) do kinds_all[k] = (kinds_all[k] or 0) + v end
+  end
+  local e = summary.errors
+  io.write(string.format(
+    'RESULT {"requests": %d, "seconds": %.3f, "statuses": %s, "kinds": %s, ' ..
+    '"socket_errors": %d, "timeouts": %d, ' ..
+    '"p50_ms": %.2f, "p90_ms": %.2f, "p99_ms": %.2f, "p999_ms": %.2f, "max_ms": %.2f}\n',
+    summary.requests, summary.duration / 1e6, json_counts(statuses_all), json_counts(kinds_all),
+    e.connect + e.read + e.write, e.timeout,
+    latency:percentile(50) / 1000, latency:percentile(90) / 1000, latency:percentile(99) / 1000,
+    latency:percentile(99.9) / 1000, latency.max / 1000))
+end
