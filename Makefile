@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install browser run test lint bench clean
+.PHONY: install browser run test lint bench load wrk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,12 +46,19 @@ lint: install
 	$(BIN)/mypy
 
 ## bench: benchmarks of DESIGN.md's table; prints a table, writes bench/results/*.json
-bench: install
+bench: install wrk
+	$(BIN)/python -m bench.run
+
+## load: the two-minute mixed load (leads, enterprises, chains, outreach writes) against
+## `attract serve` over the 1 M demo; prints throughput, percentiles, errors, writes stored
+load: install wrk
+	$(BIN)/python -m bench.run mixed_load
+
+wrk:
 	@if ! command -v wrk >/dev/null; then \
 	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
 	  $$SUDO apt-get update -qq && $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
 	fi
-	$(BIN)/python -m bench.run
 
 clean:
 	rm -rf $(VENV) .attract .pytest_cache .mypy_cache .ruff_cache

@@ -27,6 +27,7 @@ from features.build import FeatureContext, firm_features, track_chains
 from industry_graph.gaps import analyse_gaps, gap_values, synergy_paths
 from models.leads import LeadFilters, LeadTable
 from models.ranking import eligible
+from models.scorer import SCORE_FIELDS
 
 TRACKS = ("hq", "bigdata")
 EXPORT_MAX_ROWS = 10_000
@@ -157,12 +158,7 @@ EXPORT_COLUMNS = (
     "city",
     "industry_code",
     "links",
-    "score",
-    "p_land",
-    "tax_p10_wan_cny",
-    "tax_p50_wan_cny",
-    "tax_p90_wan_cny",
-    "gap_value",
+    *SCORE_FIELDS,
     "reasons_zh",
     "reasons_en",
     "overall_rank",
@@ -290,16 +286,6 @@ def score_firms(
         {"index": i, "name": f.name, "enterprise_id": f.enterprise_id, "scores": scores[i]}
         for i, f in enumerate(firms_in)
     ]
-
-
-SCORE_FIELDS = (
-    "score",
-    "p_land",
-    "tax_p10_wan_cny",
-    "tax_p50_wan_cny",
-    "tax_p90_wan_cny",
-    "gap_value",
-)
 
 
 def _profile_scores(

@@ -12,7 +12,7 @@ from data import columns as C
 from features.build import FeatureContext, firm_features, latest_tax_history, track_chains
 from industry_graph.gaps import analyse_gaps
 from models.ranking import eligible
-from models.scorer import LeadScorer
+from models.scorer import SCORE_FIELDS, LeadScorer
 
 LEAD_COLUMNS = (
     "rank",
@@ -22,12 +22,7 @@ LEAD_COLUMNS = (
     C.CITY,
     C.INDUSTRY_CODE,
     "links",
-    "score",
-    "p_land",
-    "tax_p10_wan_cny",
-    "tax_p50_wan_cny",
-    "tax_p90_wan_cny",
-    "gap_value",
+    *SCORE_FIELDS,
     "reasons",
     "chain_reasons",
     "p_land_source",

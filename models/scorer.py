@@ -23,6 +23,15 @@ from models.estimators import (
 )
 from models.ranking import profile_score
 
+# what a lead shows of its scores, in this order (lists, exports, the enterprise page)
+SCORE_FIELDS = (
+    "score",
+    "p_land",
+    "tax_p10_wan_cny",
+    "tax_p50_wan_cny",
+    "tax_p90_wan_cny",
+    "gap_value",
+)
 OUTPUT_COLUMNS = (
     "p_land",
     "tax_p10_wan_cny",
