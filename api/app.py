@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import pages
 from api.db import DatabaseBusy, ensure_schema, make_engine
-from api.keycache import KeyCache
+from api.keycache import ContactedCache, KeyCache
 from api.routes import chains, enterprises, health, leads, model, outreach
 from api.service import Conflict, InvalidInput, NotFound
 from api.state import StateHolder
@@ -85,6 +85,7 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
     app.state.keys = KeyCache(app.state.sessions)
+    app.state.contacted = ContactedCache(app.state.sessions, settings.park)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

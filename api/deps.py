@@ -9,6 +9,7 @@ from fastapi import Depends, Header, HTTPException, Request
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import ApiKey, DatabaseBusy
+from api.keycache import ContactedCache
 from api.state import ServiceState, StateHolder
 from data.settings import Settings
 
@@ -31,6 +32,12 @@ async def get_sessions(request: Request) -> sessionmaker[Session]:
     return factory
 
 
+async def get_contacted(request: Request) -> ContactedCache:
+    """The firms contacted through the service (cached)."""
+    contacted: ContactedCache = request.app.state.contacted
+    return contacted
+
+
 async def get_settings_dep(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
@@ -41,6 +48,7 @@ HolderDep = Annotated[StateHolder, Depends(get_holder)]
 StateDep = Annotated[ServiceState, Depends(get_state)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ContactedDep = Annotated[ContactedCache, Depends(get_contacted)]
 
 
 async def current_key(

@@ -25,7 +25,6 @@ from api.service import (
     Conflict,
     NotFound,
     chain_map,
-    contacted_ids,
     create_outreach,
     enterprise_profile,
     export_rows,
@@ -188,11 +187,7 @@ PageFilters = Annotated[LeadFilters, Depends(page_filters)]
 
 
 def _contacted(request: Request, state: ServiceState, filters: LeadFilters) -> frozenset[str]:
-    return (
-        contacted_ids(state, request.app.state.sessions)
-        if filters.exclude_contacted
-        else frozenset()
-    )
+    return request.app.state.contacted.get() if filters.exclude_contacted else frozenset()
 
 
 @router.get("/leads", response_class=HTMLResponse, response_model=None)
@@ -310,6 +305,7 @@ def record_outcome(
             payload=payload,
             idempotency_key=None,
         )
+        request.app.state.contacted.add(enterprise_id)
     except DatabaseBusy as exc:
         return _render(request, "error.html", lang, status=503, message=str(exc))
     except (ValidationError, ValueError, NotFound, Conflict) as exc:

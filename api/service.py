@@ -71,21 +71,6 @@ def _clean(value: object) -> object:
 # ------------------------------------------------------------------ leads
 
 
-def contacted_ids(state: ServiceState, factory: sessionmaker[Session]) -> frozenset[str]:
-    """Firms contacted through the service (the lead tables know the imported history)."""
-
-    def query() -> set[str]:
-        with session_scope(factory) as s:
-            rows = s.scalars(
-                select(OutreachRecord.enterprise_id)
-                .where(OutreachRecord.park_id == state.settings.park)
-                .distinct()
-            )
-            return set(rows)
-
-    return frozenset(with_retries(query))
-
-
 def public_reasons(reasons: list[dict[str, str]]) -> list[dict[str, str | None]]:
     """Reasons in the API's shape: chain reasons keep their kind, model factors are named by feature."""
     return [
@@ -339,13 +324,12 @@ def enterprise_profile(
     row_number = state.row_of(enterprise_id)
     if row_number is None:
         raise NotFound(f"enterprise_id: no enterprise {enterprise_id!r}")
-    ent = state.tables["enterprises"]
-    row = ent.iloc[[row_number]].reset_index(drop=True)
+    record = state.tables["enterprises"].iloc[row_number]
     own_links = state.links_of(enterprise_id)
-    profile = {k: _clean(v) for k, v in row.iloc[0].items() if k in C.ENTERPRISE_COLUMNS}
+    profile = {k: _clean(v) for k, v in record.items() if k in C.ENTERPRISE_COLUMNS}
     in_park = enterprise_id in state.fc.park_members
     scores = _profile_scores(state, enterprise_id, in_park) if state.model is not None else []
-    name = str(row.iloc[0][C.NAME])
+    name = str(record[C.NAME])
     paths = synergy_paths(
         state.fc.gaps, own_links, enterprise_id, names={enterprise_id: name}, limit=3
     )
@@ -551,9 +535,9 @@ def outreach_for(
 ) -> dict[str, object]:
     """Outreach of the park: the imported history and the service's records, newest first."""
     hist = state.park_outreach if enterprise_id is None else state.outreach_of(enterprise_id)
-    if track is not None:
+    if track is not None and len(hist):
         hist = hist[hist[C.TRACK] == track]
-    if outcome is not None:
+    if outcome is not None and len(hist):
         hist = hist[hist[C.OUTCOME] == outcome]
 
     def query() -> tuple[list[dict[str, object]], int]:
@@ -565,16 +549,18 @@ def outreach_for(
                 q = q.where(OutreachRecord.track == track)
             if outcome is not None:
                 q = q.where(OutreachRecord.outcome == outcome)
+            ordered = q.order_by(OutreachRecord.created_at.desc())
+            if enterprise_id is not None:  # one firm's records are few: one query, no count
+                rows = s.scalars(ordered).all()
+                return [_record_dict(r) for r in rows[: offset + limit]], len(rows)
             n = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-            rows = s.scalars(
-                q.order_by(OutreachRecord.created_at.desc()).limit(offset + limit)
-            ).all()
+            rows = s.scalars(ordered.limit(offset + limit)).all()
             return [_record_dict(r) for r in rows], int(n)
 
     service_rows, service_total = with_retries(query)
     total = service_total + len(hist)
     items = list(service_rows)
-    if len(items) < offset + limit:
+    if len(items) < offset + limit and len(hist):
         need = offset + limit - len(items)
         older = hist.head(need)  # already newest first
         items += [

@@ -25,7 +25,7 @@ from data.reference import Chain, Park, ReferenceDataError, default_chains, defa
 from data.settings import Settings
 from data.universe import load_universe, read_manifest, universe_as_of
 from features.build import FeatureContext, feature_context, latest_tax_history
-from models.leads import LeadTable
+from models.leads import LeadTable, unique_position
 from models.registry import LoadedScorer, load_scorer
 
 COMPONENTS = ("data", "graph", "model")
@@ -87,12 +87,7 @@ class ServiceState:
 
     def row_of(self, enterprise_id: str) -> int | None:
         """The row of a firm in ``enterprises``, or ``None`` for an unknown id."""
-        pos = (
-            int(self.enterprise_index.get_indexer(pd.Index([enterprise_id]))[0])
-            if len(self.enterprise_index)
-            else -1
-        )
-        return None if pos < 0 else pos
+        return unique_position(self.enterprise_index, enterprise_id)
 
     def links_of(self, enterprise_id: str) -> pd.DataFrame:
         """A firm's rows of ``enterprise_links`` (a binary search, not a scan)."""
@@ -100,7 +95,8 @@ class ServiceState:
 
     def outreach_of(self, enterprise_id: str) -> pd.DataFrame:
         """A firm's imported outreach with the park, newest first."""
-        return self.park_outreach.iloc[np.sort(self.outreach_rows.rows(enterprise_id))]
+        rows = self.outreach_rows.rows(enterprise_id)
+        return self.park_outreach.iloc[np.sort(rows)] if len(rows) else self.park_outreach[:0]
 
     @property
     def snapshot_id(self) -> str:

@@ -8,12 +8,11 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api.deps import OfficerDep, ServingDep, SessionsDep
+from api.deps import ContactedDep, OfficerDep, ServingDep
 from api.export import to_csv, to_xlsx
 from api.schemas import LeadsPublic, ScoreRequest, ScoresPublic, Track
 from api.service import (
     EXPORT_COLUMNS,
-    contacted_ids,
     export_rows,
     page_of,
     score_firms,
@@ -60,7 +59,7 @@ FiltersDep = Annotated[LeadFilters, Depends(lead_filters)]
 @router.get("/leads", response_model=LeadsPublic)
 async def get_leads(
     state: ServingDep,
-    sessions: SessionsDep,
+    recorded: ContactedDep,
     _key: OfficerDep,
     track: Annotated[Track, Query(description="hq or bigdata")],
     filters: FiltersDep,
@@ -69,11 +68,7 @@ async def get_leads(
 ) -> dict[str, object]:
     """A page of the track's leads, best first, with reasons; ties are broken by enterprise id."""
     # in-memory numpy work runs on the event loop (no thread hop); the database only in a thread
-    contacted = (
-        await run_in_threadpool(contacted_ids, state, sessions)
-        if filters.exclude_contacted
-        else frozenset()
-    )
+    contacted = await run_in_threadpool(recorded.get) if filters.exclude_contacted else frozenset()
     positions = select_leads(state, track=track, filters=filters, contacted=contacted)
     if state.leads[track].missing_reasons(
         positions[offset : offset + limit]
@@ -97,14 +92,14 @@ async def get_leads(
 )
 def export_leads(
     state: ServingDep,
-    sessions: SessionsDep,
+    recorded: ContactedDep,
     _key: OfficerDep,
     track: Annotated[Track, Query()],
     filters: FiltersDep,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
 ) -> Response:
     """The filtered leads as CSV or Excel (first 10,000 rows); cells are safe to open in Excel."""
-    contacted = contacted_ids(state, sessions) if filters.exclude_contacted else frozenset()
+    contacted = recorded.get() if filters.exclude_contacted else frozenset()
     rows, total = export_rows(state, track=track, filters=filters, contacted=contacted)
     name = f"leads-{track}-{state.snapshot_id}"
     headers = {"X-Total-Count": str(total), "X-Exported-Rows": str(len(rows))}

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
-from api.deps import GraphDep, OfficerDep, SessionsDep
+from api.deps import ContactedDep, GraphDep, OfficerDep, SessionsDep
 from api.schemas import Outcome, OutreachIn, OutreachListPublic, OutreachPublic, Track
 from api.service import create_outreach, outreach_for
 
@@ -24,6 +24,7 @@ def post_outreach(
     payload: OutreachIn,
     state: GraphDep,
     sessions: SessionsDep,
+    recorded: ContactedDep,
     key: OfficerDep,
     idempotency_key: Annotated[
         str | None, Header(max_length=200, description="retry-safe key")
@@ -33,6 +34,7 @@ def post_outreach(
     status, body = create_outreach(
         state, sessions, api_key_id=key.id, payload=payload, idempotency_key=idempotency_key
     )
+    recorded.add(payload.enterprise_id)
     return JSONResponse(body, status_code=status)
 
 
