@@ -1,0 +1,46 @@
+"""The cache of firms contacted through the service: own writes at once, others' within ttl."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+from sqlalchemy.orm import sessionmaker
+
+from api.db import ApiKey, OutreachRecord, ensure_schema, make_engine, session_scope
+from api.keycache import ContactedCache
+
+
+def test_contacted_cache(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'service.db'}")
+    assert ensure_schema(engine) == "ready"
+    sessions = sessionmaker(engine, expire_on_commit=False)
+    with session_scope(sessions) as s:
+        s.add(ApiKey(id=1, key_hash="0" * 64, role="officer", created_at=datetime.now(UTC)))
+    cache = ContactedCache(sessions, "shibei", ttl=0.3)
+    assert cache.get() == frozenset()
+
+    def record(eid: str, park: str = "shibei") -> None:  # as another worker would write it
+        with session_scope(sessions) as s:
+            s.add(
+                OutreachRecord(
+                    outreach_id=f"w{eid}",
+                    enterprise_id=eid,
+                    park_id=park,
+                    track="hq",
+                    contacted_on=date(2026, 11, 26),
+                    outcome="pending",
+                    created_at=datetime.now(UTC),
+                    api_key_id=1,
+                )
+            )
+
+    record("A")
+    record("B", park="nantong")
+    assert cache.get() == frozenset()  # within ttl: not read again
+    cache.add("C")  # written by this process: visible at once
+    assert cache.get() == {"C"}
+    time.sleep(0.35)
+    assert cache.get() == {"A", "C"}  # another park's record never counts
+    engine.dispose()
