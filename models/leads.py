@@ -267,8 +267,7 @@ class LeadTable:
 
     def position_of(self, enterprise_id: str) -> int | None:
         """The row (0-based rank) of a firm, or ``None`` when it is not a candidate of the track."""
-        pos = int(self.index.get_indexer(pd.Index([enterprise_id]))[0])
-        return None if pos < 0 else pos
+        return unique_position(self.index, enterprise_id)
 
     def _fill_reasons(self, rows: np.ndarray) -> None:
         todo = np.array([r for r in rows if r not in self._reasons], dtype=np.int64)
@@ -363,6 +362,15 @@ class LeadTable:
                 }
             )
         return out
+
+
+def unique_position(index: pd.Index, key: str) -> int | None:
+    """The position of ``key`` in an index of unique values (a hash lookup), or ``None``."""
+    try:
+        pos = index.get_loc(key)
+    except KeyError:
+        return None
+    return pos if isinstance(pos, int) else None
 
 
 def _text(value: object) -> str | None:
