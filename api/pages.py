@@ -6,6 +6,7 @@ same roles as the API. Chinese by default, English with ``?lang=en`` (remembered
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -186,8 +187,9 @@ def page_filters(
 PageFilters = Annotated[LeadFilters, Depends(page_filters)]
 
 
-def _contacted(request: Request, state: ServiceState, filters: LeadFilters) -> frozenset[str]:
-    return request.app.state.contacted.get() if filters.exclude_contacted else frozenset()
+def _contacted(request: Request, state: ServiceState, filters: LeadFilters) -> Sequence[str]:
+    contacted: Sequence[str] = request.app.state.contacted.get()
+    return contacted if filters.exclude_contacted else ()
 
 
 @router.get("/leads", response_class=HTMLResponse, response_model=None)
@@ -396,9 +398,7 @@ def chain_page(
     if link:
         selected = next((n for n in m["links"] if n["link_id"] == link), None)  # type: ignore[attr-defined]
         if selected is not None and state.model is not None:
-            candidates = link_candidates(
-                state, chain_id, link, limit=20, offset=0, contacted=frozenset()
-            )
+            candidates = link_candidates(state, chain_id, link, limit=20, offset=0, contacted=())
     return _render(
         request,
         "chain.html",

@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any
@@ -99,7 +100,7 @@ def lead_items(
 
 
 def select_leads(
-    state: ServiceState, *, track: str, filters: LeadFilters, contacted: frozenset[str]
+    state: ServiceState, *, track: str, filters: LeadFilters, contacted: Sequence[str]
 ) -> np.ndarray:
     """Row positions of a track's leads that pass the filters (numpy only, fast)."""
     return state.leads[track].mask(filters, contacted)
@@ -128,7 +129,7 @@ def leads_page(
     filters: LeadFilters,
     limit: int,
     offset: int,
-    contacted: frozenset[str],
+    contacted: Sequence[str],
 ) -> dict[str, object]:
     """One page of a track's filtered lead list."""
     positions = select_leads(state, track=track, filters=filters, contacted=contacted)
@@ -154,7 +155,7 @@ EXPORT_COLUMNS = (
 
 
 def export_rows(
-    state: ServiceState, *, track: str, filters: LeadFilters, contacted: frozenset[str]
+    state: ServiceState, *, track: str, filters: LeadFilters, contacted: Sequence[str]
 ) -> tuple[list[dict[str, object]], int]:
     """Every lead of the filter (up to ``EXPORT_MAX_ROWS``) flattened for a spreadsheet, and the total."""
     table = state.leads[track]
@@ -410,7 +411,7 @@ def link_candidates(
     *,
     limit: int,
     offset: int,
-    contacted: frozenset[str],
+    contacted: Sequence[str],
 ) -> dict[str, object]:
     """Candidates working in one link, in the ``bigdata`` track's lead order."""
     if chain_id not in state.chains:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -259,6 +260,8 @@ class LeadTable:
         self._names_lower: np.ndarray | None = None
         history_rows = self.index.get_indexer(list(contacted_history))
         self._contacted_history = history_rows[history_rows >= 0]  # rows of imported outreach
+        self._contacted: tuple[Sequence[str], int, np.ndarray] = ((), 0, np.empty(0, np.int64))
+        self._contacted_lock = threading.Lock()
         self._reasons: dict[int, tuple[list[dict[str, str]], list[dict[str, str]]]] = {}
         self._fill_reasons(np.arange(min(precompute, len(self.ids))))
 
@@ -302,7 +305,21 @@ class LeadTable:
             self._masks[(kind, key)] = cached
         return cached
 
-    def mask(self, filters: LeadFilters, contacted: frozenset[str] = frozenset()) -> np.ndarray:
+    def _contacted_rows(self, contacted: Sequence[str]) -> np.ndarray:
+        """Rows of the firms in ``contacted``, an append-only list: only the ids added since
+        the last call with the same list are looked up."""
+        with self._contacted_lock:
+            seen, done, rows = self._contacted
+            if seen is not contacted:
+                done, rows = 0, np.empty(0, dtype=np.int64)
+            n = len(contacted)
+            if n > done:
+                hit = self.index.get_indexer(list(contacted[done:n]))
+                rows = np.concatenate([rows, hit[hit >= 0]])
+                self._contacted = (contacted, n, rows)
+            return rows
+
+    def mask(self, filters: LeadFilters, contacted: Sequence[str] = ()) -> np.ndarray:
         """Row positions (rank order) that pass the filters; ``exclude_contacted`` drops the
         firms of the imported outreach history and those in ``contacted``."""
         keep = np.ones(len(self.ids), dtype=bool)
@@ -321,8 +338,7 @@ class LeadTable:
         if filters.exclude_contacted:
             keep[self._contacted_history] = False
             if contacted:
-                hit = self.index.get_indexer(list(contacted))
-                keep[hit[hit >= 0]] = False
+                keep[self._contacted_rows(contacted)] = False
         if filters.q:
             if self._names_lower is None:
                 self._names_lower = np.array(

@@ -54,4 +54,4 @@ def get_link_candidates(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, object]:
     """Candidates working in the link, in lead order (``bigdata`` track)."""
-    return link_candidates(state, chain_id, link, limit=limit, offset=offset, contacted=frozenset())
+    return link_candidates(state, chain_id, link, limit=limit, offset=offset, contacted=())

@@ -68,7 +68,7 @@ async def get_leads(
 ) -> dict[str, object]:
     """A page of the track's leads, best first, with reasons; ties are broken by enterprise id."""
     # in-memory numpy work runs on the event loop (no thread hop); the database only in a thread
-    contacted = await run_in_threadpool(recorded.get) if filters.exclude_contacted else frozenset()
+    contacted = await run_in_threadpool(recorded.get) if filters.exclude_contacted else ()
     positions = select_leads(state, track=track, filters=filters, contacted=contacted)
     if state.leads[track].missing_reasons(
         positions[offset : offset + limit]
@@ -99,7 +99,7 @@ def export_leads(
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
 ) -> Response:
     """The filtered leads as CSV or Excel (first 10,000 rows); cells are safe to open in Excel."""
-    contacted = recorded.get() if filters.exclude_contacted else frozenset()
+    contacted = recorded.get() if filters.exclude_contacted else ()
     rows, total = export_rows(state, track=track, filters=filters, contacted=contacted)
     name = f"leads-{track}-{state.snapshot_id}"
     headers = {"X-Total-Count": str(total), "X-Exported-Rows": str(len(rows))}

@@ -19,7 +19,7 @@ def test_contacted_cache(tmp_path: Path) -> None:
     with session_scope(sessions) as s:
         s.add(ApiKey(id=1, key_hash="0" * 64, role="officer", created_at=datetime.now(UTC)))
     cache = ContactedCache(sessions, "shibei", ttl=0.3)
-    assert cache.get() == frozenset()
+    assert list(cache.get()) == []
 
     def record(eid: str, park: str = "shibei") -> None:  # as another worker would write it
         with session_scope(sessions) as s:
@@ -38,9 +38,12 @@ def test_contacted_cache(tmp_path: Path) -> None:
 
     record("A")
     record("B", park="nantong")
-    assert cache.get() == frozenset()  # within ttl: not read again
+    assert list(cache.get()) == []  # within ttl: not read again
     cache.add("C")  # written by this process: visible at once
-    assert cache.get() == {"C"}
+    assert list(cache.get()) == ["C"]
     time.sleep(0.35)
-    assert cache.get() == {"A", "C"}  # another park's record never counts
+    seen = cache.get()
+    assert list(seen) == ["C", "A"]  # another park's record never counts
+    cache.add("A")  # already there: the list only grows by new firms
+    assert cache.get() is seen and len(seen) == 2
     engine.dispose()
