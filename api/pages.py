@@ -95,7 +95,11 @@ def _signin_redirect(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?{urlencode({'next': target})}", status_code=303)
 
 
-def _not_ready(request: Request, lang: str, *components: str) -> HTMLResponse | None:
+def _gate(request: Request, lang: str, *components: str) -> Response | None:
+    """The sign-in page without a key, the not-ready page until ``components`` are loaded;
+    ``None`` when the page may be shown."""
+    if _key(request) is None:
+        return _signin_redirect(request)
     state: ServiceState = request.app.state.holder.current
     problems = state.problems(*components)
     if problems:
@@ -187,7 +191,7 @@ def page_filters(
 PageFilters = Annotated[LeadFilters, Depends(page_filters)]
 
 
-def _contacted(request: Request, state: ServiceState, filters: LeadFilters) -> Sequence[str]:
+def _contacted(request: Request, filters: LeadFilters) -> Sequence[str]:
     contacted: Sequence[str] = request.app.state.contacted.get()
     return contacted if filters.exclude_contacted else ()
 
@@ -203,13 +207,11 @@ def leads(
 ) -> Response:
     """The lead list: a tab per track, filters, paging, export and outcome forms."""
     language = _lang(request, lang)
-    if _key(request) is None:
-        return _signin_redirect(request)
-    blocked = _not_ready(request, language, "data", "graph", "model")
+    blocked = _gate(request, language, "data", "graph", "model")
     if blocked is not None:
         return blocked
     state: ServiceState = request.app.state.holder.current
-    contacted = _contacted(request, state, filters)
+    contacted = _contacted(request, filters)
     per_page = 25
     result = leads_page(
         state,
@@ -259,7 +261,7 @@ def export(
     state: ServiceState = request.app.state.holder.current
     if state.problems("data", "graph", "model"):
         return Response("not ready", status_code=503)
-    contacted = _contacted(request, state, filters)
+    contacted = _contacted(request, filters)
     rows, total = export_rows(state, track=track, filters=filters, contacted=contacted)
     name = f"leads-{track}-{state.snapshot_id}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Total-Count": str(total)}
@@ -383,9 +385,7 @@ def chain_page(
 ) -> Response:
     """One chain drawn as an SVG of its links coloured by gap type; a link lists its candidates."""
     language = _lang(request, lang)
-    if _key(request) is None:
-        return _signin_redirect(request)
-    blocked = _not_ready(request, language, "data", "graph")
+    blocked = _gate(request, language, "data", "graph")
     if blocked is not None:
         return blocked
     state: ServiceState = request.app.state.holder.current
@@ -415,9 +415,7 @@ def chain_page(
 def enterprise_page(request: Request, enterprise_id: str, lang: str | None = None) -> Response:
     """Profile, scores with the tax range, reasons, park neighbours and outreach history."""
     language = _lang(request, lang)
-    if _key(request) is None:
-        return _signin_redirect(request)
-    blocked = _not_ready(request, language, "data", "graph", "model")
+    blocked = _gate(request, language, "data", "graph", "model")
     if blocked is not None:
         return blocked
     state: ServiceState = request.app.state.holder.current
@@ -432,9 +430,7 @@ def enterprise_page(request: Request, enterprise_id: str, lang: str | None = Non
 def model_page(request: Request, lang: str | None = None) -> Response:
     """The champion's version, training run, holdout metrics and data snapshot."""
     language = _lang(request, lang)
-    if _key(request) is None:
-        return _signin_redirect(request)
-    blocked = _not_ready(request, language, "data", "graph", "model")
+    blocked = _gate(request, language, "data", "graph", "model")
     if blocked is not None:
         return blocked
     return _render(request, "model.html", language)
