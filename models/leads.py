@@ -170,14 +170,7 @@ def rank_leads(
     out["links"] = (
         out[C.ENTERPRISE_ID].map(firm_links).map(lambda v: v if isinstance(v, list) else [])
     )
-    for col in (
-        "score",
-        "p_land",
-        "tax_p10_wan_cny",
-        "tax_p50_wan_cny",
-        "tax_p90_wan_cny",
-        "gap_value",
-    ):
+    for col in SCORE_FIELDS:
         out[col] = scores[col].head(top).to_numpy()
     out["reasons"] = pd.Series(
         scorer.explain(X.head(top)) if len(head) else [], index=out.index, dtype=object

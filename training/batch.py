@@ -27,18 +27,9 @@ from data.universe import load_universe, universe_as_of
 from features.build import FeatureContext, feature_context, firm_features, tax_history
 from models.ranking import eligible
 from models.registry import load_scorer
-from models.scorer import LeadScorer
+from models.scorer import SCORE_FIELDS, LeadScorer
 
-SCORE_COLUMNS = (
-    C.ENTERPRISE_ID,
-    C.TRACK,
-    "score",
-    "p_land",
-    "tax_p10_wan_cny",
-    "tax_p50_wan_cny",
-    "tax_p90_wan_cny",
-    "gap_value",
-)
+SCORE_COLUMNS = (C.ENTERPRISE_ID, C.TRACK, *SCORE_FIELDS)
 TRACKS = ("hq", "bigdata")
 
 
