@@ -1,19 +1,11 @@
 -- The mixed load of `python -m bench.run mixed_load` (wrk). The runner prepends `key`, `run`,
--- `firms` (enterprise ids) and `links` ({chain, link} pairs). Every 20 requests: 8 lead lists,
--- 5 enterprise pages, 4 chain reads and 3 outreach writes, each write with its own
--- Idempotency-Key and `run` as its note, so the runner can count the stored records.
+-- `leads` (lead-list paths), `firms` (enterprise ids) and `links` ({chain, link} pairs).
+-- Every 20 requests: 8 lead lists, 5 enterprise pages, 4 chain reads and 3 outreach writes,
+-- each write with its own Idempotency-Key and `run` as its note, so the runner can count the
+-- stored records.
 local schedule = {
   "leads", "firm", "chain", "leads", "write", "firm", "leads", "chain", "leads", "firm",
   "write", "leads", "chain", "firm", "leads", "write", "leads", "chain", "firm", "leads",
-}
-local leads = {
-  "/api/v1/leads?track=bigdata&limit=50",
-  "/api/v1/leads?track=hq&limit=50",
-  "/api/v1/leads?track=bigdata&chain=big_data&limit=50",
-  "/api/v1/leads?track=bigdata&link=big_data.privacy_computing&limit=50",
-  "/api/v1/leads?track=bigdata&province=%E6%B1%9F%E8%8B%8F%E7%9C%81&min_tax=100&limit=50",
-  "/api/v1/leads?track=hq&min_probability=0.2&offset=50&limit=50",
-  "/api/v1/leads?track=hq&exclude_contacted=true&limit=20",
 }
 local threads = {}
 

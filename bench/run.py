@@ -295,7 +295,8 @@ def bench_leads_load() -> dict[str, object]:
     with _serving(env, port=8799) as (server, base, ready_seconds):
         time.sleep(30)  # let the background warm-up of reasons finish
         script = WORK / "leads.lua"
-        script.write_text(_WRK_SCRIPT.replace("KEY", key), encoding="utf-8")
+        lua = _WRK_SCRIPT.replace("KEY", key).replace("PATHS", _lua_list(LEAD_PATHS))
+        script.write_text(lua, encoding="utf-8")
         cold = _wrk(base, script, seconds=20)
         warm = _wrk(base, script, seconds=30)
         rss = psutil.Process(server.pid).memory_info().rss / 2**20
@@ -314,15 +315,23 @@ def bench_leads_load() -> dict[str, object]:
     }
 
 
+LEAD_PATHS = (
+    "/api/v1/leads?track=bigdata&limit=50",
+    "/api/v1/leads?track=hq&limit=50",
+    "/api/v1/leads?track=bigdata&chain=big_data&limit=50",
+    "/api/v1/leads?track=bigdata&link=big_data.privacy_computing&limit=50",
+    "/api/v1/leads?track=bigdata&province=%E6%B1%9F%E8%8B%8F%E7%9C%81&min_tax=100&limit=50",
+    "/api/v1/leads?track=hq&min_probability=0.2&offset=50&limit=50",
+)
+
+
+def _lua_list(values: list[str] | tuple[str, ...]) -> str:
+    """A Lua table of strings (a JSON string literal is a Lua one)."""
+    return "{" + ", ".join(json.dumps(v) for v in values) + "}"
+
+
 _WRK_SCRIPT = """
-local paths = {
-  "/api/v1/leads?track=bigdata&limit=50",
-  "/api/v1/leads?track=hq&limit=50",
-  "/api/v1/leads?track=bigdata&chain=big_data&limit=50",
-  "/api/v1/leads?track=bigdata&link=big_data.privacy_computing&limit=50",
-  "/api/v1/leads?track=bigdata&province=%E6%B1%9F%E8%8B%8F%E7%9C%81&min_tax=100&limit=50",
-  "/api/v1/leads?track=hq&min_probability=0.2&offset=50&limit=50",
-}
+local paths = PATHS
 local i = 0
 request = function()
   i = i + 1
@@ -365,7 +374,8 @@ def bench_mixed_load() -> dict[str, object]:
     links = [(c.id, link.id) for c in default_chains().values() for link in c.links]
     prelude = (
         f'key = "{key}"\nrun = "{run}"\n'
-        f"firms = {{{', '.join(json.dumps(f) for f in sample)}}}\n"
+        f"leads = {_lua_list((*LEAD_PATHS, '/api/v1/leads?track=hq&exclude_contacted=true&limit=20'))}\n"
+        f"firms = {_lua_list(sample)}\n"
         f"links = {{{', '.join(f'{{{json.dumps(c)}, {json.dumps(ln)}}}' for c, ln in links)}}}\n"
     )
     script = WORK / "mixed.lua"
