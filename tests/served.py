@@ -136,7 +136,7 @@ class Server:
         return httpx.get(f"{self.base}{path}", headers=headers, timeout=30, **kwargs)
 
     def post(self, path: str, key: str | None = None, **kwargs: Any) -> httpx.Response:
-        headers = {"X-API-Key": key, **kwargs.pop("headers", {})} if key else {}
+        headers = {**kwargs.pop("headers", {}), **({"X-API-Key": key} if key else {})}
         return httpx.post(f"{self.base}{path}", headers=headers, timeout=60, **kwargs)
 
 

@@ -3,11 +3,7 @@ sign in, filter, export, record an outcome, open the chain map and follow a link
 
 from __future__ import annotations
 
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import Trained
+from tests.served import make_key, serve_env, serving
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -30,60 +27,24 @@ class Site:
     downloads: Path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def site(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     if not (CHROMIUM and DRIVER):
         pytest.skip(
             "Debian's chromium and chromium-driver are not installed (make test installs them)"
         )
-    env = {
-        **os.environ,
-        "ATTRACT_HOME": str(trained.settings.home),
-        "ATTRACT_DATA_DIR": str(trained.data_dir),
-        "ATTRACT_REASONS_PRECOMPUTED": "100",
-    }
-    env.pop("MLFLOW_TRACKING_URI", None)
-    key = (
-        subprocess.run(
-            [sys.executable, "-m", "api.cli", "keys", "create", "--role", "officer"],
-            env=env,
-            capture_output=True,
-            text=True,
-            check=True,
+    home = trained.settings.home
+    key = make_key(home, "officer")
+    log = tmp_path_factory.mktemp("server") / "server.log"
+    with serving(serve_env(home, trained.data_dir), log) as server:
+        ready = server.ready(timeout=120)
+        if ready.status_code != 200:
+            pytest.fail(f"the server did not become ready: {ready.text}")
+        yield Site(
+            base=f"http://127.0.0.1:{server.port}",
+            key=key,
+            downloads=tmp_path_factory.mktemp("downloads"),
         )
-        .stdout.strip()
-        .splitlines()[-1]
-    )
-    port = _free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base}/api/v1/ready", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        time.sleep(0.3)
-    else:
-        server.terminate()
-        pytest.fail("the server did not become ready in 120 s")
-    try:
-        yield Site(base=base, key=key, downloads=tmp_path_factory.mktemp("downloads"))
-    finally:
-        server.terminate()
-        server.wait(timeout=20)
 
 
 @pytest.fixture(scope="module")
