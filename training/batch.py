@@ -24,7 +24,7 @@ from data import columns as C
 from data.reference import default_chains, default_parks
 from data.settings import Settings
 from data.universe import load_universe, universe_as_of
-from features.build import FeatureContext, feature_context, firm_features, tax_history
+from features.build import FeatureContext, feature_context, firm_features, latest_tax_history
 from models.ranking import eligible
 from models.registry import load_scorer
 from models.scorer import SCORE_FIELDS, LeadScorer
@@ -99,8 +99,7 @@ def score_context(
     )
     park = default_parks()[park_id]
     fc = feature_context(park=park, chains=default_chains(), tables=tables)
-    tax = tables["tax_records"].dropna(subset=[C.TAX_PAID])
-    history = tax_history(tax, int(tax[C.YEAR].max())) if len(tax) else None
+    history = latest_tax_history(tables["tax_records"])
     scorer = load_scorer(settings, park_id).scorer
     return ScoreContext(
         scorer=scorer,
@@ -169,18 +168,11 @@ def score_dask(
     """Score on a Dask cluster (``scheduler`` address, or a ``LocalCluster`` of ``workers``):
     ``dask.dataframe`` over the enterprises parquet, ``map_partitions(score_partition)``."""
     import dask.dataframe as dd
-    from distributed import Client, LocalCluster
+
+    from training.dask_engine import dask_client
 
     started = time.perf_counter()
-    cluster = (
-        None
-        if scheduler
-        else LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
-        )
-    )
-    client = Client(scheduler or cluster)
-    try:
+    with dask_client(scheduler, workers) as client:
         ctx = score_context(settings, data_dir, park_id)
         firms = dd.read_parquet(str(data_dir / "enterprises.parquet"), split_row_groups=True)
         if firms.npartitions == 1 and len(firms) > partition_rows:
@@ -193,10 +185,6 @@ def score_dask(
         for k, chunk in enumerate(np.array_split(np.arange(len(ranked)), n)):
             ranked.iloc[chunk].to_parquet(out_dir / f"part-{k:04d}.parquet", index=False)
         return ScoreRun("dask", len(ranked), n, time.perf_counter() - started, out_dir)
-    finally:
-        client.close()
-        if cluster is not None:
-            cluster.close()
 
 
 def read_scores(out_dir: Path) -> pd.DataFrame:

@@ -70,8 +70,9 @@ class DaskFitter:
 
 
 @contextmanager
-def dask_fitter(scheduler: str | None = None, workers: int = 2) -> Iterator[DaskFitter]:
-    """A fitter on ``scheduler``, or on a ``LocalCluster`` of ``workers`` processes."""
+def dask_client(scheduler: str | None = None, workers: int = 2) -> Iterator[Client]:
+    """A client on ``scheduler``, or on a ``LocalCluster`` of ``workers`` processes; both are
+    closed on exit."""
     cluster = (
         None
         if scheduler
@@ -81,11 +82,18 @@ def dask_fitter(scheduler: str | None = None, workers: int = 2) -> Iterator[Dask
     )
     client = Client(scheduler or cluster)
     try:
-        yield DaskFitter(
-            client,
-            partitions=max(workers, len(client.scheduler_info().get("workers", {})) or workers),
-        )
+        yield client
     finally:
         client.close()
         if cluster is not None:
             cluster.close()
+
+
+@contextmanager
+def dask_fitter(scheduler: str | None = None, workers: int = 2) -> Iterator[DaskFitter]:
+    """A fitter on ``scheduler``, or on a ``LocalCluster`` of ``workers`` processes."""
+    with dask_client(scheduler, workers) as client:
+        yield DaskFitter(
+            client,
+            partitions=max(workers, len(client.scheduler_info().get("workers", {})) or workers),
+        )
