@@ -7,7 +7,7 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -18,6 +18,9 @@ from data.loaders import DataFileError, LoadResult, load_table, write_parquet, w
 from data.reference import ReferenceDataError, default_chains, default_parks
 from data.schemas import TABLES
 from data.settings import get_settings
+
+if TYPE_CHECKING:
+    from industry_graph.attach import Attachment
 
 app = typer.Typer(
     help="Shibei Attract: investment-attraction leads, chain gaps and models.", no_args_is_help=True
@@ -127,8 +130,10 @@ def import_enterprises_cmd(
     file: Annotated[Path, typer.Argument(help="CSV, Excel (.xlsx) or parquet registry export.")],
     out: Annotated[Path, typer.Option(help="Output folder for enterprises.parquet and rejects/.")],
 ) -> None:
-    """Import an enterprise registry export (contract or common Chinese headers)."""
+    """Import an enterprise registry export (contract or common Chinese headers) and attach its
+    firms to chain links from their business scope (经营范围) or industry code."""
     from data.importers import import_enterprises
+    from industry_graph.attach import attach_universe
 
     try:
         result = import_enterprises(file)
@@ -137,10 +142,17 @@ def import_enterprises_cmd(
     out.mkdir(parents=True, exist_ok=True)
     written = write_parquet(result.frame, out / "enterprises.parquet")
     rejects = write_rejects(result, out)
+    results = {"enterprises": result}
+    attachment = attach_universe(results, source=file)
+    links = results["enterprise_links"]
+    write_parquet(links.frame, out / "enterprise_links.parquet")
+    write_rejects(links, out)
+    report = result.summary() | {"attachment": _attachment_report(attachment)}
     (out / "rejects" / "enterprises.report.json").write_text(
-        json.dumps(result.summary(), ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
     )
     _print_load(result, written, rejects)
+    _print_attachment(attachment)
 
 
 @import_app.command("table")
@@ -173,19 +185,25 @@ def import_chainkg_cmd(
     """Import the public ChainKnowledgeGraph JSON-lines files into contract tables."""
     from data.chainkg import import_chainkg
     from data.universe import write_universe
+    from industry_graph.attach import attach_universe
 
     started = time.perf_counter()
     try:
-        imported = import_chainkg(folder, chains=default_chains())
+        imported = import_chainkg(folder)
     except DataFileError as exc:
         raise _fail(str(exc)) from exc
+    attachment = attach_universe(imported.results, source=folder)
     write_universe(
         out,
         imported.results,
         source=f"chainkg:{folder}",
-        extra={"normalisations": dict(imported.normalisations)},
+        extra={
+            "normalisations": dict(imported.normalisations),
+            "attachment": _attachment_report(attachment),
+        },
     )
     _print_results(imported.results, imported.normalisations, out, time.perf_counter() - started)
+    _print_attachment(attachment)
 
 
 @import_app.command("ashare")
@@ -209,6 +227,7 @@ def import_ashare_cmd(
     """Build a universe of real listed firms (financials, taxes, locations, chain links)."""
     from data.ashare import import_ashare
     from data.universe import write_universe
+    from industry_graph.attach import attach_universe
 
     if park not in default_parks():
         raise _fail(f"--park: unknown park {park!r}; choose one of {', '.join(default_parks())}")
@@ -222,7 +241,6 @@ def import_ashare_cmd(
         imported = import_ashare(
             reports=reports,
             chainkg=chainkg,
-            chains=default_chains(),
             stock_basic=stock_basic,
             park_id=park,
             roster_ids=ids,
@@ -230,6 +248,7 @@ def import_ashare_cmd(
         )
     except DataFileError as exc:
         raise _fail(str(exc)) from exc
+    attachment = attach_universe(imported.results, source=reports)
     write_universe(
         out,
         imported.results,
@@ -238,9 +257,37 @@ def import_ashare_cmd(
             "park_id": park,
             "roster_district": roster_district,
             "normalisations": dict(imported.normalisations),
+            "attachment": _attachment_report(attachment),
         },
     )
     _print_results(imported.results, imported.normalisations, out, time.perf_counter() - started)
+    _print_attachment(attachment)
+
+
+def _attachment_report(attachment: Attachment) -> dict[str, object]:
+    """What the attacher did, for manifests and reports."""
+    from industry_graph.attach import links_by_chain
+
+    return {
+        "counts": dict(sorted(attachment.counts.items())),
+        "firms_by_evidence": attachment.by_kind(),
+        "firms_by_chain": links_by_chain(attachment.links, default_chains()),
+    }
+
+
+def _print_attachment(attachment: Attachment) -> None:
+    from industry_graph.attach import links_by_chain
+
+    table = Table(title="chain links from evidence (firms)")
+    table.add_column("evidence / chain")
+    table.add_column("firms", justify="right")
+    for kind, n in attachment.by_kind().items():
+        table.add_row(f"evidence: {kind}", f"{n:,}")
+    for chain, n in links_by_chain(attachment.links, default_chains()).items():
+        table.add_row(f"chain: {chain}", f"{n:,}")
+    console.print(table)
+    for what, n in sorted(attachment.counts.items()):
+        console.print(f"  {what}: {n:,}", highlight=False)
 
 
 def _print_results(

@@ -12,8 +12,8 @@ names and columns; ``-1.0`` = missing; money in yuan) plus a ChainKnowledgeGraph
 - ``tax_records``: one row per firm-year of ``cash_flow_statement.csv`` (its line numbers are the
   ``row`` of rejects): ``tax_paid_wan_cny`` = 支付的各项税费 / 10,000, ``revenue_wan_cny`` =
   营业收入 / 10,000. A tax above revenue (a unit error of the extraction) is cleared, reported.
-- ``enterprise_links``: each firm works in the curated links that list its Shenwan industry,
-  its share split evenly between them.
+- ``enterprise_links`` are not made here: ``industry_graph.attach.attach_universe`` attaches the
+  firms from their products (the chain graph's), like every other source.
 - a park roster from ``roster_ids`` (enterprise ids or stock codes) or ``roster_district``
   (registered or office district in any report year, or the district's name in either address).
 """
@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from data.chainkg import ChainKgImport, import_chainkg, links_from_industries, stock_enterprise_id
+from data.chainkg import ChainKgImport, import_chainkg, stock_enterprise_id
 from data.loaders import (
     DataFileError,
     LoadResult,
@@ -39,7 +39,6 @@ from data.loaders import (
     read_csv,
     validate_table,
 )
-from data.reference import Chain
 from data.regions import normalise_district
 
 REPORT_FILES = ("profit_statement.csv", "cash_flow_statement.csv", "people.csv", "baseinfo.csv")
@@ -162,7 +161,6 @@ def import_ashare(
     *,
     reports: Path,
     chainkg: Path,
-    chains: Mapping[str, Chain],
     stock_basic: Path | None = None,
     park_id: str = "shibei",
     roster_ids: Iterable[str] | None = None,
@@ -300,14 +298,6 @@ def import_ashare(
     results = dict(kg.results)
     results["enterprises"] = ent_result
     results["tax_records"] = tax_result
-    links = links_from_industries(ent_result.frame, chains)
-    results["enterprise_links"] = validate_table(
-        links,
-        table="enterprise_links",
-        rows=np.arange(2, len(links) + 2),
-        source=reports,
-        source_rows=len(links),
-    )
     ids = list(roster_ids) if roster_ids is not None else []
     if (
         roster_district is not None

@@ -155,8 +155,9 @@ def _validated(
 
 
 def links_from_industries(enterprises: pd.DataFrame, chains: Mapping[str, Chain]) -> pd.DataFrame:
-    """``enterprise_links`` from the chains' Shenwan mapping: a firm works in every curated link
-    that lists its Shenwan industry, its share split evenly between them."""
+    """The Shenwan broadcast rule, kept only as the baseline attachment is judged against: a firm
+    works in every curated link that lists its Shenwan industry, its share split evenly. Imports
+    attach firms from evidence instead (``industry_graph.attach``)."""
     link_map = industry_link_map(chains, scheme="sw2021")
     rows = []
     sw = enterprises[enterprises[C.INDUSTRY_SCHEME] == "sw2021"]
@@ -169,10 +170,10 @@ def links_from_industries(enterprises: pd.DataFrame, chains: Mapping[str, Chain]
     return pd.DataFrame(rows, columns=[C.ENTERPRISE_ID, C.LINK_ID, C.SHARE])
 
 
-def import_chainkg(folder: Path, *, chains: Mapping[str, Chain] | None = None) -> ChainKgImport:
+def import_chainkg(folder: Path) -> ChainKgImport:
     """Read a ChainKnowledgeGraph folder into ``enterprises`` (listed firms), ``industries``,
-    ``industry_relations``, ``products``, ``enterprise_products`` and ``product_relations``;
-    with ``chains``, also ``enterprise_links`` through the chains' Shenwan mapping."""
+    ``industry_relations``, ``products``, ``enterprise_products`` and ``product_relations``
+    (``industry_graph.attach.attach_universe`` then adds ``enterprise_links`` from evidence)."""
     missing = [name for name in FILES if not (folder / name).exists()]
     if missing:
         raise DataFileError(
@@ -428,13 +429,4 @@ def import_chainkg(folder: Path, *, chains: Mapping[str, Chain] | None = None) -
     counts["company industry codes not in industry.json (kept)"] = int(
         (~results["enterprises"].frame[C.INDUSTRY_CODE].dropna().isin(known_industries)).sum()
     )
-    if chains is not None:
-        links = links_from_industries(results["enterprises"].frame, chains)
-        results["enterprise_links"] = validate_table(
-            links,
-            table="enterprise_links",
-            rows=np.arange(2, len(links) + 2),
-            source=folder,
-            source_rows=len(links),
-        )
     return ChainKgImport(results=results, normalisations=counts)

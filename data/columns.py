@@ -30,10 +30,14 @@ INDUSTRY_SCHEME: Final = "industry_scheme"
 COMPANY_TYPE: Final = "company_type"
 REGISTERED_ADDRESS: Final = "registered_address"
 BUSINESS_SCOPE: Final = "business_scope"
+DESCRIPTION: Final = "description"
 
 # enterprise_links
 LINK_ID: Final = "link_id"
 SHARE: Final = "share"
+EVIDENCE_KIND: Final = "evidence_kind"
+EVIDENCE: Final = "evidence"
+CONFIDENCE: Final = "confidence"
 
 # industries
 CODE: Final = "code"
@@ -115,4 +119,5 @@ ENTERPRISE_COLUMNS: Final = (
     INDUSTRY_CODE,
     INDUSTRY_SCHEME,
 )
-ENTERPRISE_EXTRA_COLUMNS: Final = (COMPANY_TYPE, REGISTERED_ADDRESS, BUSINESS_SCOPE)
+ENTERPRISE_EXTRA_COLUMNS: Final = (COMPANY_TYPE, REGISTERED_ADDRESS, BUSINESS_SCOPE, DESCRIPTION)
+EVIDENCE_KINDS: Final = ("product", "text", "industry_code")

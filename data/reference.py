@@ -6,6 +6,7 @@ naming the file and the offending entry (an unknown upstream link, a cycle, an u
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from graphlib import CycleError, TopologicalSorter
@@ -20,6 +21,7 @@ PACKAGE_ROOT = Path(str(resources.files("data")))
 CHAINS_DIR = PACKAGE_ROOT / "chains"
 PARKS_DIR = PACKAGE_ROOT / "parks"
 REFERENCE_DIR = PACKAGE_ROOT / "reference"
+VOCABULARY_DIR = PACKAGE_ROOT / "vocabulary"
 
 Ownership = Literal["central_soe", "local_soe", "private", "foreign", "joint_venture"]
 HqType = Literal["none", "mnc_regional_hq", "national_hq", "regional_hq"]
@@ -340,6 +342,82 @@ def load_regions(
     provinces = tuple(_parse(Province, p, path) for p in raw["provinces"])
     former = {k: tuple(v) for k, v in raw.get("former_districts", {}).items()}
     return provinces, former
+
+
+class LinkVocabulary(_Frozen):
+    """The words that identify a link in a product name or a business scope (经营范围).
+
+    ``terms`` match product names and scope text, ``products`` only product names (汽车 names a
+    product line, but in a scope it is part of 汽车配件), ``scope`` only scope text, ``patterns`` are
+    regular expressions (for Latin acronyms that must stand alone), and ``exclude`` names what,
+    in the same product name or scope item, makes a match mean something else.
+    """
+
+    link_id: str
+    terms: tuple[str, ...] = ()
+    products: tuple[str, ...] = ()
+    scope: tuple[str, ...] = ()
+    patterns: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+
+
+def _vocabulary_entry(path: Path, link_id: str, raw: object) -> LinkVocabulary:
+    if not isinstance(raw, dict):
+        raise ReferenceDataError(f"{path}: link {link_id}: expected a mapping of terms")
+    vocabulary = _parse(LinkVocabulary, {**raw, "link_id": link_id}, path)
+    for field in ("terms", "products", "scope", "patterns", "exclude"):
+        for term in getattr(vocabulary, field):
+            if not term.strip():
+                raise ReferenceDataError(f"{path}: link {link_id}: {field}: empty term")
+    for pattern in vocabulary.patterns:
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ReferenceDataError(
+                f"{path}: link {link_id}: patterns: {pattern!r} does not compile: {exc}"
+            ) from exc
+    if not (vocabulary.terms or vocabulary.products or vocabulary.scope or vocabulary.patterns):
+        raise ReferenceDataError(f"{path}: link {link_id}: no terms, scope phrases or patterns")
+    return vocabulary
+
+
+def load_vocabularies(
+    directory: Path = VOCABULARY_DIR, *, chains: Mapping[str, Chain] | None = None
+) -> dict[str, LinkVocabulary]:
+    """The link vocabularies (one YAML per chain, ``<chain id>.yaml``, keyed by link id), checked
+    against the chains: a file for an unknown chain, an unknown link, an empty term or a pattern
+    that does not compile is an error naming the file and the link."""
+    chains = default_chains() if chains is None else chains
+    out: dict[str, LinkVocabulary] = {}
+    for path in sorted(directory.glob("[!_]*.yaml")):
+        chain = chains.get(path.stem)
+        if chain is None:
+            raise ReferenceDataError(f"{path}: unknown chain {path.stem!r}")
+        raw = _read_yaml(path)
+        if not isinstance(raw, dict):
+            raise ReferenceDataError(f"{path}: expected a mapping of link id to vocabulary")
+        known = {link.id for link in chain.links}
+        for key, entry in raw.items():
+            link_id = _qualify(chain.id, str(key))
+            if link_id not in known:
+                raise ReferenceDataError(f"{path}: link {link_id}: unknown link of {chain.id}")
+            out[link_id] = _vocabulary_entry(path, link_id, entry)
+    return out
+
+
+def load_generic_terms(path: Path = VOCABULARY_DIR / "_generic.yaml") -> tuple[str, ...]:
+    """Words that name no link (软件开发, 系统集成, 平衡项目): see ``_generic.yaml``."""
+    raw = _read_yaml(path)
+    terms = raw.get("terms") if isinstance(raw, dict) else None
+    if not isinstance(terms, list) or not all(isinstance(t, str) and t.strip() for t in terms):
+        raise ReferenceDataError(f"{path}: terms: expected a list of non-empty words")
+    return tuple(terms)
+
+
+@lru_cache(maxsize=1)
+def default_vocabularies() -> dict[str, LinkVocabulary]:
+    """The bundled link vocabularies, loaded once."""
+    return load_vocabularies()
 
 
 def industry_link_map(chains: Mapping[str, Chain], *, scheme: str) -> dict[str, tuple[str, ...]]:

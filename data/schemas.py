@@ -68,6 +68,10 @@ class EnterpriseLinks(_Contract):
     enterprise_id: Series[str] = pa.Field(nullable=False)
     link_id: Series[str] = pa.Field(nullable=False, str_matches=r"^[a-z0-9_]+\.[a-z0-9_]+$")
     share: Series[float] = pa.Field(nullable=False, gt=0, le=1)
+    # how the link was found (optional so that a hand-made table of links still loads)
+    evidence_kind: Series[str] | None = pa.Field(nullable=True, isin=C.EVIDENCE_KINDS)
+    evidence: Series[str] | None = pa.Field(nullable=True)
+    confidence: Series[float] | None = pa.Field(nullable=True, ge=0, le=1)
 
 
 class Industries(_Contract):

@@ -11,7 +11,6 @@ import pytest
 
 from data import columns as C
 from data.ashare import import_ashare, parse_address
-from data.reference import default_chains
 from tests.chainkg_fixture import write_chainkg
 
 PROFIT = ["报告年份", "信息来源", "股票代码", "股票简称", "营业总收入", "营业收入", "净利润"]
@@ -96,7 +95,6 @@ def test_fixture_universe(tmp_path: Path) -> None:
     imported = import_ashare(
         reports=write_reports(tmp_path / "r"),
         chainkg=write_chainkg(tmp_path / "kg"),
-        chains=default_chains(),
         roster_district="静安区",
     )
     ent = imported.tables["enterprises"].set_index(C.STOCK_CODE)
@@ -183,7 +181,6 @@ def test_real_ashare_universe_jingan(shared_data: Path) -> None:
     imported = import_ashare(
         reports=shared_data / "a_share_annual_reports_2019_2020",
         chainkg=shared_data / "chainkg",
-        chains=default_chains(),
         stock_basic=shared_data / "a_share_stock_basic" / "stock_basic.csv",
         roster_district="静安区",
     )

@@ -6,13 +6,15 @@ import pytest
 
 from data.chainkg import import_chainkg
 from data.reference import default_chains, default_parks
+from industry_graph.attach import attach_universe
 from industry_graph.derive import derive_chain
 from industry_graph.graph import build_graph, graph_stats
 from tests.chainkg_fixture import write_chainkg
 
 
 def test_graph_has_typed_nodes_and_edges(tmp_path: Path) -> None:
-    imported = import_chainkg(write_chainkg(tmp_path / "kg"), chains=default_chains())
+    imported = import_chainkg(write_chainkg(tmp_path / "kg"))
+    attach_universe(imported.results, source=tmp_path / "kg")
     graph = build_graph(chains=default_chains(), tables=imported.tables, parks=default_parks())
     stats = graph_stats(graph)
     assert stats["nodes"]["chain"] == 10 and stats["nodes"]["park"] == 2
@@ -47,7 +49,8 @@ def test_derived_chain_is_acyclic_and_under_its_root(tmp_path: Path) -> None:
 
 @pytest.mark.shared_data
 def test_real_graph_size(shared_data: Path) -> None:
-    imported = import_chainkg(shared_data / "chainkg", chains=default_chains())
+    imported = import_chainkg(shared_data / "chainkg")
+    attach_universe(imported.results, source=shared_data / "chainkg")
     graph = build_graph(chains=default_chains(), tables=imported.tables, parks=default_parks())
     assert graph.number_of_nodes() > 100_000
     assert graph.number_of_edges() > 170_000

@@ -1,0 +1,605 @@
+"""Attaching firms to chain links from evidence of what they make and do.
+
+A firm works in a link (``enterprise_links``) when the evidence says so, strongest first:
+
+1. **products** (ChainKG ``enterprise_products``): each product name is matched against the link
+   vocabularies (``data/vocabulary/<chain>.yaml``). A product weighs its ``weight`` (a revenue
+   share from the annual report's segment table, clipped to [0, 1]; a firm's products without a
+   weight weigh 1 / its number of products). A product that matches no link borrows the matches of
+   the broader products it is a subclass of (``product_relations``, one hop only) at
+   ``HOP_DECAY`` = 0.5 of its weight: a subclass is a kind of its parent, but the parent's name
+   says less about this firm than its own product name would. Upstream and downstream relations
+   are not used: making what a link consumes is not working in it.
+2. **text** (``business_scope``, 经营范围, or a description), for firms without products: the scope
+   is split into clauses (，；。) and items (、); item *i* (0 first) weighs 1 / (1 + i / 5), since
+   registries list the main business first; a link's strength is the weight of its items over the
+   weight of all items. A clause without a verb of making, developing or serving (a bare list of
+   goods, or goods for 销售 / 批发 / 零售) is trade: a firm that sells 汽摩配件 does not make them.
+3. **industry code**, only for a firm with neither products nor readable text: every link that
+   lists its code, split evenly, at low confidence. A firm whose products or text match no link is
+   in no link: it is not forced into one.
+
+Matching: the terms of every link go into one Aho-Corasick automaton (pyahocorasick), regular
+expressions cover Latin acronyms that must stand alone (``AI``, ``VR``). Within one product name or
+scope item, a match contained in a longer match is dropped (健康医疗大数据 is health data, not generic
+big data) and a link whose exclusion term is present is dropped (食品安全 is not data security).
+
+Shares follow the strength of the evidence. A link is kept when it carries at least
+``MIN_SHARE`` = 10 % of what the firm does (of its informative products' revenue share, or of its
+informative scope items' weight: generic words such as 软件开发 or 平衡项目, ``_generic.yaml``, neither
+attach nor dilute) — the materiality threshold of segment reporting (IFRS 8 / CAS 35: a segment of ≥ 10 % of
+revenue is reportable) — and at least ``RELATIVE_FLOOR`` = a quarter of the firm's strongest link,
+so that weak evidence in many links cannot outweigh strong evidence in one; a product link also
+needs ``MIN_PRODUCT_WEIGHT`` = 5 % of revenue (a 0.2 % side line is not what a firm is), and a firm
+whose informative products weigh less than that is treated as having no product evidence. Links the firm's
+industry code lists are a weak prior: their strength is multiplied by ``INDUSTRY_PRIOR`` = 1.25
+once kept. The kept strengths, normalised, are the shares.
+
+``confidence`` in [0, 1]: products min(1, strength / 0.5), halved when only a subclass hop matched;
+text 0.8 × min(1, strength / 0.3); industry code 0.3 / the number of links the code lists.
+``evidence`` lists up to five matched product names or scope items, strongest first.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import ahocorasick
+import numpy as np
+import pandas as pd
+
+from data import columns as C
+from data.loaders import LoadResult, validate_table
+from data.reference import (
+    Chain,
+    LinkVocabulary,
+    default_chains,
+    default_vocabularies,
+    industry_link_map,
+    load_generic_terms,
+)
+
+HOP_DECAY: Final = 0.5
+MIN_SHARE: Final = 0.10
+RELATIVE_FLOOR: Final = 0.25
+MIN_PRODUCT_WEIGHT: Final = 0.05
+INDUSTRY_PRIOR: Final = 1.25
+MAX_EVIDENCE: Final = 5
+EVIDENCE_SEPARATOR: Final = "、"
+KIND_PRODUCT: Final = "product"
+KIND_TEXT: Final = "text"
+KIND_INDUSTRY: Final = "industry_code"
+LINK_COLUMNS: Final = (
+    C.ENTERPRISE_ID,
+    C.LINK_ID,
+    C.SHARE,
+    C.EVIDENCE_KIND,
+    C.EVIDENCE,
+    C.CONFIDENCE,
+)
+
+_CLAUSE_SPLIT: Final = re.compile(r"[，,；;。\n]+")
+_ITEM_SPLIT: Final = re.compile(r"[、：:\s()（）【】\[\]《》/]+")
+# a scope clause describes what the firm does only with one of these; a bare list of goods, or
+# goods for 销售 / 批发 / 零售, is trade (registries list traded goods without a verb)
+_DOES: Final = re.compile(
+    r"生产|制造|加工|研发|开发|设计|制作|服务|运营|运维|安装|维修|集成|施工|工程|技术|提供|处理|检测|"
+    r"检验|诊断|租赁|出租|托管|建设|咨询|培训|测序|播出|发行|认证|支付|清算|保理|承包|出版"
+)
+_READABLE: Final = re.compile(r"[\u4e00-\u9fffA-Za-z]")
+_LATIN: Final = re.compile(r"[A-Za-z]")
+_NON_WORD: Final = re.compile(r"[\W\d_]+")
+
+
+def _item_weight(position: int) -> float:
+    return 1.0 / (1.0 + position / 5.0)
+
+
+class LinkMatcher:
+    """Which links a product name or a scope item names, with the matched words."""
+
+    def __init__(
+        self, vocabularies: Mapping[str, LinkVocabulary], generic: Iterable[str] = ()
+    ) -> None:
+        words = sorted({w for w in generic if w.strip()}, key=len, reverse=True)
+        self._generic = re.compile("|".join(map(re.escape, words))) if words else None
+        self._terms = ahocorasick.Automaton()
+        # term -> (link, where it counts: "both", "products" or "scope")
+        entries: dict[str, list[tuple[str, str]]] = defaultdict(list)
+        excludes: dict[str, set[str]] = defaultdict(set)
+        self._patterns: list[tuple[re.Pattern[str], str]] = []
+        for link_id, vocabulary in vocabularies.items():
+            for term in vocabulary.terms:
+                entries[term.lower()].append((link_id, "both"))
+            for term in vocabulary.products:
+                entries[term.lower()].append((link_id, "products"))
+            for phrase in vocabulary.scope:
+                entries[phrase.lower()].append((link_id, "scope"))
+            for term in vocabulary.exclude:
+                excludes[term.lower()].add(link_id)
+            self._patterns += [(re.compile(p, re.IGNORECASE), link_id) for p in vocabulary.patterns]
+        for key, value in entries.items():
+            self._terms.add_word(key, (len(key), tuple(value)))
+        self._terms.make_automaton()
+        self._excludes = ahocorasick.Automaton()
+        for key, links in excludes.items():
+            self._excludes.add_word(key, frozenset(links))
+        if excludes:
+            self._excludes.make_automaton()
+        self._has_excludes = bool(excludes)
+
+    def is_generic(self, text: str) -> bool:
+        """Whether ``text`` is made only of words that name no link (软件开发, 平衡项目)."""
+        rest = self._generic.sub("", text) if self._generic is not None else text
+        return len(_NON_WORD.sub("", rest)) <= 1
+
+    def excluded(self, text: str) -> set[str]:
+        """Links an exclusion term of ``text`` rules out."""
+        out: set[str] = set()
+        if self._has_excludes:
+            for _end, links in self._excludes.iter(text.lower()):
+                out |= links
+        return out
+
+    def match(self, text: str, *, scope: bool = False) -> dict[str, list[str]]:
+        """Link id -> the words of ``text`` that name it; ``scope``: ``text`` is a scope item (else a
+        product name)."""
+        low = text.lower()
+        skip = "products" if scope else "scope"
+        spans: list[tuple[int, int, str]] = []
+        for end, (length, links) in self._terms.iter(low):
+            for link_id, where in links:
+                if where != skip:
+                    spans.append((end + 1 - length, end + 1, link_id))
+        if _LATIN.search(text):  # every pattern is for Latin acronyms
+            for pattern, link_id in self._patterns:
+                spans += [(m.start(), m.end(), link_id) for m in pattern.finditer(text)]
+        if not spans:
+            return {}
+        excluded = self.excluded(low)
+        kept: dict[str, list[str]] = {}
+        for start, end, link_id in spans:
+            if link_id in excluded:
+                continue
+            inside_longer = any(
+                s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans
+            )
+            if not inside_longer:
+                words = kept.setdefault(link_id, [])
+                word = text[start:end]
+                if word not in words:
+                    words.append(word)
+        return kept
+
+
+@dataclass
+class Attachment:
+    """``enterprise_links`` with evidence, and what happened to each firm."""
+
+    links: pd.DataFrame
+    counts: Counter[str] = field(default_factory=Counter)
+
+    def by_kind(self) -> dict[str, int]:
+        """Firms attached per evidence kind (a firm counts under its strongest kind)."""
+        firms = self.links.drop_duplicates(C.ENTERPRISE_ID)
+        return {kind: int((firms[C.EVIDENCE_KIND] == kind).sum()) for kind in C.EVIDENCE_KINDS}
+
+
+@dataclass
+class _Evidence:
+    """Evidence rows before thresholds: one per firm, link and matched item."""
+
+    enterprise_id: list[str] = field(default_factory=list)
+    link_id: list[str] = field(default_factory=list)
+    strength: list[float] = field(default_factory=list)
+    item: list[str] = field(default_factory=list)
+    direct: list[bool] = field(default_factory=list)
+
+    def add(self, eid: str, link_id: str, strength: float, item: str, direct: bool) -> None:
+        self.enterprise_id.append(eid)
+        self.link_id.append(link_id)
+        self.strength.append(strength)
+        self.item.append(item)
+        self.direct.append(direct)
+
+    def frame(self) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                C.ENTERPRISE_ID: self.enterprise_id,
+                C.LINK_ID: self.link_id,
+                "strength": np.asarray(self.strength, dtype=np.float64),
+                "item": self.item,
+                "direct": np.asarray(self.direct, dtype=bool),
+            }
+        )
+
+
+def _product_evidence(
+    matcher: LinkMatcher,
+    enterprise_products: pd.DataFrame,
+    products: pd.DataFrame,
+    product_relations: pd.DataFrame | None,
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Evidence rows of the firms' products, and each firm's informative product weight (its
+    products that match a link or are not generic)."""
+    names = pd.Series(products[C.NAME].to_numpy(), index=products[C.PRODUCT_ID].to_numpy())
+    names = names[~names.index.duplicated()]
+    ep = enterprise_products[enterprise_products[C.PRODUCT_ID].isin(names.index)]
+    used = pd.unique(ep[C.PRODUCT_ID])
+    direct = {pid: matcher.match(str(names[pid])) for pid in used}
+    parents: dict[str, list[str]] = defaultdict(list)
+    if product_relations is not None and len(product_relations):
+        sub = product_relations[product_relations[C.RELATION] == "subclass"]
+        unmatched = {pid for pid, m in direct.items() if not m}
+        sub = sub[sub[C.TO_PRODUCT].isin(unmatched) & sub[C.FROM_PRODUCT].isin(names.index)]
+        for child, parent in zip(sub[C.TO_PRODUCT], sub[C.FROM_PRODUCT], strict=True):
+            parents[child].append(parent)
+    parent_matches = {
+        p: matcher.match(str(names[p])) for ps in parents.values() for p in ps if p in names.index
+    }
+    hop: dict[str, dict[str, list[str]]] = {}
+    for child, ps in parents.items():
+        excluded_here = matcher.excluded(str(names[child]))
+        found: dict[str, list[str]] = {}
+        for p in ps:
+            for link_id, words in parent_matches.get(p, {}).items():
+                if link_id not in excluded_here:
+                    found.setdefault(link_id, []).extend(words)
+        if found:
+            hop[child] = found
+    weight = pd.to_numeric(ep[C.WEIGHT], errors="coerce").clip(0.0, 1.0)
+    count = ep.groupby(C.ENTERPRISE_ID)[C.PRODUCT_ID].transform("size")
+    weight = weight.fillna(1.0 / count)
+    generic = {pid: matcher.is_generic(str(names[pid])) for pid in used}
+    informative = ep[C.PRODUCT_ID].map(lambda p: bool(direct[p]) or p in hop or not generic[p])
+    informative_weight = (
+        weight.where(informative.to_numpy(), 0.0).groupby(ep[C.ENTERPRISE_ID]).sum()
+    )
+    evidence = _Evidence()
+    for eid, pid, w in zip(ep[C.ENTERPRISE_ID], ep[C.PRODUCT_ID], weight, strict=True):
+        name = str(names[pid])
+        matched = direct.get(pid)
+        if matched:
+            for link_id in matched:
+                evidence.add(eid, link_id, float(w), name, True)
+        elif pid in hop:
+            for link_id, words in hop[pid].items():
+                evidence.add(
+                    eid, link_id, float(w) * HOP_DECAY, f"{name}（属「{words[0]}」）", False
+                )
+    return evidence.frame(), informative_weight
+
+
+def readable_text(value: object) -> str | None:
+    """``value`` as scope text, or None when it is missing or unreadable (no letters or CJK
+    characters, or replacement characters from a broken encoding)."""
+    if not isinstance(value, str):
+        return None
+    if "\ufffd" in value or not _READABLE.search(value):
+        return None
+    return value
+
+
+_TextMatch = tuple[list[tuple[str, float, str]], float]
+
+
+def _text_strengths(matcher: LinkMatcher, text: str) -> _TextMatch:
+    """(link, strength, matched items) of a scope text, and the weight of its informative items;
+    strengths are shares of the whole scope's weight. Items of a trade clause (goods listed for
+    sale, or with no verb at all) count as informative but name no link."""
+    clauses = [c for c in _CLAUSE_SPLIT.split(text) if c]
+    items: list[tuple[str, bool]] = []
+    for clause in clauses:
+        trade = _DOES.search(clause) is None
+        items += [(item, trade) for item in _ITEM_SPLIT.split(clause) if item]
+    if not items:
+        return [], 0.0
+    total = sum(_item_weight(i) for i in range(len(items)))
+    out: dict[str, tuple[float, list[str]]] = {}
+    informative = 0.0
+    for i, (item, trade) in enumerate(items):
+        matched = {} if trade else matcher.match(item, scope=True)
+        if matched or not matcher.is_generic(item):
+            informative += _item_weight(i) / total
+        for link_id in matched:
+            strength, found = out.get(link_id, (0.0, []))
+            found.append(item)
+            out[link_id] = (strength + _item_weight(i) / total, found)
+    rows = [(link_id, s, EVIDENCE_SEPARATOR.join(found)) for link_id, (s, found) in out.items()]
+    return rows, informative
+
+
+def _text_evidence(
+    matcher: LinkMatcher, ids: pd.Series, texts: pd.Series
+) -> tuple[pd.DataFrame, pd.Series]:
+    """Evidence rows of the firms' scope texts (each distinct text matched once), and each
+    firm's informative scope weight."""
+    cache: dict[str, _TextMatch] = {}
+    evidence = _Evidence()
+    informative = np.zeros(len(ids))
+    for k, (eid, text) in enumerate(zip(ids, texts, strict=True)):
+        found = cache.get(text)
+        if found is None:
+            found = cache[text] = _text_strengths(matcher, text)
+        rows, informative[k] = found
+        for link_id, strength, items in rows:
+            evidence.add(eid, link_id, strength, items, True)
+    return evidence.frame(), pd.Series(informative, index=ids.to_numpy())
+
+
+def _kept(
+    evidence: pd.DataFrame, informative: pd.Series, prior: pd.Series, kind: str
+) -> pd.DataFrame:
+    """Per firm and link: share, evidence items and confidence, after the thresholds (a link's
+    strength against the firm's informative weight, and against its strongest link)."""
+    if evidence.empty:
+        return pd.DataFrame(columns=list(LINK_COLUMNS))
+    evidence = evidence.sort_values("strength", ascending=False, kind="stable")
+    grouped = evidence.groupby([C.ENTERPRISE_ID, C.LINK_ID], sort=False)
+    per_link = grouped.agg(
+        strength=("strength", "sum"),
+        direct=("direct", "any"),
+        items=("item", lambda s: list(dict.fromkeys(s))[:MAX_EVIDENCE]),
+    ).reset_index()
+    best = per_link.groupby(C.ENTERPRISE_ID)["strength"].transform("max")
+    floor = np.maximum(
+        MIN_SHARE * per_link[C.ENTERPRISE_ID].map(informative), RELATIVE_FLOOR * best
+    )
+    if kind == KIND_PRODUCT:
+        floor = np.maximum(floor, MIN_PRODUCT_WEIGHT)
+    per_link = per_link[per_link["strength"] >= floor].copy()
+    if per_link.empty:
+        return pd.DataFrame(columns=list(LINK_COLUMNS))
+    code_links = per_link[C.ENTERPRISE_ID].map(prior)
+    in_prior = np.fromiter(
+        (
+            isinstance(links, tuple) and link in links
+            for links, link in zip(code_links, per_link[C.LINK_ID], strict=True)
+        ),
+        dtype=bool,
+        count=len(per_link),
+    )
+    weighted = per_link["strength"].to_numpy() * np.where(in_prior, INDUSTRY_PRIOR, 1.0)
+    total = pd.Series(weighted).groupby(per_link[C.ENTERPRISE_ID].to_numpy()).transform("sum")
+    strength = per_link["strength"].to_numpy()
+    if kind == KIND_PRODUCT:
+        confidence = np.minimum(1.0, strength / 0.5) * np.where(per_link["direct"], 1.0, 0.5)
+    else:
+        confidence = 0.8 * np.minimum(1.0, strength / 0.3)
+    return pd.DataFrame(
+        {
+            C.ENTERPRISE_ID: per_link[C.ENTERPRISE_ID].to_numpy(),
+            C.LINK_ID: per_link[C.LINK_ID].to_numpy(),
+            C.SHARE: np.round(weighted / total.to_numpy(), 6),
+            C.EVIDENCE_KIND: kind,
+            C.EVIDENCE: [
+                EVIDENCE_SEPARATOR.join(items[:MAX_EVIDENCE]) for items in per_link["items"]
+            ],
+            C.CONFIDENCE: np.round(confidence, 4),
+        }
+    )
+
+
+def _industry_links(firms: pd.DataFrame, prior: pd.Series) -> pd.DataFrame:
+    code_links = firms[C.ENTERPRISE_ID].map(prior)
+    sizes = np.fromiter(
+        (len(v) if isinstance(v, tuple) else 0 for v in code_links),
+        dtype=np.int64,
+        count=len(code_links),
+    )
+    ids = np.repeat(firms[C.ENTERPRISE_ID].to_numpy(), sizes)
+    links = [link for group in code_links if isinstance(group, tuple) for link in group]
+    n = np.repeat(sizes, sizes)
+    codes = np.repeat(firms[C.INDUSTRY_CODE].to_numpy(), sizes)
+    schemes = np.repeat(firms[C.INDUSTRY_SCHEME].to_numpy(), sizes)
+    return pd.DataFrame(
+        {
+            C.ENTERPRISE_ID: ids,
+            C.LINK_ID: links,
+            C.SHARE: np.round(1.0 / n, 6),
+            C.EVIDENCE_KIND: KIND_INDUSTRY,
+            C.EVIDENCE: [
+                f"{'申万' if s == 'sw2021' else 'GB/T 4754'} {c}"
+                for s, c in zip(schemes, codes, strict=True)
+            ],
+            C.CONFIDENCE: np.round(0.3 / n, 4),
+        }
+    )
+
+
+def industry_prior(enterprises: pd.DataFrame, chains: Mapping[str, Chain]) -> pd.Series:
+    """Enterprise id -> the links its industry code is listed under (a tuple, maybe empty)."""
+    maps = {
+        scheme: industry_link_map(chains, scheme=scheme) for scheme in ("gbt4754_2017", "sw2021")
+    }
+    values = [
+        maps.get(str(s), {}).get(str(c), ()) if isinstance(c, str) else ()
+        for s, c in zip(enterprises[C.INDUSTRY_SCHEME], enterprises[C.INDUSTRY_CODE], strict=True)
+    ]
+    return pd.Series(values, index=enterprises[C.ENTERPRISE_ID].to_numpy(), dtype=object)
+
+
+def attach_links(
+    *,
+    enterprises: pd.DataFrame,
+    chains: Mapping[str, Chain],
+    vocabularies: Mapping[str, LinkVocabulary],
+    products: pd.DataFrame | None = None,
+    enterprise_products: pd.DataFrame | None = None,
+    product_relations: pd.DataFrame | None = None,
+    generic: Iterable[str] = (),
+    text_columns: Sequence[str] = (C.BUSINESS_SCOPE, C.DESCRIPTION),
+    matcher: LinkMatcher | None = None,
+) -> Attachment:
+    """``enterprise_links`` of ``enterprises`` from their products, then their text, then their
+    industry code (see the module docstring); ``generic`` are the words that name no link."""
+    matcher = matcher or LinkMatcher(vocabularies, generic)
+    counts: Counter[str] = Counter()
+    prior = industry_prior(enterprises, chains)
+    ids = enterprises[C.ENTERPRISE_ID]
+    with_products: set[str] = set()
+    frames = []
+    if products is not None and enterprise_products is not None and len(enterprise_products):
+        ep = enterprise_products[enterprise_products[C.ENTERPRISE_ID].isin(set(ids))]
+        evidence, informative = _product_evidence(matcher, ep, products, product_relations)
+        with_products = set(informative.index[informative >= MIN_PRODUCT_WEIGHT])
+        counts["firms whose products are all generic"] = int(
+            (informative < MIN_PRODUCT_WEIGHT).sum()
+        )
+        frames.append(_kept(evidence, informative, prior, KIND_PRODUCT))
+    counts["firms with products"] = len(with_products)
+    text = pd.Series(None, index=enterprises.index, dtype=object)
+    present = pd.Series(False, index=enterprises.index)
+    for column in text_columns:
+        if column not in enterprises:
+            continue
+        values = enterprises[column]
+        missing = text.isna()
+        present |= values.notna() & values.map(lambda v: not isinstance(v, str) or v.strip() != "")
+        text[missing] = values[missing].map(readable_text)
+    no_products = ~ids.isin(with_products)
+    unreadable = no_products & present & text.isna()
+    counts["business scope unreadable (attached by industry code)"] = int(unreadable.sum())
+    use_text = no_products & text.notna()
+    with_text: pd.Series = pd.Series(False, index=enterprises.index)
+    if use_text.any():
+        evidence, informative = _text_evidence(matcher, ids[use_text], text[use_text])
+        with_text[use_text] = informative.to_numpy() > 0
+        counts["firms whose text is all generic"] = int((informative <= 0).sum())
+        frames.append(_kept(evidence, informative, prior, KIND_TEXT))
+    counts["firms with text (no products)"] = int(with_text.sum())
+    by_code = enterprises[no_products & ~with_text]
+    counts["firms with neither (industry code only)"] = len(by_code)
+    frames.append(_industry_links(by_code, prior))
+    found = [f for f in frames if len(f)]
+    links = (
+        pd.concat(found, ignore_index=True)
+        if found
+        else pd.DataFrame({c: pd.Series(dtype=object) for c in LINK_COLUMNS})
+    )
+    links = links.sort_values(
+        [C.ENTERPRISE_ID, C.SHARE, C.LINK_ID], ascending=[True, False, True], kind="stable"
+    ).reset_index(drop=True)
+    links[C.SHARE] = links[C.SHARE].astype(np.float64)
+    links[C.CONFIDENCE] = links[C.CONFIDENCE].astype(np.float64)
+    attached = set(links[C.ENTERPRISE_ID])
+    counts["firms attached"] = len(attached)
+    counts["firms with evidence but no link"] = int(
+        (~ids.isin(attached) & (ids.isin(with_products) | with_text)).sum()
+    )
+    return Attachment(links=links[list(LINK_COLUMNS)], counts=counts)
+
+
+def links_by_chain(links: pd.DataFrame, chains: Iterable[str]) -> dict[str, int]:
+    """Firms with at least one link in each chain."""
+    chain_of = links[C.LINK_ID].str.split(".", n=1).str[0]
+    return {chain: int(links.loc[chain_of == chain, C.ENTERPRISE_ID].nunique()) for chain in chains}
+
+
+def evidence_text(kind: str, evidence: object, *, lang: str = "zh") -> str:
+    """How a firm was attached to a link, in words (归入…：PKI基础设施、PKI安全应用)."""
+    what = evidence if isinstance(evidence, str) and evidence else ""
+    if kind == KIND_PRODUCT:
+        label = "主营产品" if lang == "zh" else "products"
+    elif kind == KIND_TEXT:
+        label = "经营范围" if lang == "zh" else "business scope"
+    else:
+        label = "行业代码" if lang == "zh" else "industry code"
+    sep = "：" if lang == "zh" else ": "
+    return f"{label}{sep}{what}" if what else label
+
+
+def read_link_labels(path: Path) -> pd.DataFrame:
+    """A labelled sample (``enterprise_id``, ``name``, ``source``, ``links``: ids separated by
+    ``;`` or ``none``); ``#`` lines are the labelling rule."""
+    labels = pd.read_csv(path, comment="#", dtype=str)
+    missing = {C.ENTERPRISE_ID, "links"} - set(labels.columns)
+    if missing:
+        raise ValueError(f"{path}: missing columns {', '.join(sorted(missing))}")
+    labels["right"] = labels["links"].map(
+        lambda v: frozenset() if v.strip() == "none" else frozenset(v.split(";"))
+    )
+    return labels
+
+
+def score_links(links: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
+    """Per labelled firm: ``right_share`` (its link share on a right link; a firm labelled none
+    scores 1 with no link and 0 with any) and ``top_right`` (its top link is right — a tie counts
+    the right part of the tied links; a none firm scores 1 with no link)."""
+    own = links[links[C.ENTERPRISE_ID].isin(set(labels[C.ENTERPRISE_ID]))]
+    groups = {eid: g for eid, g in own.groupby(C.ENTERPRISE_ID)}
+    right_share, top_right = [], []
+    for eid, right in zip(labels[C.ENTERPRISE_ID], labels["right"], strict=True):
+        g = groups.get(eid)
+        if g is None or g.empty:
+            right_share.append(0.0 if right else 1.0)
+            top_right.append(0.0 if right else 1.0)
+            continue
+        share = g[C.SHARE].to_numpy(dtype=np.float64)
+        hit = g[C.LINK_ID].isin(right).to_numpy()
+        right_share.append(float(share[hit].sum() / share.sum()))
+        top = np.isclose(share, share.max())
+        top_right.append(float(hit[top].mean()))
+    return labels.assign(right_share=right_share, top_right=top_right)
+
+
+def summarise_scores(scored: pd.DataFrame) -> pd.DataFrame:
+    """Mean right-link share and top-link accuracy: all firms, by source and by chain (a firm
+    counts for every chain its right links are in; ``none`` for firms of no chain)."""
+    rows = [("all", scored)]
+    rows += [(f"source:{s}", g) for s, g in scored.groupby("source")]
+    chains = sorted({link.split(".", 1)[0] for right in scored["right"] for link in right})
+    for chain in chains:
+        mask = scored["right"].map(lambda r, c=chain: any(x.startswith(c + ".") for x in r))
+        rows.append((chain, scored[mask]))
+    rows.append(("none", scored[scored["right"].map(len) == 0]))
+    return pd.DataFrame(
+        [
+            {
+                "group": name,
+                "firms": len(g),
+                "right_link_share": round(float(g["right_share"].mean()), 3),
+                "top_link_accuracy": round(float(g["top_right"].mean()), 3),
+            }
+            for name, g in rows
+        ]
+    )
+
+
+def attach_universe(
+    results: dict[str, LoadResult],
+    *,
+    source: Path,
+    chains: Mapping[str, Chain] | None = None,
+    vocabularies: Mapping[str, LinkVocabulary] | None = None,
+) -> Attachment:
+    """Attach a universe's ``enterprises`` from its ``products`` / ``enterprise_products`` /
+    ``product_relations`` and text columns (the bundled chains and vocabularies by default) and
+    put the validated ``enterprise_links`` into ``results``; ``source`` names the universe in
+    rejects."""
+    chains = default_chains() if chains is None else chains
+    vocabularies = default_vocabularies() if vocabularies is None else vocabularies
+    tables = {name: r.frame for name, r in results.items()}
+    attachment = attach_links(
+        enterprises=tables["enterprises"],
+        chains=chains,
+        vocabularies=vocabularies,
+        generic=load_generic_terms(),
+        products=tables.get("products"),
+        enterprise_products=tables.get("enterprise_products"),
+        product_relations=tables.get("product_relations"),
+    )
+    links = attachment.links
+    results["enterprise_links"] = validate_table(
+        links,
+        table="enterprise_links",
+        rows=np.arange(2, len(links) + 2),
+        source=source,
+        source_rows=len(links),
+    )
+    return attachment
