@@ -50,8 +50,9 @@ def demo(
     ] = None,
 ) -> None:
     """Generate the synthetic, calibrated demo universe and print its summary."""
-    from data.demo.generator import generate, write
+    from data.demo.generator import write
     from data.demo.summary import candidate_aggregates, park_aggregates
+    from industry_graph.demo import build_demo
 
     settings = get_settings()
     seed = settings.seed if seed is None else seed
@@ -59,7 +60,7 @@ def demo(
     if candidates < 1_000:
         raise _fail(f"--candidates: must be at least 1,000 (got {candidates})")
     started = time.perf_counter()
-    with tqdm(total=6, desc="demo universe", unit="stage") as bar:
+    with tqdm(total=8, desc="demo universe", unit="stage") as bar:
         started_stages = 0
 
         def stage(message: str) -> None:  # called as each stage starts; the previous one is done
@@ -69,7 +70,7 @@ def demo(
             started_stages += 1
             bar.set_postfix_str(message)
 
-        universe = generate(candidates=candidates, seed=seed, progress=stage)
+        universe, attachment = build_demo(candidates=candidates, seed=seed, progress=stage)
         stage("writing parquet")
         write(universe, out)
         bar.update(1)
@@ -100,6 +101,7 @@ def demo(
         f"{cands['outreach_pending']:,.0f} pending · snapshot {universe.manifest['snapshot_id']} · "
         f"seed {seed} · {elapsed:.1f} s"
     )
+    _print_attachment(attachment)
 
 
 def _print_load(result: LoadResult, written: Path, rejects: Path) -> None:

@@ -88,7 +88,7 @@ _ITEM_SPLIT: Final = re.compile(r"[、：:\s()（）【】\[\]《》/]+")
 # a scope clause describes what the firm does only with one of these; a bare list of goods, or
 # goods for 销售 / 批发 / 零售, is trade (registries list traded goods without a verb)
 _DOES: Final = re.compile(
-    r"生产|制造|加工|研发|开发|设计|制作|服务|运营|运维|安装|维修|集成|施工|工程|技术|提供|处理|检测|"
+    r"生产|制造|加工|研发|开发|设计|制作|服务(?!器)|运营|运维|安装|维修|集成|施工|工程|技术|提供|处理|检测|"
     r"检验|诊断|租赁|出租|托管|建设|咨询|培训|测序|播出|发行|认证|支付|清算|保理|承包|出版"
 )
 _READABLE: Final = re.compile(r"[\u4e00-\u9fffA-Za-z]")
@@ -571,35 +571,39 @@ def summarise_scores(scored: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def attach_universe(
-    results: dict[str, LoadResult],
+def attach_tables(
+    tables: Mapping[str, pd.DataFrame],
     *,
-    source: Path,
     chains: Mapping[str, Chain] | None = None,
     vocabularies: Mapping[str, LinkVocabulary] | None = None,
 ) -> Attachment:
     """Attach a universe's ``enterprises`` from its ``products`` / ``enterprise_products`` /
-    ``product_relations`` and text columns (the bundled chains and vocabularies by default) and
-    put the validated ``enterprise_links`` into ``results``; ``source`` names the universe in
-    rejects."""
-    chains = default_chains() if chains is None else chains
-    vocabularies = default_vocabularies() if vocabularies is None else vocabularies
-    tables = {name: r.frame for name, r in results.items()}
-    attachment = attach_links(
+    ``product_relations`` and text columns (the bundled chains and vocabularies by default)."""
+    return attach_links(
         enterprises=tables["enterprises"],
-        chains=chains,
-        vocabularies=vocabularies,
+        chains=default_chains() if chains is None else chains,
+        vocabularies=default_vocabularies() if vocabularies is None else vocabularies,
         generic=load_generic_terms(),
         products=tables.get("products"),
         enterprise_products=tables.get("enterprise_products"),
         product_relations=tables.get("product_relations"),
     )
-    links = attachment.links
-    results["enterprise_links"] = validate_table(
+
+
+def validated_links(links: pd.DataFrame, *, source: Path) -> LoadResult:
+    """``enterprise_links`` checked against the contract (``source`` names the universe)."""
+    return validate_table(
         links,
         table="enterprise_links",
         rows=np.arange(2, len(links) + 2),
         source=source,
         source_rows=len(links),
     )
+
+
+def attach_universe(results: dict[str, LoadResult], *, source: Path) -> Attachment:
+    """``attach_tables`` on imported tables; the validated ``enterprise_links`` go into
+    ``results``."""
+    attachment = attach_tables({name: r.frame for name, r in results.items()})
+    results["enterprise_links"] = validated_links(attachment.links, source=source)
     return attachment

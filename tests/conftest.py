@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from data.demo.generator import DemoUniverse, generate, write
+from data.demo.generator import DemoUniverse, write
 from data.settings import SEED, Settings
+from industry_graph.demo import build_demo
 from training.promote import promote
 from training.train import TrainResult, train
 
@@ -26,7 +27,7 @@ def shared_data() -> Path:
 @pytest.fixture(scope="session")
 def demo_universe() -> DemoUniverse:
     """The demo universe at its default size (200,000 candidates) and the project seed."""
-    return generate(candidates=200_000, seed=SEED)
+    return build_demo(candidates=200_000, seed=SEED)[0]
 
 
 @dataclass(frozen=True)
@@ -43,7 +44,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     """Trained once per session (8,000 candidates) and shared by model, API and page tests."""
     root = tmp_path_factory.mktemp("trained")
     data_dir = root / "demo"
-    write(generate(candidates=8_000, seed=11), data_dir)
+    write(build_demo(candidates=8_000, seed=11)[0], data_dir)
     settings = Settings(
         home=root / "home", mlflow_tracking_uri=None, data_dir=data_dir, reasons_precomputed=100
     )

@@ -16,6 +16,9 @@ Calibration (see README "The demo universe"):
   and fit (a selection bias real data has too); whether a firm signs comes from a hidden logistic
   process in growth, funding recency, HQ type, chain fit, distance and firm age, plus a latent
   firm effect no model can see. ``oracle.parquet`` holds the true probability of signing now.
+- Chain links: each firm gets a business scope (经营范围) written from its links' vocabularies
+  (``data/demo/scope.py``); ``industry_graph.demo.build_demo`` attaches the firms from that text with
+  the same attacher as real data. The generator's links are kept as ``true_links.parquet``.
 """
 
 from __future__ import annotations
@@ -34,12 +37,14 @@ import pandas as pd
 
 from data import columns as C
 from data.credit_code import make_credit_codes
+from data.demo.scope import scope_texts
 from data.loaders import write_parquet
 from data.reference import (
     Chain,
     Park,
     default_chains,
     default_parks,
+    default_vocabularies,
     load_industries,
     load_regions,
 )
@@ -227,6 +232,9 @@ class DemoUniverse:
     tables: dict[str, pd.DataFrame]
     oracle: pd.DataFrame
     manifest: dict[str, object] = field(default_factory=dict)
+    # the links the generator wrote the firms' business scopes from (evaluation only, like the
+    # oracle): ``enterprise_links`` is what the attacher finds in those scopes
+    true_links: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
 # --------------------------------------------------------------------------------------------
@@ -998,8 +1006,8 @@ def generate(
         raise ValueError(f"candidates: must be at least 1,000 (got {candidates})")
     step = progress or (lambda _msg: None)
     ref = _reference()
-    seeds = np.random.SeedSequence(seed).spawn(4)
-    rng_parks, rng_cand, rng_tax, rng_out = (np.random.default_rng(s) for s in seeds)
+    seeds = np.random.SeedSequence(seed).spawn(5)
+    rng_parks, rng_cand, rng_tax, rng_out, rng_text = (np.random.default_rng(s) for s in seeds)
 
     step("park rosters")
     plans = [_shibei_plan(ref.parks["shibei"]), _nantong_plan(ref.parks["nantong"])]
@@ -1063,11 +1071,24 @@ def generate(
     )
     outreach, oracle = _outreach(rng_out, ref, cand, drivers, rosters, candidates)
 
+    step("business scopes")
+    vocabularies = default_vocabularies()
+    scopes = [
+        scope_texts(
+            rng_text,
+            ids=np.asarray(b.columns[C.ENTERPRISE_ID]),
+            links=b.link_rows,
+            vocabularies=vocabularies,
+        )
+        for b in blocks
+    ]
+
     step("assembling tables")
     enterprises = _enterprise_frame(blocks)
+    enterprises[C.BUSINESS_SCOPE] = np.concatenate(scopes)
+    true_links = pd.concat([b.link_rows for b in blocks], ignore_index=True)
     tables = {
         "enterprises": enterprises,
-        "enterprise_links": pd.concat([b.link_rows for b in blocks], ignore_index=True),
         "industries": _industries_frame(),
         "industry_relations": pd.DataFrame(
             {
@@ -1106,7 +1127,7 @@ def generate(
         "snapshot_id": snapshot_id(tables),
         "synthetic": True,
     }
-    return DemoUniverse(tables=tables, oracle=oracle, manifest=manifest)
+    return DemoUniverse(tables=tables, oracle=oracle, manifest=manifest, true_links=true_links)
 
 
 def write(universe: DemoUniverse, out_dir: Path) -> Path:
@@ -1116,6 +1137,7 @@ def write(universe: DemoUniverse, out_dir: Path) -> Path:
         # row groups of 100,000 rows let dask.dataframe read a table in partitions
         write_parquet(frame, out_dir / f"{name}.parquet", row_group_size=100_000)
     write_parquet(universe.oracle, out_dir / "oracle.parquet")
+    write_parquet(universe.true_links, out_dir / "true_links.parquet")
     path = out_dir / "manifest.json"
     path.write_text(
         json.dumps(universe.manifest, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

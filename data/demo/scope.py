@@ -1,0 +1,103 @@
+"""Business-scope text (经营范围) of demo firms, written from the link vocabularies so that the demo
+runs through the same attacher as real registry data.
+
+A firm with chain links gets one clause per link, its main link first (``从事<term>的技术开发、
+技术服务`` and the like, the term drawn from that link's vocabulary), then one or two generic
+clauses; every firm may get a decoy: a trade clause listing link terms without a verb of making
+(``服务器、传感器的销售``), or a phrase that a link's exclusions rule out (食品安全检测). With
+probability ``MISSING_MAIN`` the main link's clause is left out (a registry scope that does not say
+what the firm mainly does). The generator's own links stay the truth (``true_links``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from data import columns as C
+from data.reference import LinkVocabulary
+
+MISSING_MAIN: Final = 0.03
+DECOY_RATE: Final = 0.3
+_LINK_TEMPLATES: Final = (
+    "从事{}领域内的技术开发、技术服务",
+    "{}的研发、生产",
+    "{}的设计、制造、安装",
+    "提供{}服务",
+    "{}的运营服务",
+)
+_FILLERS: Final = (
+    "技术咨询、技术转让",
+    "企业管理咨询",
+    "计算机软硬件的销售",
+    "日用百货、五金交电的销售",
+    "从事货物及技术的进出口业务",
+    "会务服务",
+    "自有房屋租赁",
+    "商务信息咨询",
+)
+_DECOYS: Final = (
+    "食品安全检测服务",
+    "安全帽、劳防用品的销售",
+    "服务器、传感器、通讯设备的销售",
+    "汽车配件、摩托车配件",
+    "隔膜泵的生产",
+    "密码锁的制造",
+    "保险柜、保险箱的销售",
+    "IDC连接器的生产",
+    "消防安全工程施工",
+    "汽车租赁服务",
+)
+ObjArray = npt.NDArray[np.object_]
+
+
+def _pool(vocabulary: LinkVocabulary) -> list[str]:
+    return [*vocabulary.terms, *vocabulary.scope] or [vocabulary.link_id]
+
+
+def scope_texts(
+    rng: np.random.Generator,
+    *,
+    ids: npt.NDArray[np.str_] | ObjArray,
+    links: pd.DataFrame,
+    vocabularies: Mapping[str, LinkVocabulary],
+) -> ObjArray:
+    """A business scope for each of ``ids`` from its ``links`` (largest share first)."""
+    n = len(ids)
+    position = pd.Series(np.arange(n), index=pd.Index(ids))
+    text = np.full(n, "", dtype=object)
+    ordered = links.sort_values([C.ENTERPRISE_ID, C.SHARE], ascending=[True, False], kind="stable")
+    rank = ordered.groupby(C.ENTERPRISE_ID).cumcount().to_numpy()
+    rows = position.reindex(ordered[C.ENTERPRISE_ID].to_numpy()).to_numpy()
+    for r in np.unique(rank):  # main links first, then second links
+        at = rank == r
+        firm = rows[at].astype(np.int64)
+        link_ids = ordered[C.LINK_ID].to_numpy()[at]
+        clause = np.empty(len(firm), dtype=object)
+        for link_id in np.unique(link_ids):
+            members = np.flatnonzero(link_ids == link_id)
+            pool = np.array(_pool(vocabularies[str(link_id)]), dtype=object)
+            terms = pool[rng.integers(0, len(pool), len(members))]
+            templates = rng.integers(0, len(_LINK_TEMPLATES), len(members))
+            clause[members] = [
+                _LINK_TEMPLATES[k].format(t) for k, t in zip(templates, terms, strict=True)
+            ]
+        if r == 0:
+            keep = rng.random(len(firm)) >= MISSING_MAIN
+            firm, clause = firm[keep], clause[keep]
+        text[firm] = text[firm] + np.where(text[firm] == "", "", "，") + clause
+    fillers = np.array(_FILLERS, dtype=object)
+    for _ in range(2):
+        add = rng.random(n) < 0.7
+        extra = fillers[rng.integers(0, len(fillers), int(add.sum()))]
+        text[add] = text[add] + np.where(text[add] == "", "", "，") + extra
+    decoy = rng.random(n) < DECOY_RATE
+    extra = np.array(_DECOYS, dtype=object)[rng.integers(0, len(_DECOYS), int(decoy.sum()))]
+    text[decoy] = text[decoy] + np.where(text[decoy] == "", "", "，") + extra
+    empty = text == ""
+    text[empty] = fillers[rng.integers(0, len(fillers), int(empty.sum()))]
+    return text
