@@ -121,12 +121,25 @@ class OutreachPublic(_Out):
     source: Literal["history", "service"]
 
 
+class LinkEvidencePublic(_Out):
+    """A chain link of a firm and how it was found (products, business scope or industry code)."""
+
+    link_id: str
+    share: float
+    evidence_kind: str | None
+    evidence: str | None
+    confidence: float | None
+    text_zh: str
+    text_en: str
+
+
 class EnterprisePublic(_Out):
     enterprise_id: str
     name: str
     profile: dict[str, str | float | int | bool | None]
     in_park: bool
     links: list[str]
+    link_evidence: list[LinkEvidencePublic]
     scores: list[TrackStandingPublic]
     park_neighbours: list[SynergyPathPublic]
     outreach: list[OutreachPublic]

@@ -25,6 +25,7 @@ from api.state import ServiceState
 from data import columns as C
 from data.reference import industry_link_map
 from features.build import FeatureContext, firm_features, track_chains
+from industry_graph.attach import evidence_text
 from industry_graph.gaps import analyse_gaps, gap_values, synergy_paths
 from models.leads import LeadFilters, LeadTable
 from models.ranking import eligible
@@ -317,6 +318,39 @@ def _profile_scores(
     return out
 
 
+def _link_evidence(state: ServiceState, own_links: pd.DataFrame) -> list[dict[str, object]]:
+    """Each link of a firm with how it was found (归入「数据安全」：主营产品：PKI基础设施、…)."""
+    names = {link.id: link for chain in state.chains.values() for link in chain.links}
+    out: list[dict[str, object]] = []
+    columns = {c: own_links[c].to_numpy() for c in own_links.columns}
+    for i in range(len(own_links)):
+        link_id = str(columns[C.LINK_ID][i])
+        link = names.get(link_id)
+        kind = columns[C.EVIDENCE_KIND][i] if C.EVIDENCE_KIND in columns else None
+        evidence = columns[C.EVIDENCE][i] if C.EVIDENCE in columns else None
+        confidence = columns[C.CONFIDENCE][i] if C.CONFIDENCE in columns else None
+        kind = kind if isinstance(kind, str) else None
+        evidence = evidence if isinstance(evidence, str) else None
+        label_zh = link.name_zh if link else link_id
+        label_en = link.name_en if link else link_id
+        out.append(
+            {
+                "link_id": link_id,
+                "share": float(columns[C.SHARE][i]),
+                "evidence_kind": kind,
+                "evidence": evidence,
+                "confidence": None
+                if confidence is None or pd.isna(confidence)
+                else float(confidence),
+                "text_zh": f"归入「{label_zh}」"
+                + (f"：{evidence_text(kind, evidence, lang='zh')}" if kind else ""),
+                "text_en": f"in {label_en}"
+                + (f": {evidence_text(kind, evidence, lang='en')}" if kind else ""),
+            }
+        )
+    return out
+
+
 def enterprise_profile(
     state: ServiceState, factory: sessionmaker[Session], enterprise_id: str
 ) -> dict[str, object]:
@@ -340,6 +374,7 @@ def enterprise_profile(
         "profile": profile,
         "in_park": in_park,
         "links": list(own_links[C.LINK_ID]),
+        "link_evidence": _link_evidence(state, own_links),
         "scores": scores,
         "park_neighbours": paths,
         "outreach": outreach_for(state, factory, enterprise_id=enterprise_id, limit=200, offset=0)[

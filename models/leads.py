@@ -11,6 +11,7 @@ import pandas as pd
 
 from data import columns as C
 from features.build import FeatureContext, firm_features, latest_tax_history, track_chains
+from industry_graph.attach import evidence_text
 from industry_graph.gaps import analyse_gaps
 from models.ranking import eligible
 from models.scorer import SCORE_FIELDS, LeadScorer
@@ -90,11 +91,20 @@ class ChainReasoner:
             if ids is None
             else enterprise_links[enterprise_links[C.ENTERPRISE_ID].isin(set(ids))]
         )
-        self.links: dict[str, list[tuple[str, float]]] = {}
-        for eid, lid, share in zip(
-            links[C.ENTERPRISE_ID], links[C.LINK_ID], links[C.SHARE], strict=True
+        self.links: dict[str, list[tuple[str, float, int]]] = {}
+        for row, (eid, lid, share) in enumerate(
+            zip(links[C.ENTERPRISE_ID], links[C.LINK_ID], links[C.SHARE], strict=True)
         ):
-            self.links.setdefault(eid, []).append((lid, float(share)))
+            self.links.setdefault(eid, []).append((lid, float(share), row))
+        # how each link was found, read only for the firm a reason is written for
+        self._evidence = (
+            (
+                links[C.EVIDENCE_KIND].to_numpy(),
+                links[C.EVIDENCE].to_numpy(),
+            )
+            if C.EVIDENCE in links
+            else None
+        )
         synergy = fc.by_track[track]
         self.supplies, self.buys = synergy["supplies"].to_dict(), synergy["buys_from"].to_dict()
 
@@ -102,17 +112,25 @@ class ChainReasoner:
         """The chain reasons of one firm."""
         reasons: list[dict[str, str]] = []
         options = [
-            (self.gaps[lid], share) for lid, share in self.links.get(eid, []) if lid in self.gaps
+            (self.gaps[lid], share, row)
+            for lid, share, row in self.links.get(eid, [])
+            if lid in self.gaps
         ]
         best = max(options, key=lambda gs: gs[0].score * gs[1], default=None)
         if best is not None and best[0].score > 0 and best[0].gap_type != "covered":
             gap = best[0]
             word_zh, word_en = GAP_WORDS[gap.gap_type]
+            why_zh = why_en = ""
+            if self._evidence is not None:
+                kind, evidence = self._evidence[0][best[2]], self._evidence[1][best[2]]
+                if isinstance(kind, str):
+                    why_zh = f"（{evidence_text(kind, evidence, lang='zh')}）"
+                    why_en = f" ({evidence_text(kind, evidence, lang='en')})"
             reasons.append(
                 {
                     "kind": "gap",
-                    "text_zh": f"填补{word_zh}环节「{gap.name_zh}」",
-                    "text_en": f"fills the {word_en}: {gap.name_en}",
+                    "text_zh": f"填补{word_zh}环节「{gap.name_zh}」{why_zh}",
+                    "text_en": f"fills the {word_en}: {gap.name_en}{why_en}",
                 }
             )
         sup, buy = int(self.supplies.get(eid, 0)), int(self.buys.get(eid, 0))
@@ -359,7 +377,7 @@ class LeadTable:
                     C.PROVINCE: _text(cols[C.PROVINCE][i]),
                     C.CITY: _text(cols[C.CITY][i]),
                     C.INDUSTRY_CODE: _text(cols[C.INDUSTRY_CODE][i]),
-                    "links": [lid for lid, _ in self._chain.links.get(eid, [])],
+                    "links": [lid for lid, _, _ in self._chain.links.get(eid, [])],
                     "score": float(cols["score"][i]),
                     "p_land": float(cols["p_land"][i]),
                     "tax_p10_wan_cny": float(cols["tax_p10_wan_cny"][i]),
