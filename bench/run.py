@@ -541,10 +541,10 @@ def bench_attach_real() -> dict[str, object]:
     scope) to chain links, imports excluded (≤ 30 s)."""
     import pandas as pd
 
+    from data import columns as C
     from data.chainkg import import_chainkg
     from data.importers import import_enterprises
     from data.settings import get_settings
-    from data import columns as C
     from industry_graph.attach import attach_tables
 
     shared = get_settings().shared_data
@@ -580,8 +580,8 @@ def bench_attach_demo() -> dict[str, object]:
     """Attaching the 1 M-candidate demo from its business scopes (≤ 60 s; the whole demo
     generation, attachment included, is ``demo_generation``)."""
     _ensure_demo(DEMO_1M, 1_000_000)
-    from data.universe import load_universe
     from data import columns as C
+    from data.universe import load_universe
     from industry_graph.attach import attach_tables
 
     tables = load_universe(DEMO_1M, ["enterprises"])
