@@ -20,6 +20,8 @@ from data.schemas import TABLES
 from data.settings import get_settings
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from industry_graph.attach import Attachment
 
 app = typer.Typer(
@@ -423,19 +425,21 @@ def gaps(
         park_roster=roster,
     )
     result = analyse_gaps(ctx, chain)
+    present = _park_firms_by_link(tables, roster)
     if format == "json":
         payload = {
             "park": park,
             "chain": chain,
             "park_firms": ctx.roster_size,
-            "links": [g.to_dict() for g in result],
+            "links": [g.to_dict() | {"firms_evidence": present.get(g.link_id, [])} for g in result],
         }
         typer.echo(json.dumps(payload, ensure_ascii=False, indent=2))
         return
     table = Table(
         title=f"{parks[park].name_zh} · {all_chains[chain].name_zh} — gaps ({ctx.roster_size:,} park firms)"
     )
-    for col in ("link", "环节", "firms", "target", "revenue (wan)", "type", "score", "reason"):
+    columns = ("link", "环节", "firms", "target", "revenue (wan)", "type", "score", "reason")
+    for col in (*columns, "park firms (share · evidence)"):
         table.add_column(
             col, justify="right" if col in {"firms", "target", "revenue (wan)", "score"} else "left"
         )
@@ -449,8 +453,30 @@ def gaps(
             g.gap_type,
             f"{g.score:.3f}",
             g.reason_zh,
+            "\n".join(present.get(g.link_id, [])[:5]),
         )
     console.print(table)
+
+
+def _park_firms_by_link(
+    tables: dict[str, pd.DataFrame], roster: pd.DataFrame
+) -> dict[str, list[str]]:
+    """Per link, the park firms in it with their share and the evidence (largest share first)."""
+    from data import columns as C
+
+    links = tables["enterprise_links"]
+    links = links[links[C.ENTERPRISE_ID].isin(set(roster[C.ENTERPRISE_ID]))]
+    names = tables["enterprises"].set_index(C.ENTERPRISE_ID)[C.NAME]
+    links = links.sort_values(C.SHARE, ascending=False, kind="stable")
+    out: dict[str, list[str]] = {}
+    for row in links.to_dict("records"):
+        evidence = row.get(C.EVIDENCE)
+        kind = row.get(C.EVIDENCE_KIND)
+        what = f"{kind}: {evidence}" if isinstance(evidence, str) else str(kind or "")
+        out.setdefault(str(row[C.LINK_ID]), []).append(
+            f"{names.get(row[C.ENTERPRISE_ID], row[C.ENTERPRISE_ID])} {float(row[C.SHARE]):.2f} · {what}"
+        )
+    return out
 
 
 SchedulerOption = Annotated[
