@@ -167,6 +167,8 @@ def test_cli_ashare_then_gaps_json(tmp_path: Path) -> None:
     assert payload["park"] == "shibei" and payload["chain"] == "big_data"
     by_link = {link["link_id"]: link for link in payload["links"]}
     assert by_link["big_data.storage_idc"]["firms"] > 0
+    # the park firm in the link, with the products that put it there
+    assert any("product: " in e for e in by_link["big_data.storage_idc"]["firms_evidence"])
     assert {link["gap_type"] for link in payload["links"]} <= {
         "missing_broken",
         "missing",
