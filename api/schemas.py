@@ -41,6 +41,18 @@ class ReasonPublic(_Out):
     effect: str | None = None
 
 
+class LinkEvidencePublic(_Out):
+    """A chain link of a firm and how it was found (products, business scope or industry code)."""
+
+    link_id: str
+    share: float
+    evidence_kind: str | None
+    evidence: str | None
+    confidence: float | None
+    text_zh: str
+    text_en: str
+
+
 class LeadPublic(_Out):
     rank: int = Field(description="position in this filtered list (1 = best)")
     overall_rank: int = Field(description="position among all candidates of the track")
@@ -69,6 +81,16 @@ class LeadsPublic(_Out):
     offset: int
     model_version: str
     snapshot_id: str
+
+
+class LinkCandidatePublic(LeadPublic):
+    link_evidence: LinkEvidencePublic | None = Field(
+        description="how the firm was found to work in the link (products, scope or code)"
+    )
+
+
+class LinkCandidatesPublic(LeadsPublic):
+    items: list[LinkCandidatePublic]  # type: ignore[assignment]
 
 
 class TrackScorePublic(_Out):
@@ -121,18 +143,6 @@ class OutreachPublic(_Out):
     source: Literal["history", "service"]
 
 
-class LinkEvidencePublic(_Out):
-    """A chain link of a firm and how it was found (products, business scope or industry code)."""
-
-    link_id: str
-    share: float
-    evidence_kind: str | None
-    evidence: str | None
-    confidence: float | None
-    text_zh: str
-    text_en: str
-
-
 class EnterprisePublic(_Out):
     enterprise_id: str
     name: str
@@ -181,6 +191,11 @@ class FirmIn(_In):
     last_funding_on: date | None = None
     industry_code: str | None = Field(default=None, max_length=10)
     industry_scheme: Literal["gbt4754_2017", "sw2021"] | None = None
+    business_scope: str | None = Field(
+        default=None,
+        max_length=5000,
+        description="经营范围: attaches the firm to chain links when `links` is not given",
+    )
     links: list[LinkShareIn] | None = Field(default=None, max_length=20)
 
     @field_validator("credit_code")

@@ -23,11 +23,11 @@ from api.db import IdempotencyKey, OutreachRecord, session_scope, with_retries
 from api.schemas import FirmIn, OutreachIn
 from api.state import ServiceState
 from data import columns as C
-from data.reference import industry_link_map
+from data.reference import default_vocabularies
 from features.build import FeatureContext, firm_features, track_chains
-from industry_graph.attach import evidence_text
+from industry_graph.attach import attach_links, default_matcher, evidence_text
 from industry_graph.gaps import analyse_gaps, gap_values, synergy_paths
-from models.leads import LeadFilters, LeadTable
+from models.leads import LeadFilters, LeadTable, chain_reasons
 from models.ranking import eligible
 from models.scorer import SCORE_FIELDS
 
@@ -210,6 +210,8 @@ def _score_frame(
         X = firm_features(fc, firms, track=track, as_of=state.as_of, history=history)
         scored = scorer.score(X)
         reasons = scorer.explain(X)
+        # the gap it would fill (with the evidence of its link) first, as in the lead lists
+        chain = chain_reasons(fc, links, firms[C.ENTERPRISE_ID], track)
         ok = eligible(state.park.tracks[track].eligibility, firms, links)  # type: ignore[index]
         table = state.leads.get(track)
         for i in range(len(firms)):
@@ -222,13 +224,16 @@ def _score_frame(
                     "overall_rank": None if rank is None else rank + 1,
                     **{k: float(scored.iloc[i][k]) for k in SCORE_FIELDS},
                     "reasons": [
-                        {
-                            "kind": r["feature"],
-                            "text_zh": r["text_zh"],
-                            "text_en": r["text_en"],
-                            "effect": r["effect"],
-                        }
-                        for r in reasons[i]
+                        *chain[i],
+                        *(
+                            {
+                                "kind": r["feature"],
+                                "text_zh": r["text_zh"],
+                                "text_en": r["text_en"],
+                                "effect": r["effect"],
+                            }
+                            for r in reasons[i]
+                        ),
                     ],
                 }
             )
@@ -238,11 +243,10 @@ def _score_frame(
 def score_firms(
     state: ServiceState, firms_in: list[FirmIn], track: str | None
 ) -> list[dict[str, object]]:
-    """Score what-if firms given in the contract's form; links come from the request or from
-    the chains' mapping of the firm's industry code."""
+    """Score what-if firms given in the contract's form; links come from the request or, like
+    every other firm's, from the attacher (business scope, else industry code)."""
     assert state.fc is not None
     rows, link_rows = [], []
-    maps = {s: industry_link_map(state.chains, scheme=s) for s in ("gbt4754_2017", "sw2021")}
     for i, firm in enumerate(firms_in):
         eid = f"whatif:{i}"
         record = firm.model_dump(exclude={"links", "enterprise_id"})
@@ -256,16 +260,19 @@ def score_firms(
                 for ln in firm.links
                 if ln.link_id.split(".")[0] in state.chains
             ]
-        elif firm.industry_code:
-            mapped = maps[firm.industry_scheme or "gbt4754_2017"].get(firm.industry_code, ())
-            link_rows += [
-                {C.ENTERPRISE_ID: eid, C.LINK_ID: lid, C.SHARE: 1 / len(mapped)} for lid in mapped
-            ]
     firms = pd.DataFrame(rows)
-    for col in C.ENTERPRISE_COLUMNS:
+    for col in (*C.ENTERPRISE_COLUMNS, C.BUSINESS_SCOPE):
         if col not in firms:
             firms[col] = None
-    links = pd.DataFrame(link_rows, columns=[C.ENTERPRISE_ID, C.LINK_ID, C.SHARE])
+    given = pd.DataFrame(link_rows, columns=[C.ENTERPRISE_ID, C.LINK_ID, C.SHARE])
+    unlinked = firms[~firms[C.ENTERPRISE_ID].isin(set(given[C.ENTERPRISE_ID]))]
+    found = attach_links(
+        enterprises=unlinked,
+        chains=state.chains,
+        vocabularies=default_vocabularies(),
+        matcher=default_matcher(),
+    ).links
+    links = pd.concat([given, found], ignore_index=True) if len(found) else given
     fc = _with_temp_firms(state.fc, links)
     tracks = (track,) if track else TRACKS
     scores = _score_frame(state, firms, links, tracks, fc)
@@ -361,7 +368,8 @@ def enterprise_profile(
         raise NotFound(f"enterprise_id: no enterprise {enterprise_id!r}")
     record = state.tables["enterprises"].iloc[row_number]
     own_links = state.links_of(enterprise_id)
-    profile = {k: _clean(v) for k, v in record.items() if k in C.ENTERPRISE_COLUMNS}
+    shown = (*C.ENTERPRISE_COLUMNS, *C.ENTERPRISE_EXTRA_COLUMNS)
+    profile = {k: _clean(v) for k, v in record.items() if k in shown}
     in_park = enterprise_id in state.fc.park_members
     scores = _profile_scores(state, enterprise_id, in_park) if state.model is not None else []
     name = str(record[C.NAME])
@@ -456,7 +464,7 @@ def link_candidates(
         state.chains[chain_id].link(link_id)
     except KeyError as exc:
         raise NotFound(f"link: chain {chain_id!r} has no link {link!r}") from exc
-    return leads_page(
+    page = leads_page(
         state,
         track="bigdata",
         filters=LeadFilters(link=link_id),
@@ -464,6 +472,14 @@ def link_candidates(
         offset=offset,
         contacted=contacted,
     )
+    items = page["items"]
+    assert isinstance(items, list)
+    with_evidence = []
+    for item in items:  # copies: lead rows may be cached and shared with /leads
+        own = state.links_of(str(item["enterprise_id"]))
+        found = _link_evidence(state, own[own[C.LINK_ID] == link_id])
+        with_evidence.append(item | {"link_evidence": found[0] if found else None})
+    return page | {"items": with_evidence}
 
 
 # ------------------------------------------------------------------ outreach

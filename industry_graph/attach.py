@@ -46,6 +46,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
@@ -237,7 +238,9 @@ def _product_evidence(
         sub = product_relations[product_relations[C.RELATION] == "subclass"]
         unmatched = {pid for pid, m in direct.items() if not m}
         sub = sub[sub[C.TO_PRODUCT].isin(unmatched) & sub[C.FROM_PRODUCT].isin(names.index)]
-        for child, parent in zip(sub[C.TO_PRODUCT], sub[C.FROM_PRODUCT], strict=True):
+        for child, parent in zip(
+            sub[C.TO_PRODUCT].tolist(), sub[C.FROM_PRODUCT].tolist(), strict=True
+        ):
             parents[child].append(parent)
     parent_matches = {
         p: matcher.match(str(names[p])) for ps in parents.values() for p in ps if p in names.index
@@ -261,7 +264,9 @@ def _product_evidence(
         weight.where(informative.to_numpy(), 0.0).groupby(ep[C.ENTERPRISE_ID]).sum()
     )
     evidence = _Evidence()
-    for eid, pid, w in zip(ep[C.ENTERPRISE_ID], ep[C.PRODUCT_ID], weight, strict=True):
+    for eid, pid, w in zip(
+        ep[C.ENTERPRISE_ID].tolist(), ep[C.PRODUCT_ID].tolist(), weight.tolist(), strict=True
+    ):
         name = str(names[pid])
         matched = direct.get(pid)
         if matched:
@@ -286,32 +291,61 @@ def readable_text(value: object) -> str | None:
 
 
 _TextMatch = tuple[list[tuple[str, float, str]], float]
+# per scope item: its words, the links it names and whether it is informative (it names a link
+# or is not generic)
+_ItemMatch = tuple[str, tuple[str, ...], bool]
 
 
-def _text_strengths(matcher: LinkMatcher, text: str) -> _TextMatch:
-    """(link, strength, matched items) of a scope text, and the weight of its informative items;
-    strengths are shares of the whole scope's weight. Items of a trade clause (goods listed for
-    sale, or with no verb at all) count as informative but name no link."""
-    clauses = [c for c in _CLAUSE_SPLIT.split(text) if c]
-    items: list[tuple[str, bool]] = []
-    for clause in clauses:
-        trade = _DOES.search(clause) is None
-        items += [(item, trade) for item in _ITEM_SPLIT.split(clause) if item]
-    if not items:
-        return [], 0.0
-    total = sum(_item_weight(i) for i in range(len(items)))
-    out: dict[str, tuple[float, list[str]]] = {}
-    informative = 0.0
-    for i, (item, trade) in enumerate(items):
-        matched = {} if trade else matcher.match(item, scope=True)
-        if matched or not matcher.is_generic(item):
-            informative += _item_weight(i) / total
-        for link_id in matched:
-            strength, found = out.get(link_id, (0.0, []))
-            found.append(item)
-            out[link_id] = (strength + _item_weight(i) / total, found)
-    rows = [(link_id, s, EVIDENCE_SEPARATOR.join(found)) for link_id, (s, found) in out.items()]
-    return rows, informative
+class _ScopeReader:
+    """Reads scope texts with each distinct clause split and matched once (registries and the
+    demo repeat the same clauses across many firms)."""
+
+    def __init__(self, matcher: LinkMatcher) -> None:
+        self.matcher = matcher
+        self._clauses: dict[str, list[_ItemMatch]] = {}
+        self._weights: list[float] = []
+        self._totals: list[float] = [0.0]
+
+    def _clause(self, clause: str) -> list[_ItemMatch]:
+        found = self._clauses.get(clause)
+        if found is None:
+            trade = _DOES.search(clause) is None
+            found = []
+            for item in _ITEM_SPLIT.split(clause):
+                if item:
+                    links = () if trade else tuple(self.matcher.match(item, scope=True))
+                    found.append((item, links, bool(links) or not self.matcher.is_generic(item)))
+            self._clauses[clause] = found
+        return found
+
+    def _weight(self, n: int) -> tuple[list[float], float]:
+        while len(self._weights) < n:
+            self._weights.append(_item_weight(len(self._weights)))
+            self._totals.append(self._totals[-1] + self._weights[-1])
+        return self._weights, self._totals[n]
+
+    def strengths(self, text: str) -> _TextMatch:
+        """(link, strength, matched items) of a scope text, and the weight of its informative
+        items; strengths are shares of the whole scope's weight. Items of a trade clause (goods
+        listed for sale, or with no verb at all) count as informative but name no link."""
+        items: list[_ItemMatch] = []
+        for clause in _CLAUSE_SPLIT.split(text):
+            if clause:
+                items += self._clause(clause)
+        if not items:
+            return [], 0.0
+        weights, total = self._weight(len(items))
+        out: dict[str, tuple[float, list[str]]] = {}
+        informative = 0.0
+        for i, (item, links, is_informative) in enumerate(items):
+            if is_informative:
+                informative += weights[i]
+            for link_id in links:
+                strength, found = out.get(link_id, (0.0, []))
+                found.append(item)
+                out[link_id] = (strength + weights[i], found)
+        rows = [(link_id, s / total, EVIDENCE_SEPARATOR.join(f)) for link_id, (s, f) in out.items()]
+        return rows, informative / total
 
 
 def _text_evidence(
@@ -319,17 +353,30 @@ def _text_evidence(
 ) -> tuple[pd.DataFrame, pd.Series]:
     """Evidence rows of the firms' scope texts (each distinct text matched once), and each
     firm's informative scope weight."""
+    reader = _ScopeReader(matcher)
     cache: dict[str, _TextMatch] = {}
     evidence = _Evidence()
     informative = np.zeros(len(ids))
-    for k, (eid, text) in enumerate(zip(ids, texts, strict=True)):
+    for k, (eid, text) in enumerate(zip(ids.tolist(), texts.tolist(), strict=True)):
         found = cache.get(text)
         if found is None:
-            found = cache[text] = _text_strengths(matcher, text)
+            found = cache[text] = reader.strengths(text)
         rows, informative[k] = found
         for link_id, strength, items in rows:
             evidence.add(eid, link_id, strength, items, True)
     return evidence.frame(), pd.Series(informative, index=ids.to_numpy())
+
+
+def _evidence_items(evidence: pd.DataFrame, keys: list[str]) -> pd.Series:
+    """Per (firm, link): its distinct evidence items, strongest first, up to ``MAX_EVIDENCE``,
+    joined (only groups of several rows are joined in Python; most have one)."""
+    items = evidence.drop_duplicates([*keys, "item"])
+    items = items[items.groupby(keys, sort=False).cumcount().to_numpy() < MAX_EVIDENCE]
+    size = items.groupby(keys, sort=False)["item"].transform("size").to_numpy()
+    single = items[size == 1].set_index(keys)["item"]
+    several = items[size > 1].groupby(keys, sort=False)["item"].agg(EVIDENCE_SEPARATOR.join)
+    joined: pd.Series = pd.concat([single, several])
+    return joined
 
 
 def _kept(
@@ -340,12 +387,15 @@ def _kept(
     if evidence.empty:
         return pd.DataFrame(columns=list(LINK_COLUMNS))
     evidence = evidence.sort_values("strength", ascending=False, kind="stable")
-    grouped = evidence.groupby([C.ENTERPRISE_ID, C.LINK_ID], sort=False)
-    per_link = grouped.agg(
-        strength=("strength", "sum"),
-        direct=("direct", "any"),
-        items=("item", lambda s: list(dict.fromkeys(s))[:MAX_EVIDENCE]),
-    ).reset_index()
+    keys = [C.ENTERPRISE_ID, C.LINK_ID]
+    per_link = (
+        evidence.groupby(keys, sort=False)
+        .agg(strength=("strength", "sum"), direct=("direct", "any"))
+        .reset_index()
+    )
+    per_link["items"] = (
+        _evidence_items(evidence, keys).reindex(pd.MultiIndex.from_frame(per_link[keys])).to_numpy()
+    )
     best = per_link.groupby(C.ENTERPRISE_ID)["strength"].transform("max")
     floor = np.maximum(
         MIN_SHARE * per_link[C.ENTERPRISE_ID].map(informative), RELATIVE_FLOOR * best
@@ -359,7 +409,7 @@ def _kept(
     in_prior = np.fromiter(
         (
             isinstance(links, tuple) and link in links
-            for links, link in zip(code_links, per_link[C.LINK_ID], strict=True)
+            for links, link in zip(code_links.tolist(), per_link[C.LINK_ID].tolist(), strict=True)
         ),
         dtype=bool,
         count=len(per_link),
@@ -375,11 +425,9 @@ def _kept(
         {
             C.ENTERPRISE_ID: per_link[C.ENTERPRISE_ID].to_numpy(),
             C.LINK_ID: per_link[C.LINK_ID].to_numpy(),
-            C.SHARE: np.round(weighted / total.to_numpy(), 6),
+            C.SHARE: weighted / total.to_numpy(),
             C.EVIDENCE_KIND: kind,
-            C.EVIDENCE: [
-                EVIDENCE_SEPARATOR.join(items[:MAX_EVIDENCE]) for items in per_link["items"]
-            ],
+            C.EVIDENCE: per_link["items"].to_numpy(),
             C.CONFIDENCE: np.round(confidence, 4),
         }
     )
@@ -401,7 +449,7 @@ def _industry_links(firms: pd.DataFrame, prior: pd.Series) -> pd.DataFrame:
         {
             C.ENTERPRISE_ID: ids,
             C.LINK_ID: links,
-            C.SHARE: np.round(1.0 / n, 6),
+            C.SHARE: 1.0 / n,
             C.EVIDENCE_KIND: KIND_INDUSTRY,
             C.EVIDENCE: [
                 f"{'申万' if s == 'sw2021' else 'GB/T 4754'} {c}"
@@ -419,7 +467,11 @@ def industry_prior(enterprises: pd.DataFrame, chains: Mapping[str, Chain]) -> pd
     }
     values = [
         maps.get(str(s), {}).get(str(c), ()) if isinstance(c, str) else ()
-        for s, c in zip(enterprises[C.INDUSTRY_SCHEME], enterprises[C.INDUSTRY_CODE], strict=True)
+        for s, c in zip(
+            enterprises[C.INDUSTRY_SCHEME].tolist(),
+            enterprises[C.INDUSTRY_CODE].tolist(),
+            strict=True,
+        )
     ]
     return pd.Series(values, index=enterprises[C.ENTERPRISE_ID].to_numpy(), dtype=object)
 
@@ -453,15 +505,17 @@ def attach_links(
         )
         frames.append(_kept(evidence, informative, prior, KIND_PRODUCT))
     counts["firms with products"] = len(with_products)
-    text = pd.Series(None, index=enterprises.index, dtype=object)
-    present = pd.Series(False, index=enterprises.index)
+    texts: list[str | None] = [None] * len(enterprises)
+    given = [False] * len(enterprises)  # a value is there, readable or not
     for column in text_columns:
         if column not in enterprises:
             continue
-        values = enterprises[column]
-        missing = text.isna()
-        present |= values.notna() & values.map(lambda v: not isinstance(v, str) or v.strip() != "")
-        text[missing] = values[missing].map(readable_text)
+        for k, value in enumerate(enterprises[column].tolist()):
+            if texts[k] is None and value is not None and value == value:  # NaN != NaN
+                given[k] = given[k] or not (isinstance(value, str) and not value.strip())
+                texts[k] = readable_text(value)
+    text = pd.Series(texts, index=enterprises.index, dtype=object)
+    present = pd.Series(given, index=enterprises.index)
     no_products = ~ids.isin(with_products)
     unreadable = no_products & present & text.isna()
     counts["business scope unreadable (attached by industry code)"] = int(unreadable.sum())
@@ -571,6 +625,12 @@ def summarise_scores(scored: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@lru_cache(maxsize=1)
+def default_matcher() -> LinkMatcher:
+    """The matcher of the bundled vocabularies and generic words, built once."""
+    return LinkMatcher(default_vocabularies(), load_generic_terms())
+
+
 def attach_tables(
     tables: Mapping[str, pd.DataFrame],
     *,
@@ -584,6 +644,7 @@ def attach_tables(
         chains=default_chains() if chains is None else chains,
         vocabularies=default_vocabularies() if vocabularies is None else vocabularies,
         generic=load_generic_terms(),
+        matcher=default_matcher() if vocabularies is None else None,
         products=tables.get("products"),
         enterprise_products=tables.get("enterprise_products"),
         product_relations=tables.get("product_relations"),

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from api.deps import GraphDep, OfficerDep, ServingDep
-from api.schemas import ChainMapPublic, ChainsPublic, GapsPublic, LeadsPublic
+from api.schemas import ChainMapPublic, ChainsPublic, GapsPublic, LinkCandidatesPublic
 from api.service import chain_gaps, chain_map, chain_summaries, link_candidates
 
 router = APIRouter(tags=["chains"])
@@ -42,7 +42,7 @@ def get_gaps(chain_id: ChainId, state: GraphDep, _key: OfficerDep) -> dict[str, 
 
 @router.get(
     "/chains/{chain_id}/links/{link}/candidates",
-    response_model=LeadsPublic,
+    response_model=LinkCandidatesPublic,
     responses={404: {"description": "unknown chain or link"}},
 )
 def get_link_candidates(

@@ -180,6 +180,19 @@ def test_enterprise_profile_and_unknown_id(api: Api) -> None:
     assert missing.status_code == 404 and "913101019999999999" in missing.json()["detail"]
 
 
+def test_enterprise_links_carry_their_evidence(api: Api) -> None:
+    eid = api.client.get(
+        f"{V1}/leads", params={"track": "bigdata", "limit": 1}, headers=api.officer
+    ).json()["items"][0]["enterprise_id"]
+    body = api.client.get(f"{V1}/enterprises/{eid}", headers=api.officer).json()
+    evidence = body["link_evidence"]
+    assert [e["link_id"] for e in evidence] == body["links"] and evidence
+    scope = str(body["profile"].get("business_scope", ""))
+    first = evidence[0]
+    assert first["evidence_kind"] == "text" and 0 < first["confidence"] <= 1
+    assert all(part in scope for part in first["evidence"].split("、"))  # quoted from the scope
+
+
 def test_score_what_if_firms_and_validation(api: Api) -> None:
     firm = {
         "name": "隐私计算样例公司",
@@ -232,6 +245,12 @@ def test_chains(api: Api) -> None:
     ).json()
     assert cands["total"] > 0 and all(
         "big_data.privacy_computing" in i["links"] for i in cands["items"]
+    )
+    # each candidate says how it was found in the link: the demo's generated business scopes
+    evidence = cands["items"][0]["link_evidence"]
+    assert evidence["link_id"] == "big_data.privacy_computing"
+    assert evidence["evidence_kind"] == "text" and evidence["text_zh"].startswith(
+        "归入「隐私计算」：经营范围："
     )
     assert api.client.get(f"{V1}/chains/nope", headers=api.officer).status_code == 404
     assert (
@@ -348,6 +367,27 @@ def test_missing_data_is_503_not_500(tmp_path: Path, path: str) -> None:
         key = {"X-API-Key": create_key(app.state.sessions, role="officer")}
         r = client.get(path, headers=key)
         assert r.status_code == 503 and "data: not loaded" in r.json()["detail"]
+
+
+def test_what_if_firm_is_attached_from_its_business_scope(api: Api) -> None:
+    r = api.client.post(
+        f"{V1}/score",
+        json={
+            "firms": [
+                {
+                    "name": "隐私计算样例公司",
+                    "revenue_wan_cny": 20_000,
+                    "business_scope": "隐私计算平台的技术开发、技术服务，企业管理咨询",
+                }
+            ],
+            "track": "bigdata",
+        },
+        headers=api.officer,
+    )
+    assert r.status_code == 200
+    reasons = r.json()["items"][0]["scores"][0]["reasons"]
+    gap = next(x for x in reasons if x["kind"] == "gap")
+    assert "隐私计算" in gap["text_zh"] and "经营范围" in gap["text_zh"]
 
 
 def test_score_a_firm_with_nothing_but_a_name(api: Api) -> None:
