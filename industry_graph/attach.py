@@ -52,6 +52,7 @@ from typing import Final
 
 import ahocorasick
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 
 from data import columns as C
@@ -348,23 +349,90 @@ class _ScopeReader:
         return rows, informative / total
 
 
-def _text_evidence(
-    matcher: LinkMatcher, ids: pd.Series, texts: pd.Series
-) -> tuple[pd.DataFrame, pd.Series]:
-    """Evidence rows of the firms' scope texts (each distinct text matched once), and each
-    firm's informative scope weight."""
+def _text_links(
+    matcher: LinkMatcher, firms: pd.DataFrame, texts: list[str], chains: Mapping[str, Chain]
+) -> tuple[pd.DataFrame, npt.NDArray[np.float64]]:
+    """``enterprise_links`` rows of firms attached by their scope text, and each firm's
+    informative scope weight. Everything but the industry prior depends on the text alone, so
+    each distinct text is read and thresholded once and its links are spread to its firms."""
+    codes, uniques = pd.factorize(pd.Series(texts, dtype=object))
     reader = _ScopeReader(matcher)
-    cache: dict[str, _TextMatch] = {}
-    evidence = _Evidence()
-    informative = np.zeros(len(ids))
-    for k, (eid, text) in enumerate(zip(ids.tolist(), texts.tolist(), strict=True)):
-        found = cache.get(text)
-        if found is None:
-            found = cache[text] = reader.strengths(text)
-        rows, informative[k] = found
+    informative = np.zeros(len(uniques))
+    text_of: list[int] = []
+    link_of: list[str] = []
+    strength_of: list[float] = []
+    items_of: list[str] = []
+    for u, text in enumerate(uniques.tolist()):
+        rows, informative[u] = reader.strengths(text)
+        if not rows:
+            continue
+        best = max(strength for _, strength, _ in rows)
+        floor = max(MIN_SHARE * informative[u], RELATIVE_FLOOR * best)
         for link_id, strength, items in rows:
-            evidence.add(eid, link_id, strength, items, True)
-    return evidence.frame(), pd.Series(informative, index=ids.to_numpy())
+            if strength >= floor:
+                text_of.append(u)
+                link_of.append(link_id)
+                strength_of.append(strength)
+                items_of.append(
+                    EVIDENCE_SEPARATOR.join(items.split(EVIDENCE_SEPARATOR)[:MAX_EVIDENCE])
+                )
+    per_text = np.bincount(np.asarray(text_of, dtype=np.int64), minlength=len(uniques))
+    starts = np.concatenate([[0], np.cumsum(per_text)[:-1]])
+    n_rows = per_text[codes]
+    firm = np.repeat(np.arange(len(codes)), n_rows)
+    first = np.repeat(starts[codes], n_rows)
+    offset = np.arange(len(firm)) - np.repeat(np.cumsum(n_rows) - n_rows, n_rows)
+    row = first + offset
+    link_ids = np.asarray(link_of, dtype=object)[row]
+    strengths = np.asarray(strength_of, dtype=np.float64)[row]
+    in_prior = _in_industry_prior(
+        firms[C.INDUSTRY_SCHEME].to_numpy(dtype=object)[firm],
+        firms[C.INDUSTRY_CODE].to_numpy(dtype=object)[firm],
+        link_ids,
+        chains,
+    )
+    weighted = strengths * np.where(in_prior, INDUSTRY_PRIOR, 1.0)
+    total = np.bincount(firm, weights=weighted, minlength=len(codes))
+    links = pd.DataFrame(
+        {
+            C.ENTERPRISE_ID: firms[C.ENTERPRISE_ID].to_numpy(dtype=object)[firm],
+            C.LINK_ID: link_ids,
+            C.SHARE: weighted / total[firm],
+            C.EVIDENCE_KIND: KIND_TEXT,
+            C.EVIDENCE: np.asarray(items_of, dtype=object)[row],
+            C.CONFIDENCE: np.round(0.8 * np.minimum(1.0, strengths / 0.3), 4),
+        }
+    )
+    return links, informative[codes]
+
+
+def _in_industry_prior(
+    schemes: npt.NDArray[np.object_],
+    codes: npt.NDArray[np.object_],
+    link_ids: npt.NDArray[np.object_],
+    chains: Mapping[str, Chain],
+) -> npt.NDArray[np.bool_]:
+    """Whether each (firm's industry code, link) pair is listed in the chains' code mapping."""
+    pairs = {
+        (scheme, code, link)
+        for scheme in ("gbt4754_2017", "sw2021")
+        for code, links in industry_link_map(chains, scheme=scheme).items()
+        for link in links
+    }
+    if not len(link_ids):
+        return np.zeros(0, dtype=bool)
+    key, key_values = pd.factorize(
+        np.asarray(
+            [f"{s}|{c}" for s, c in zip(schemes.tolist(), codes.tolist(), strict=True)],
+            dtype=object,
+        )
+    )
+    link, link_values = pd.factorize(pd.Series(link_ids, dtype=object))
+    allowed = np.array(
+        [[(*k.split("|", 1), lk) in pairs for lk in link_values] for k in key_values], dtype=bool
+    ).reshape(len(key_values), len(link_values))
+    result: npt.NDArray[np.bool_] = allowed[key, link]
+    return result
 
 
 def _evidence_items(evidence: pd.DataFrame, keys: list[str]) -> pd.Series:
@@ -492,17 +560,20 @@ def attach_links(
     industry code (see the module docstring); ``generic`` are the words that name no link."""
     matcher = matcher or LinkMatcher(vocabularies, generic)
     counts: Counter[str] = Counter()
-    prior = industry_prior(enterprises, chains)
-    ids = enterprises[C.ENTERPRISE_ID]
+    # object dtype: isin over Arrow strings builds a scalar per value (seconds at 1 M firms)
+    ids = enterprises[C.ENTERPRISE_ID].astype(object)
     with_products: set[str] = set()
     frames = []
     if products is not None and enterprise_products is not None and len(enterprise_products):
-        ep = enterprise_products[enterprise_products[C.ENTERPRISE_ID].isin(set(ids))]
+        ep = enterprise_products[
+            enterprise_products[C.ENTERPRISE_ID].astype(object).isin(ids.to_numpy())
+        ]
         evidence, informative = _product_evidence(matcher, ep, products, product_relations)
         with_products = set(informative.index[informative >= MIN_PRODUCT_WEIGHT])
         counts["firms whose products are all generic"] = int(
             (informative < MIN_PRODUCT_WEIGHT).sum()
         )
+        prior = industry_prior(enterprises[ids.isin(list(with_products))], chains)
         frames.append(_kept(evidence, informative, prior, KIND_PRODUCT))
     counts["firms with products"] = len(with_products)
     texts: list[str | None] = [None] * len(enterprises)
@@ -516,35 +587,38 @@ def attach_links(
                 texts[k] = readable_text(value)
     text = pd.Series(texts, index=enterprises.index, dtype=object)
     present = pd.Series(given, index=enterprises.index)
-    no_products = ~ids.isin(with_products)
+    no_products = ~ids.isin(list(with_products))
     unreadable = no_products & present & text.isna()
     counts["business scope unreadable (attached by industry code)"] = int(unreadable.sum())
     use_text = no_products & text.notna()
     with_text: pd.Series = pd.Series(False, index=enterprises.index)
     if use_text.any():
-        evidence, informative = _text_evidence(matcher, ids[use_text], text[use_text])
-        with_text[use_text] = informative.to_numpy() > 0
-        counts["firms whose text is all generic"] = int((informative <= 0).sum())
-        frames.append(_kept(evidence, informative, prior, KIND_TEXT))
+        found_text, text_weight = _text_links(
+            matcher, enterprises[use_text], text[use_text].tolist(), chains
+        )
+        with_text[use_text] = text_weight > 0
+        counts["firms whose text is all generic"] = int((text_weight <= 0).sum())
+        frames.append(found_text)
     counts["firms with text (no products)"] = int(with_text.sum())
     by_code = enterprises[no_products & ~with_text]
     counts["firms with neither (industry code only)"] = len(by_code)
-    frames.append(_industry_links(by_code, prior))
+    frames.append(_industry_links(by_code, industry_prior(by_code, chains)))
     found = [f for f in frames if len(f)]
     links = (
         pd.concat(found, ignore_index=True)
         if found
         else pd.DataFrame({c: pd.Series(dtype=object) for c in LINK_COLUMNS})
     )
-    links = links.sort_values(
-        [C.ENTERPRISE_ID, C.SHARE, C.LINK_ID], ascending=[True, False, True], kind="stable"
-    ).reset_index(drop=True)
+    # the firms' order, then the largest share first (integer keys: sorting string ids is slow)
+    firm = pd.Index(ids.to_numpy()).get_indexer(links[C.ENTERPRISE_ID].to_numpy(dtype=object))
+    share = links[C.SHARE].to_numpy(dtype=np.float64)
+    links = links.iloc[np.lexsort((-share, firm))].reset_index(drop=True)
     links[C.SHARE] = links[C.SHARE].astype(np.float64)
     links[C.CONFIDENCE] = links[C.CONFIDENCE].astype(np.float64)
-    attached = set(links[C.ENTERPRISE_ID])
-    counts["firms attached"] = len(attached)
+    attached = ids.isin(pd.unique(links[C.ENTERPRISE_ID].to_numpy(dtype=object)))
+    counts["firms attached"] = int(attached.sum())
     counts["firms with evidence but no link"] = int(
-        (~ids.isin(attached) & (ids.isin(with_products) | with_text)).sum()
+        (~attached & (ids.isin(list(with_products)) | with_text)).sum()
     )
     return Attachment(links=links[list(LINK_COLUMNS)], counts=counts)
 

@@ -782,8 +782,12 @@ def _firm_fit(
     if links.empty:
         return np.zeros(len(ids))
     values = links[C.SHARE].to_numpy() * link_fit[links[C.LINK_ID].map(index).to_numpy()]
-    per_firm = pd.Series(values).groupby(links[C.ENTERPRISE_ID].to_numpy()).sum()
-    return np.asarray(per_firm.reindex(ids, fill_value=0.0).to_numpy(), dtype=np.float64)
+    # positions instead of a groupby over string ids (4 s a call at 1 M candidates)
+    pos = pd.Index(np.asarray(ids, dtype=object)).get_indexer(
+        links[C.ENTERPRISE_ID].to_numpy(dtype=object)
+    )
+    ok = pos >= 0
+    return np.bincount(pos[ok], weights=values[ok], minlength=len(ids)).astype(np.float64)
 
 
 def _signing_logit(
@@ -999,9 +1003,17 @@ def snapshot_id(tables: Mapping[str, pd.DataFrame]) -> str:
 
 
 def generate(
-    *, candidates: int = 200_000, seed: int, progress: Callable[[str], None] | None = None
+    *,
+    candidates: int = 200_000,
+    seed: int,
+    progress: Callable[[str], None] | None = None,
+    attach: Callable[[Mapping[str, pd.DataFrame]], pd.DataFrame] | None = None,
 ) -> DemoUniverse:
-    """Generate the demo universe with ``candidates`` firms nationwide besides the two parks."""
+    """Generate the demo universe with ``candidates`` firms nationwide besides the two parks.
+
+    ``attach`` makes ``enterprise_links`` from the other tables (the service passes the chain
+    attacher, ``industry_graph.demo.build_demo``); without it the table is empty and only
+    ``true_links`` says which links the scopes were written from."""
     if candidates < 1_000:
         raise ValueError(f"candidates: must be at least 1,000 (got {candidates})")
     step = progress or (lambda _msg: None)
@@ -1119,6 +1131,11 @@ def generate(
         "tax_records": pd.concat(tax_frames, ignore_index=True),
         "outreach": outreach,
     }
+    if attach is not None:
+        step("chain links from business scopes")
+        tables["enterprise_links"] = attach(tables)
+    else:
+        tables["enterprise_links"] = true_links.iloc[0:0]
     manifest = {
         "seed": seed,
         "generator_version": GENERATOR_VERSION,

@@ -45,9 +45,9 @@ def candidate_aggregates(tables: dict[str, pd.DataFrame]) -> dict[str, float]:
     firms = tables["enterprises"]
     cands = firms[~firms[C.ENTERPRISE_ID].isin(roster_ids)]
     tax = tables["tax_records"]
-    tax = tax[
-        tax[C.ENTERPRISE_ID].isin(cands[C.ENTERPRISE_ID]) & (tax[C.YEAR] == tax[C.YEAR].max())
-    ]
+    # object dtype: isin over Arrow strings builds a scalar per value (12 s at 1 M candidates)
+    is_candidate = tax[C.ENTERPRISE_ID].astype(object).isin(cands[C.ENTERPRISE_ID].astype(object))
+    tax = tax[is_candidate & (tax[C.YEAR] == tax[C.YEAR].max())]
     ratio = (tax[C.TAX_PAID] / tax[C.REVENUE]).dropna()
     revenue = cands[C.REVENUE].dropna()
     outreach = tables["outreach"]
