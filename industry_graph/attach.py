@@ -680,7 +680,9 @@ def summarise_scores(scored: pd.DataFrame) -> pd.DataFrame:
     """Mean right-link share and top-link accuracy: all firms, by source and by chain (a firm
     counts for every chain its right links are in; ``none`` for firms of no chain)."""
     rows = [("all", scored)]
-    rows += [(f"source:{s}", g) for s, g in scored.groupby("source")]
+    for column in ("set", "source"):
+        if column in scored:
+            rows += [(f"{column}:{v}", g) for v, g in scored.groupby(column)]
     chains = sorted({link.split(".", 1)[0] for right in scored["right"] for link in right})
     for chain in chains:
         mask = scored["right"].map(lambda r, c=chain: any(x.startswith(c + ".") for x in r))
