@@ -157,11 +157,16 @@ def test_sign_in_filter_export_record_and_chain_map(browser: object, site: Site)
     assert "link=big_data.privacy_computing" in d.current_url  # type: ignore[attr-defined]
     detail = d.find_element(By.ID, "link-detail").text  # type: ignore[attr-defined]
     assert "补链" in detail and d.find_elements(By.CSS_SELECTOR, "tr.candidate")  # type: ignore[attr-defined]
+    # each candidate says why it is in the link: its business scope (the demo's generated text)
+    evidence = d.find_elements(By.CSS_SELECTOR, "tr.candidate td.evidence")[0].text  # type: ignore[attr-defined]
+    assert evidence.startswith("归入「隐私计算」：经营范围：")
     _shot(d, "05-chain-link-candidates")
 
     # an enterprise, the model page, and English
     d.find_elements(By.CSS_SELECTOR, "tr.candidate a")[0].click()  # type: ignore[attr-defined]
     assert d.find_elements(By.CSS_SELECTOR, ".card.score")  # type: ignore[attr-defined]
+    links = d.find_element(By.ID, "link-evidence").text  # type: ignore[attr-defined]
+    assert "归入「隐私计算」：经营范围：" in links
     _shot(d, "06-enterprise")
     d.get(f"{site.base}/model?lang=en")  # type: ignore[attr-defined]
     assert "Holdout metrics" in d.page_source and d.find_element(
