@@ -368,8 +368,7 @@ def enterprise_profile(
         raise NotFound(f"enterprise_id: no enterprise {enterprise_id!r}")
     record = state.tables["enterprises"].iloc[row_number]
     own_links = state.links_of(enterprise_id)
-    shown = (*C.ENTERPRISE_COLUMNS, *C.ENTERPRISE_EXTRA_COLUMNS)
-    profile = {k: _clean(v) for k, v in record.items() if k in shown}
+    profile = {k: _clean(v) for k, v in record.items() if k in C.ENTERPRISE_COLUMNS}
     in_park = enterprise_id in state.fc.park_members
     scores = _profile_scores(state, enterprise_id, in_park) if state.model is not None else []
     name = str(record[C.NAME])

@@ -119,6 +119,11 @@ def load_state(settings: Settings) -> ServiceState:
         state.park = parks[settings.park]
         folder = settings.universe_dir
         state.tables = load_universe(folder)
+        # free-text registry columns (经营范围 …) are read by the attacher at import, not by any
+        # route; at 1 M firms they hold ~100 MB the 2 GB server budget has no room for
+        state.tables["enterprises"] = state.tables["enterprises"].drop(
+            columns=[c for c in C.ENTERPRISE_EXTRA_COLUMNS if c in state.tables["enterprises"]]
+        )
         state.manifest = read_manifest(folder)
         state.as_of = universe_as_of(folder)
         ent = state.tables["enterprises"]

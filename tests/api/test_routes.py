@@ -4,13 +4,16 @@ import csv
 import io
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
 
 from api.app import create_app
+from data import columns as C
 from data.settings import Settings
 from tests.api.conftest import Api
+from tests.conftest import Trained
 
 V1 = "/api/v1"
 LEAD_FIELDS = {
@@ -180,14 +183,15 @@ def test_enterprise_profile_and_unknown_id(api: Api) -> None:
     assert missing.status_code == 404 and "913101019999999999" in missing.json()["detail"]
 
 
-def test_enterprise_links_carry_their_evidence(api: Api) -> None:
+def test_enterprise_links_carry_their_evidence(api: Api, trained: Trained) -> None:
     eid = api.client.get(
         f"{V1}/leads", params={"track": "bigdata", "limit": 1}, headers=api.officer
     ).json()["items"][0]["enterprise_id"]
     body = api.client.get(f"{V1}/enterprises/{eid}", headers=api.officer).json()
     evidence = body["link_evidence"]
     assert [e["link_id"] for e in evidence] == body["links"] and evidence
-    scope = str(body["profile"].get("business_scope", ""))
+    firms = pd.read_parquet(trained.data_dir / "enterprises.parquet").set_index(C.ENTERPRISE_ID)
+    scope = str(firms.loc[eid, C.BUSINESS_SCOPE])
     first = evidence[0]
     assert first["evidence_kind"] == "text" and 0 < first["confidence"] <= 1
     assert all(part in scope for part in first["evidence"].split("、"))  # quoted from the scope
