@@ -15,9 +15,9 @@ A firm works in a link (``enterprise_links``) when the evidence says so, stronge
    registries list the main business first; a link's strength is the weight of its items over the
    weight of all items. A clause without a verb of making, developing or serving (a bare list of
    goods, or goods for 销售 / 批发 / 零售) is trade: a firm that sells 汽摩配件 does not make them.
-3. **industry code**, only for a firm with neither products nor readable text: every link that
-   lists its code, split evenly, at low confidence. A firm whose products or text match no link is
-   in no link: it is not forced into one.
+3. **industry code**, only for a firm with neither products nor readable text (or whose products
+   or text are all generic words): every link that lists its code, split evenly, at low
+   confidence. A firm whose products or text name no link is in no link: it is not forced in.
 
 Matching: the terms of every link go into one Aho-Corasick automaton (pyahocorasick), regular
 expressions cover Latin acronyms that must stand alone (``AI``, ``VR``). Within one product name or
@@ -25,15 +25,17 @@ scope item, a match contained in a longer match is dropped (健康医疗大数�
 big data) and a link whose exclusion term is present is dropped (食品安全 is not data security).
 
 Shares follow the strength of the evidence. A link is kept when it carries at least
-``MIN_SHARE`` = 10 % of what the firm does (of its informative products' revenue share, or of its
-informative scope items' weight: generic words such as 软件开发 or 平衡项目, ``_generic.yaml``, neither
-attach nor dilute) — the materiality threshold of segment reporting (IFRS 8 / CAS 35: a segment of ≥ 10 % of
-revenue is reportable) — and at least ``RELATIVE_FLOOR`` = a quarter of the firm's strongest link,
-so that weak evidence in many links cannot outweigh strong evidence in one; a product link also
-needs ``MIN_PRODUCT_WEIGHT`` = 5 % of revenue (a 0.2 % side line is not what a firm is), and a firm
-whose informative products weigh less than that is treated as having no product evidence. Links the firm's
-industry code lists are a weak prior: their strength is multiplied by ``INDUSTRY_PRIOR`` = 1.25
-once kept. The kept strengths, normalised, are the shares.
+``MIN_SHARE`` = 10 % of what the firm does (of its informative products' revenue share, or of
+its informative scope items' weight: generic words such as 软件开发 or 平衡项目, ``_generic.yaml``,
+neither attach nor dilute) — the materiality threshold of segment reporting (IFRS 8 / CAS 35: a
+segment of ≥ 10 % of revenue is reportable) — and at least ``RELATIVE_FLOOR`` = a quarter of the
+firm's strongest link, so that weak evidence in many links cannot outweigh strong evidence in
+one; a product link also needs ``MIN_PRODUCT_WEIGHT`` = 5 % of revenue (a 0.2 % side line is not
+what a firm is), and a firm whose informative products weigh less than that is treated as having
+no product evidence. Links the firm's industry code lists are a weak prior: their strength is
+multiplied by ``INDUSTRY_PRIOR`` = 1.25 once kept. The kept strengths, normalised, are the
+shares. Everything about a scope text but that prior depends on the text alone, so each distinct
+text is read once and its links spread to its firms (the demo and registries repeat texts).
 
 ``confidence`` in [0, 1]: products min(1, strength / 0.5), halved when only a subclass hop matched;
 text 0.8 × min(1, strength / 0.3); industry code 0.3 / the number of links the code lists.
@@ -194,7 +196,7 @@ class Attachment:
 
 @dataclass
 class _Evidence:
-    """Evidence rows before thresholds: one per firm, link and matched item."""
+    """Product evidence rows before thresholds: one per firm, link and matched product."""
 
     enterprise_id: list[str] = field(default_factory=list)
     link_id: list[str] = field(default_factory=list)
@@ -448,11 +450,12 @@ def _evidence_items(evidence: pd.DataFrame, keys: list[str]) -> pd.Series:
     return joined
 
 
-def _kept(
-    evidence: pd.DataFrame, informative: pd.Series, prior: pd.Series, kind: str
+def _product_links(
+    evidence: pd.DataFrame, informative: pd.Series, prior: pd.Series
 ) -> pd.DataFrame:
-    """Per firm and link: share, evidence items and confidence, after the thresholds (a link's
-    strength against the firm's informative weight, and against its strongest link)."""
+    """Per firm and link: share, evidence items and confidence of product evidence, after the
+    thresholds (a link's strength against the firm's informative weight, its strongest link and
+    ``MIN_PRODUCT_WEIGHT``)."""
     if evidence.empty:
         return pd.DataFrame(columns=list(LINK_COLUMNS))
     evidence = evidence.sort_values("strength", ascending=False, kind="stable")
@@ -467,10 +470,9 @@ def _kept(
     )
     best = per_link.groupby(C.ENTERPRISE_ID)["strength"].transform("max")
     floor = np.maximum(
-        MIN_SHARE * per_link[C.ENTERPRISE_ID].map(informative), RELATIVE_FLOOR * best
+        np.maximum(MIN_SHARE * per_link[C.ENTERPRISE_ID].map(informative), RELATIVE_FLOOR * best),
+        MIN_PRODUCT_WEIGHT,
     )
-    if kind == KIND_PRODUCT:
-        floor = np.maximum(floor, MIN_PRODUCT_WEIGHT)
     per_link = per_link[per_link["strength"] >= floor].copy()
     if per_link.empty:
         return pd.DataFrame(columns=list(LINK_COLUMNS))
@@ -486,16 +488,13 @@ def _kept(
     weighted = per_link["strength"].to_numpy() * np.where(in_prior, INDUSTRY_PRIOR, 1.0)
     total = pd.Series(weighted).groupby(per_link[C.ENTERPRISE_ID].to_numpy()).transform("sum")
     strength = per_link["strength"].to_numpy()
-    if kind == KIND_PRODUCT:
-        confidence = np.minimum(1.0, strength / 0.5) * np.where(per_link["direct"], 1.0, 0.5)
-    else:
-        confidence = 0.8 * np.minimum(1.0, strength / 0.3)
+    confidence = np.minimum(1.0, strength / 0.5) * np.where(per_link["direct"], 1.0, 0.5)
     return pd.DataFrame(
         {
             C.ENTERPRISE_ID: per_link[C.ENTERPRISE_ID].to_numpy(),
             C.LINK_ID: per_link[C.LINK_ID].to_numpy(),
             C.SHARE: weighted / total.to_numpy(),
-            C.EVIDENCE_KIND: kind,
+            C.EVIDENCE_KIND: KIND_PRODUCT,
             C.EVIDENCE: per_link["items"].to_numpy(),
             C.CONFIDENCE: np.round(confidence, 4),
         }
@@ -575,7 +574,7 @@ def attach_links(
             (informative < MIN_PRODUCT_WEIGHT).sum()
         )
         prior = industry_prior(enterprises[ids.isin(list(with_products))], chains)
-        frames.append(_kept(evidence, informative, prior, KIND_PRODUCT))
+        frames.append(_product_links(evidence, informative, prior))
     counts["firms with products"] = len(with_products)
     texts: list[str | None] = [None] * len(enterprises)
     given = [False] * len(enterprises)  # a value is there, readable or not
