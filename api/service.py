@@ -327,12 +327,12 @@ def _profile_scores(
 
 def _link_evidence(state: ServiceState, own_links: pd.DataFrame) -> list[dict[str, object]]:
     """Each link of a firm with how it was found (归入「数据安全」：主营产品：PKI基础设施、…)."""
-    names = {link.id: link for chain in state.chains.values() for link in chain.links}
     out: list[dict[str, object]] = []
     columns = {c: own_links[c].to_numpy() for c in own_links.columns}
     for i in range(len(own_links)):
         link_id = str(columns[C.LINK_ID][i])
-        link = names.get(link_id)
+        chain = state.chains.get(link_id.split(".", 1)[0])
+        link = next((x for x in chain.links if x.id == link_id), None) if chain else None
         kind = columns[C.EVIDENCE_KIND][i] if C.EVIDENCE_KIND in columns else None
         evidence = columns[C.EVIDENCE][i] if C.EVIDENCE in columns else None
         confidence = columns[C.CONFIDENCE][i] if C.CONFIDENCE in columns else None
