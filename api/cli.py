@@ -606,25 +606,25 @@ def leads(
         "#",
         "firm",
         "location",
-        "score",
+        "E[value] 万元",
         "P(land)",
-        "tax P50 (P10–P90) 万元",
-        "gap",
+        "value 万元",
+        "tax P50 (P10–P90) 万元/年",
+        "chain 万元/年",
         "reasons",
     ):
-        table.add_column(
-            col, justify="right" if col in {"#", "score", "P(land)", "gap"} else "left"
-        )
+        table.add_column(col, justify="left" if col in {"firm", "location", "reasons"} else "right")
     for row in result.itertuples(index=False):
         reasons = [r["text_zh"] for r in [*row.chain_reasons, *row.reasons]]  # type: ignore[misc]
         table.add_row(
             str(row.rank),
             str(row.name),
             f"{row.province} {row.city}",
-            f"{row.score:.3f}",
+            f"{row.score:,.0f}",
             f"{row.p_land:.1%}",
+            f"{row.value_wan_cny:,.0f}",
             f"{row.tax_p50_wan_cny:,.0f} ({row.tax_p10_wan_cny:,.0f}–{row.tax_p90_wan_cny:,.0f})",
-            f"{row.gap_value:.2f}",
+            f"{row.chain_value_wan_cny:,.0f}",
             "；".join(reasons),
         )
     console.print(table)

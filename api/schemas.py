@@ -62,13 +62,21 @@ class LeadPublic(_Out):
     city: str | None
     industry_code: str | None
     links: list[str]
-    score: float
+    score: float = Field(
+        description="expected value of approaching the firm, 万元: p_land × value_wan_cny"
+    )
     p_land: float
     p_land_source: str
     tax_p10_wan_cny: float
     tax_p50_wan_cny: float
     tax_p90_wan_cny: float
-    gap_value: float
+    gap_value: float = Field(description="gap-filling value, 0–1 (Σ link share × gap score)")
+    chain_value_wan_cny: float = Field(
+        description="what the gaps it fills are worth to the park a year, 万元 (park YAML)"
+    )
+    value_wan_cny: float = Field(
+        description="value if it lands: horizon × (tax P50 + chain value), weighted per track"
+    )
     reasons: list[ReasonPublic]
     model_version: str
     snapshot_id: str
@@ -103,6 +111,8 @@ class TrackScorePublic(_Out):
     tax_p50_wan_cny: float
     tax_p90_wan_cny: float
     gap_value: float
+    chain_value_wan_cny: float
+    value_wan_cny: float
     reasons: list[ReasonPublic]
 
 
@@ -119,6 +129,8 @@ class TrackStandingPublic(_Out):
     tax_p50_wan_cny: float | None
     tax_p90_wan_cny: float | None
     gap_value: float | None
+    chain_value_wan_cny: float | None
+    value_wan_cny: float | None
     reasons: list[ReasonPublic]
 
 

@@ -24,9 +24,9 @@ from api.schemas import FirmIn, OutreachIn
 from api.state import ServiceState
 from data import columns as C
 from data.reference import default_vocabularies
-from features.build import FeatureContext, firm_features, track_chains
+from features.build import FeatureContext, firm_features
 from industry_graph.attach import attach_links, default_matcher, evidence_text
-from industry_graph.gaps import analyse_gaps, gap_values, synergy_paths
+from industry_graph.gaps import analyse_gaps, gap_values, synergy_paths, track_chains
 from models.leads import LeadFilters, LeadTable, chain_reasons
 from models.ranking import eligible
 from models.scorer import SCORE_FIELDS

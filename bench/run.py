@@ -241,16 +241,12 @@ def bench_batch_scoring() -> dict[str, object]:
         return add_ranks(pd.concat(parts, ignore_index=True))
 
     def bare() -> None:
-        for track, X in matrices:
+        for _track, X in matrices:
             for booster in scorer.tax.boosters_.values():
                 booster.booster_.predict(X[list(scorer.tax_features)].to_numpy())
             scorer.propensity.booster_.booster_.predict(
                 X[list(scorer.propensity_features)].to_numpy()
             )  # type: ignore[union-attr]
-            if track in scorer.rankers:
-                scorer.rankers[track].booster_.booster_.predict(
-                    X[list(scorer.feature_names)].to_numpy()
-                )
 
     _collect_matrices(ctx0, firms, matrices)
     rows = len(pipeline())

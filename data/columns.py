@@ -74,8 +74,12 @@ CLOSED_ON: Final = "closed_on"
 OFFICER: Final = "officer"
 NOTE: Final = "note"
 
-# oracle (evaluation only)
+# oracle (evaluation only): the true P(sign if approached now) and what the firm would bring
 P_SIGN: Final = "p_sign"
+TRUE_TAX: Final = "true_tax_wan_cny"  # the tax it pays a year, which it would pay in the park
+TRUE_GAP_VALUE: Final = "true_gap_value"  # from its generated links against the true park gaps
+TRUE_VALUE: Final = "true_value_wan_cny"  # the park's value rule applied to the two above
+ORACLE_EXPECTED_VALUE: Final = "oracle_expected_value_wan_cny"  # p_sign × true value
 
 # rejects files
 REJECT_ROW: Final = "row"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 PACKAGE_ROOT = Path(str(resources.files("data")))
 CHAINS_DIR = PACKAGE_ROOT / "chains"
@@ -100,12 +100,37 @@ class Eligibility(_Frozen):
     any_of: tuple[Rule, ...] = ()
 
 
-class Scoring(_Frozen):
-    """Weights of the transparent scoring profile (they sum to 1)."""
+class ValueWeights(_Frozen):
+    """How a track weighs the two parts of a lead's value (1 and 1 = the value as it is)."""
 
-    expected_tax: float = Field(ge=0, le=1)
-    gap_value: float = Field(ge=0, le=1)
-    tax_scale_wan_cny: float = Field(gt=0, description="expected tax that scores 0.5")
+    tax: float = Field(default=1.0, ge=0)
+    chain: float = Field(default=1.0, ge=0)
+
+
+class ChainWorth(_Frozen):
+    """What filling one link of a priority-1 chain, of full weight, is worth to the park per year
+    (万元), by gap type; a weak link's worth falls with its coverage (× (1 − coverage))."""
+
+    missing_broken: float = Field(gt=0)
+    missing: float = Field(gt=0)
+    extension: float = Field(gt=0)
+    weak: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _weak_is_least(self) -> ChainWorth:
+        if self.weak > min(self.missing_broken, self.missing, self.extension):
+            raise ValueError(
+                "weak must not exceed missing_broken, missing or extension "
+                "(a present link is never worth more than an absent one)"
+            )
+        return self
+
+
+class Valuation(_Frozen):
+    """What a lead is worth if it lands: ``horizon_years`` × (tax P50 + chain value), in 万元."""
+
+    horizon_years: float = Field(gt=0, le=30)
+    chain_worth_wan_cny: ChainWorth
 
 
 class Track(_Frozen):
@@ -115,7 +140,7 @@ class Track(_Frozen):
     name_en: str
     chains: tuple[str, ...] = ()
     eligibility: Eligibility
-    scoring: Scoring
+    weights: ValueWeights = ValueWeights()
 
 
 class TargetChain(_Frozen):
@@ -159,6 +184,7 @@ class Park(_Frozen):
     chains: tuple[TargetChain, ...]
     link_targets: Mapping[str, float] = Field(default_factory=dict)
     tracks: Mapping[Literal["hq", "bigdata"], Track]
+    valuation: Valuation
     baseline: Mapping[str, float] = Field(default_factory=dict)
     kpi_targets: tuple[Kpi, ...] = ()
 
@@ -288,8 +314,8 @@ def load_park(path: Path, *, chains: Mapping[str, Chain] | None = None) -> Park:
         for chain_id in track.chains:
             if chain_id not in chains:
                 raise ReferenceDataError(f"{path}: tracks.{name}: unknown chain {chain_id!r}")
-        if abs(track.scoring.expected_tax + track.scoring.gap_value - 1) > 1e-9:
-            raise ReferenceDataError(f"{path}: tracks.{name}.scoring: weights must sum to 1")
+        if track.weights.tax + track.weights.chain <= 0:
+            raise ReferenceDataError(f"{path}: tracks.{name}.weights: tax and chain are both 0")
     for link_id in park.link_targets:
         if link_id not in links:
             raise ReferenceDataError(f"{path}: link_targets: unknown link {link_id!r}")

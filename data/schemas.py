@@ -148,12 +148,17 @@ class Outreach(_Contract):
 
 
 class Oracle(_Contract):
-    """The generator's true signing probabilities (evaluation only)."""
+    """The generator's true signing probabilities and what each candidate would bring if it
+    landed (evaluation only; the value columns are added by ``industry_graph.demo``)."""
 
     park_id: Series[str] = pa.Field(nullable=False)
     enterprise_id: Series[str] = pa.Field(nullable=False)
     track: Series[str] = pa.Field(nullable=False, isin=C.TRACKS)
     p_sign: Series[float] = pa.Field(nullable=False, ge=0, le=1)
+    true_tax_wan_cny: Series[float] = pa.Field(nullable=False, ge=0)
+    true_gap_value: Series[float] | None = pa.Field(nullable=False, ge=0, le=1)
+    true_value_wan_cny: Series[float] | None = pa.Field(nullable=False, ge=0)
+    oracle_expected_value_wan_cny: Series[float] | None = pa.Field(nullable=False, ge=0)
 
 
 SCHEMAS: Final[dict[str, type[_Contract]]] = {

@@ -20,7 +20,7 @@ import pandas as pd
 from data import columns as C
 from data.reference import Chain, Park, load_industries, load_regions
 from features.spec import FEATURE_NAMES
-from industry_graph.gaps import ParkContext, gap_values, park_context
+from industry_graph.gaps import ParkContext, gap_values, park_context, track_chains
 
 YANGTZE_DELTA = frozenset({"上海市", "江苏省", "浙江省", "安徽省"})
 TRACKS = ("hq", "bigdata")
@@ -36,12 +36,6 @@ class FeatureContext:
     in_target: Mapping[str, pd.Series]  # track -> share of a firm's links in the track's chains
     n_links: pd.Series
     park_members: frozenset[str]
-
-
-def track_chains(park: Park, track: str) -> tuple[str, ...]:
-    """The chains a track scores gaps against: the track's own, else all the park's targets."""
-    own = park.tracks[track].chains  # type: ignore[index]
-    return tuple(own) if own else tuple(t.id for t in park.chains)
 
 
 def feature_context(

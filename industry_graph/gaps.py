@@ -16,15 +16,23 @@ For park P and each link l of a chain:
   ``weak`` (强链) — present below half the target; ``covered`` — the rest.
 - **score** in [0, 1]: ``importance × base``, where ``importance`` = link weight / the largest
   link weight of the park's chains × the chain's priority factor (priority 1 → 1.0, 2 → 0.85,
-  3 → 0.7, 4 → 0.6, 5 → 0.5; a chain the park does not target → 0.5) and ``base`` is 1.0 for
-  ``missing_broken``, 0.85 for ``missing``, 0.7 for ``extension`` and ``0.6 × max(0, 1 −
-  firms / target)`` for a present link. A present link's base never exceeds an absent one's and
-  falls as presence grows, so adding a park firm to a link never raises that link's score.
+  3 → 0.7, 4 → 0.6, 5 → 0.5; a chain the park does not target → 0.5) and ``base`` is the park
+  YAML's ``valuation.chain_worth_wan_cny`` of the gap type divided by the largest of them (for
+  Shibei 500 : 425 : 350 万元 → 1.0 for ``missing_broken``, 0.85 for ``missing``, 0.7 for
+  ``extension``) and ``weak / largest × max(0, 1 − firms / target)`` for a present link. A
+  present link's base never exceeds an absent one's (the YAML loader checks ``weak`` is the
+  smallest) and falls as presence grows, so adding a park firm to a link never raises that
+  link's score.
 
 The **gap-filling value** of a candidate is Σ over its links of share × score (in [0, 1], as
-shares sum to at most 1 and scores lie in [0, 1]); its **synergy** is the park firms in the links
+shares sum to at most 1 and scores lie in [0, 1]); its **chain value** in 万元 a year is the gap
+value × the largest chain worth (``chain_value_per_year``); its **synergy** is the park firms in the links
 directly downstream of its links (it would supply them) and directly upstream (it would buy from
 them), with those paths named as its explanation.
+
+The **value** of a lead if it lands (``LeadValue``) is ``horizon × (w_tax × tax P50 + w_chain ×
+chain value a year)`` in 万元, and its score the expected value, P(land) × value. The park YAML
+sets the horizon, the chain worth by gap type and each track's two weights, and says why.
 """
 
 from __future__ import annotations
@@ -44,9 +52,55 @@ from data.reference import Chain, Park
 GapType = Literal["missing_broken", "missing", "extension", "weak", "covered"]
 PRIORITY_FACTOR = {1: 1.0, 2: 0.85, 3: 0.7, 4: 0.6, 5: 0.5}
 UNTARGETED_FACTOR = 0.5
-BASE = {"missing_broken": 1.0, "missing": 0.85, "extension": 0.7}
-PRESENT_BASE = 0.6
 WEAK_BELOW = 0.5
+
+
+def chain_worth_scale(park: Park) -> float:
+    """万元 a year of a gap value of 1.0: the park's largest chain worth."""
+    worth = park.valuation.chain_worth_wan_cny
+    return max(worth.missing_broken, worth.missing, worth.extension, worth.weak)
+
+
+@dataclass(frozen=True)
+class LeadValue:
+    """How one track of a park turns a firm's tax and gap value into 万元 (the park YAML's
+    ``valuation`` and the track's ``weights``)."""
+
+    horizon_years: float
+    chain_wan_cny_per_year: float  # a gap value of 1.0, 万元 a year
+    tax_weight: float = 1.0
+    chain_weight: float = 1.0
+
+    @classmethod
+    def of(cls, park: Park, track: str) -> LeadValue:
+        """The value rule of one of the park's tracks."""
+        weights = park.tracks[track].weights  # type: ignore[index]
+        return cls(
+            horizon_years=park.valuation.horizon_years,
+            chain_wan_cny_per_year=chain_worth_scale(park),
+            tax_weight=weights.tax,
+            chain_weight=weights.chain,
+        )
+
+    def parts(self, *, tax_p50: np.ndarray, gap_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(chain value a year, value over the horizon), both in 万元."""
+        chain = np.clip(gap_value, 0, 1) * self.chain_wan_cny_per_year
+        value = self.horizon_years * (
+            self.tax_weight * np.clip(tax_p50, 0, None) + self.chain_weight * chain
+        )
+        return np.asarray(chain, dtype=float), np.asarray(value, dtype=float)
+
+
+def track_chains(park: Park, track: str) -> tuple[str, ...]:
+    """The chains a track scores gaps against: the track's own, else all the park's targets."""
+    own = park.tracks[track].chains  # type: ignore[index]
+    return tuple(own) if own else tuple(t.id for t in park.chains)
+
+
+def _bases(park: Park) -> dict[str, float]:
+    """Each gap type's base score: its worth relative to the largest."""
+    worth, top = park.valuation.chain_worth_wan_cny, chain_worth_scale(park)
+    return {k: v / top for k, v in worth.model_dump().items()}
 
 
 @dataclass(frozen=True)
@@ -183,6 +237,7 @@ def analyse_gaps(ctx: ParkContext, chain_id: str) -> list[LinkGap]:
     same_chain = {link.id for link in chain.links}
     factor = _chain_priority(ctx.park, chain_id)
     denominator = ctx.importance_denominator
+    bases = _bases(ctx.park)
     out = []
     for link in chain.links:
         lid = link.id
@@ -198,7 +253,7 @@ def analyse_gaps(ctx: ParkContext, chain_id: str) -> list[LinkGap]:
         gap_type: GapType
         if firms > 0:
             gap_type = "weak" if coverage < WEAK_BELOW else "covered"
-            base = PRESENT_BASE * max(0.0, 1.0 - coverage)
+            base = bases["weak"] * max(0.0, 1.0 - coverage)
         else:
             later = nx.descendants(g, lid) & same_chain & present
             earlier = nx.ancestors(g, lid) & same_chain & present
@@ -208,7 +263,7 @@ def analyse_gaps(ctx: ParkContext, chain_id: str) -> list[LinkGap]:
                 gap_type = "extension"
             else:
                 gap_type = "missing"
-            base = BASE[gap_type]
+            base = bases[gap_type]
         importance = min(1.0, link.weight / denominator) * factor
         score = round(importance * base, 4)
         zh, en = _reason(

@@ -133,7 +133,9 @@ class TaxYieldModel:
 
 class LandingPropensityModel:
     """P(signed within 12 months | approached): a LightGBM classifier, then isotonic calibration
-    on the latest ``calibration_fraction`` of the (time-ordered) training rows."""
+    on the latest ``calibration_fraction`` of the (time-ordered) training rows, with steps of
+    fewer than ``min_step_contacts`` contacts pooled into their neighbours, so that a dozen
+    contacts that all signed give a high probability, not 100 %."""
 
     def __init__(
         self,
@@ -144,6 +146,7 @@ class LandingPropensityModel:
         max_depth: int = 3,
         min_child_samples: int = 100,
         calibration_fraction: float = 0.2,
+        min_step_contacts: int = 50,
         seed: int = SEED,
     ) -> None:
         self.n_estimators = n_estimators
@@ -152,6 +155,7 @@ class LandingPropensityModel:
         self.max_depth = max_depth
         self.min_child_samples = min_child_samples
         self.calibration_fraction = calibration_fraction
+        self.min_step_contacts = min_step_contacts
         self.seed = seed
 
     def fit(
@@ -179,16 +183,32 @@ class LandingPropensityModel:
         )
         self.booster_ = fitter.classifier(params, X.iloc[:cut], labels[:cut])
         raw = np.asarray(self.booster_.predict_proba(X.iloc[cut:]))[:, 1]
-        self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(
-            raw, labels[cut:]
-        )
+        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, labels[cut:])
+        # steps of fewer than ``min_step_contacts`` contacts are pooled with their neighbours
+        # (left to right, the remainder into the last step): the mean and the order are kept
+        levels, counts = np.unique(iso.predict(raw), return_counts=True)
+        pooled = np.empty_like(levels)
+        start, n = 0, 0
+        groups: list[tuple[int, int]] = []
+        for i, c in enumerate(counts):
+            n += int(c)
+            if n >= self.min_step_contacts:
+                groups.append((start, i + 1))
+                start, n = i + 1, 0
+        if start < len(levels):
+            groups = [*groups[:-1], (groups[-1][0] if groups else 0, len(levels))]
+        for lo, hi in groups:
+            pooled[lo:hi] = np.average(levels[lo:hi], weights=counts[lo:hi])
+        at = np.searchsorted(levels, iso.y_thresholds_).clip(max=len(levels) - 1)
+        self.calibration_x_ = np.asarray(iso.X_thresholds_, dtype=float)
+        self.calibration_y_ = pooled[at]
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities of signing."""
         _check_fitted(self, "booster_")
         raw = np.asarray(self.booster_.predict_proba(X[self.feature_names_]))[:, 1]
-        return np.asarray(self.calibrator_.predict(raw), dtype=float)
+        return np.asarray(np.interp(raw, self.calibration_x_, self.calibration_y_), dtype=float)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions to the log-odds, LightGBM ``pred_contrib``."""

@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from features.build import FeatureContext, firm_features, latest_tax_history, track_chains
+from features.build import FeatureContext, firm_features, latest_tax_history
 from industry_graph.attach import evidence_text
-from industry_graph.gaps import analyse_gaps
+from industry_graph.gaps import analyse_gaps, track_chains
 from models.ranking import eligible
 from models.scorer import SCORE_FIELDS, LeadScorer
 
@@ -380,6 +380,8 @@ class LeadTable:
                     "tax_p50_wan_cny": float(cols["tax_p50_wan_cny"][i]),
                     "tax_p90_wan_cny": float(cols["tax_p90_wan_cny"][i]),
                     "gap_value": float(cols["gap_value"][i]),
+                    "chain_value_wan_cny": float(cols["chain_value_wan_cny"][i]),
+                    "value_wan_cny": float(cols["value_wan_cny"][i]),
                     "reasons": [*chain, *factors],
                     "overall_rank": i + 1,
                 }

@@ -1,4 +1,7 @@
-"""Lead ranking: the transparent scoring profile, track eligibility, and ranking metrics."""
+"""Lead ranking: track eligibility and the ranking metrics (NDCG of signings, value captured).
+
+The value of a lead is ``industry_graph.gaps.LeadValue``.
+"""
 
 from __future__ import annotations
 
@@ -9,21 +12,7 @@ import pandas as pd
 from sklearn.metrics import ndcg_score
 
 from data import columns as C
-from data.reference import Eligibility, Rule, Scoring
-
-
-def profile_score(
-    *, p_land: np.ndarray, tax_p50: np.ndarray, gap_value: np.ndarray, scoring: Scoring
-) -> np.ndarray:
-    """The park YAML's profile: w_tax × E/(E + scale) + w_gap × gap value, E = P(land) × tax P50.
-
-    E/(E + scale) maps expected tax (万元) into [0, 1): ``tax_scale_wan_cny`` scores 0.5.
-    """
-    expected = np.clip(p_land, 0, 1) * np.clip(tax_p50, 0, None)
-    tax_part = expected / (expected + scoring.tax_scale_wan_cny)
-    return np.asarray(
-        scoring.expected_tax * tax_part + scoring.gap_value * np.clip(gap_value, 0, 1), dtype=float
-    )
+from data.reference import Eligibility, Rule
 
 
 def _rule_holds(rule: Rule, firms: pd.DataFrame, firm_chains: pd.DataFrame) -> np.ndarray:
@@ -93,4 +82,28 @@ def mean_ndcg(
         if rel.max() <= 0 or len(g) < 2:
             continue
         values.append(ndcg_score(rel[None, :], g[score_col].to_numpy(dtype=float)[None, :], k=k))
+    return float(np.mean(values)) if values else float("nan")
+
+
+def value_captured(
+    frame: pd.DataFrame,
+    *,
+    score_col: str,
+    value_col: str = "realised_value",
+    group_col: str = C.CAMPAIGN,
+    k: int = 50,
+) -> float:
+    """Mean over campaigns of Σ realised value of the top ``k`` by score / the most any ``k`` of
+    the campaign's contacts realised (hindsight), over campaigns where something was realised.
+
+    Ties in the score are broken by the row order, so a constant score is the campaign's order.
+    """
+    values = []
+    for _, g in frame.groupby(group_col, sort=True):
+        realised = g[value_col].to_numpy(dtype=float)
+        best = np.sort(realised)[::-1][:k].sum()
+        if best <= 0:
+            continue
+        order = np.argsort(-g[score_col].to_numpy(dtype=float), kind="stable")[:k]
+        values.append(realised[order].sum() / best)
     return float(np.mean(values)) if values else float("nan")

@@ -1,9 +1,12 @@
 """The lead scorer: tax yield, landing propensity and the ranking in one object, with reasons.
 
 Its input is the feature matrix of ``features.spec`` (one row per firm and track, ``track_hq``
-saying which); its output per row: ``p_land``, the tax quantiles, expected tax, ``gap_value`` and
-the lead ``score``. This object is what MLflow stores (``models.registry``) and what every
-consumer — ``attract leads``, the API, batch scoring — calls.
+saying which); its output per row: ``p_land``, the tax quantiles, expected tax, ``gap_value``,
+the chain value a year, the value if it lands (``value_wan_cny``: horizon × (tax P50 + chain
+value), ``industry_graph.gaps.LeadValue``) and the lead ``score`` = P(land) × value, in 万元.
+A learned model only ever changes P(land); the value comes from the tax model and the park YAML.
+This object is what MLflow stores (``models.registry``) and what every consumer — ``attract
+leads``, the API, batch scoring — calls.
 """
 
 from __future__ import annotations
@@ -13,15 +16,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from data.reference import Scoring
 from features.spec import BY_NAME, Feature
-from models.estimators import (
-    LambdaRankModel,
-    LandingPropensityModel,
-    PriorPropensity,
-    TaxYieldModel,
-)
-from models.ranking import profile_score
+from industry_graph.gaps import LeadValue
+from models.estimators import LandingPropensityModel, PriorPropensity, TaxYieldModel
 
 # what a lead shows of its scores, in this order (lists, exports, the enterprise page)
 SCORE_FIELDS = (
@@ -31,6 +28,8 @@ SCORE_FIELDS = (
     "tax_p50_wan_cny",
     "tax_p90_wan_cny",
     "gap_value",
+    "chain_value_wan_cny",
+    "value_wan_cny",
 )
 OUTPUT_COLUMNS = (
     "p_land",
@@ -39,6 +38,8 @@ OUTPUT_COLUMNS = (
     "tax_p90_wan_cny",
     "expected_tax_wan_cny",
     "gap_value",
+    "chain_value_wan_cny",
+    "value_wan_cny",
     "score",
 )
 
@@ -51,10 +52,9 @@ class LeadScorer:
     feature_names: tuple[str, ...]
     tax: TaxYieldModel
     propensity: LandingPropensityModel | PriorPropensity
-    scoring: dict[str, Scoring]
+    values: dict[str, LeadValue]
     tax_features: tuple[str, ...]
     propensity_features: tuple[str, ...]
-    rankers: dict[str, LambdaRankModel] = field(default_factory=dict)
     data_snapshot_id: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
 
@@ -73,23 +73,19 @@ class LeadScorer:
         out = tax.copy()
         out.insert(0, "p_land", np.round(p_land, 6))
         out["expected_tax_wan_cny"] = p_land * out["tax_p50_wan_cny"]
-        out["gap_value"] = X["gap_value"].to_numpy()
+        gap = X["gap_value"].to_numpy()
+        out["gap_value"] = gap
+        tax_p50 = out["tax_p50_wan_cny"].to_numpy()
+        chain, value = np.zeros(len(X)), np.zeros(len(X))
         is_hq = X["track_hq"].to_numpy() > 0.5
-        score = np.zeros(len(X))
         for track, mask in (("hq", is_hq), ("bigdata", ~is_hq)):
-            if not mask.any():
-                continue
-            if track in self.rankers:  # the learned ranker beat the profile on the holdout
-                raw = self.rankers[track].predict(X.loc[mask, list(self.feature_names)])
-                score[mask] = 1.0 / (1.0 + np.exp(-raw))
-            else:
-                score[mask] = profile_score(
-                    p_land=p_land[mask],
-                    tax_p50=out["tax_p50_wan_cny"].to_numpy()[mask],
-                    gap_value=out["gap_value"].to_numpy()[mask],
-                    scoring=self.scoring[track],
+            if mask.any():
+                chain[mask], value[mask] = self.values[track].parts(
+                    tax_p50=tax_p50[mask], gap_value=gap[mask]
                 )
-        out["score"] = np.round(score, 6)
+        out["chain_value_wan_cny"] = chain
+        out["value_wan_cny"] = value
+        out["score"] = np.clip(p_land, 0, 1) * value
         return out[list(OUTPUT_COLUMNS)]
 
     def explain(self, X: pd.DataFrame, *, top: int = 3) -> list[list[dict[str, str]]]:

@@ -1,10 +1,12 @@
 """Promotion: re-score the champion on the challenger's holdout and move ``champion`` only when
 the challenger is better.
 
-The metric is the mean NDCG@50 of the lead score over the challenger's held-out campaigns
-(higher is better). A universe without outreach history has no campaigns; there the metric is
-the tax model's median absolute log10 error on the challenger's tax holdout (lower is better).
-A tie keeps the champion.
+The metric is the value captured @50 of the lead score over the challenger's held-out campaigns
+(higher is better; ``models.ranking.value_captured``), or, where the holdout carries no realised
+values (an outreach history without the demo's oracle), the mean NDCG@50 of signings. A
+universe without outreach history has no campaigns; there the metric is the tax model's median
+absolute log10 error on the challenger's tax holdout (lower is better). A tie keeps the
+champion.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from mlflow.exceptions import MlflowException
 
 from data.settings import Settings
 from models import registry
-from models.ranking import mean_ndcg
+from models.ranking import mean_ndcg, value_captured
 from models.scorer import LeadScorer
 
 
@@ -40,6 +42,8 @@ def _evaluate(
     if holdout is not None and len(holdout):
         scored = holdout.copy()
         scored["score"] = scorer.score(holdout[list(scorer.feature_names)])["score"].to_numpy()
+        if "realised_value" in scored:
+            return "value_captured_at_50", value_captured(scored, score_col="score", k=50)
         return "ndcg_at_50", mean_ndcg(scored, score_col="score", group_col="campaign", k=50)
     pred = scorer.tax.predict(tax_holdout[list(scorer.tax_features)])
     y = tax_holdout["tax_paid_wan_cny"].to_numpy()
@@ -93,7 +97,9 @@ def promote(*, settings: Settings, park_id: str) -> Decision:
     old = registry.load_scorer(settings, park_id, registry.CHAMPION).scorer
     metric, new_value = _evaluate(new, holdout, tax_holdout)
     _, old_value = _evaluate(old, holdout, tax_holdout)
-    better = new_value > old_value if metric == "ndcg_at_50" else new_value < old_value
+    better = (
+        new_value < old_value if metric == "tax_median_abs_log10_error" else new_value > old_value
+    )
     if better:
         registry.set_alias(settings, park_id, registry.CHAMPION, str(challenger.version))
     verdict = "promoted" if better else "kept the champion"

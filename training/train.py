@@ -7,8 +7,12 @@ Holdouts are by time:
 - propensity and ranking: resolved contacts (``pending`` ones are censored) split at the 80 %
   quantile of the contact date; campaigns after the split are the ranking holdout.
 
-The promotion metric (``training.promote``) is ``ndcg_at_50`` of the lead score on the holdout
-campaigns.
+Rankings are judged by **value captured @K** per holdout campaign: Σ realised value (a signed
+firm's true value, from the demo's oracle) of the top K by score / the most any K of the
+campaign's contacts realised; NDCG of signings is the second figure. Reported for the model and
+for the oracle, value alone (no P(land)), tax only, gap only, a LambdaRank ranker of signings
+alone, largest revenue and random. The promotion metric (``training.promote``) is
+``value_captured_at_50``; without the oracle's values, ``ndcg_at_50``.
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from features.spec import (
     PROPENSITY_FEATURES,
     TAX_FEATURES,
 )
-from industry_graph.gaps import analyse_gaps
+from industry_graph.gaps import LeadValue, analyse_gaps
 from models import registry
 from models.estimators import (
     LOCAL,
@@ -48,7 +52,7 @@ from models.estimators import (
     PriorPropensity,
     TaxYieldModel,
 )
-from models.ranking import RELEVANCE, mean_ndcg
+from models.ranking import RELEVANCE, mean_ndcg, value_captured
 from models.scorer import LeadScorer
 
 HOLDOUT_QUANTILE = 0.8
@@ -209,8 +213,20 @@ def _train(
     outreach = outreach.sort_values([C.CONTACTED_ON, C.OUTREACH_ID], kind="stable").reset_index(
         drop=True
     )
+
+    def make_scorer(propensity: LandingPropensityModel | PriorPropensity) -> LeadScorer:
+        return LeadScorer(
+            park_id=park_id,
+            feature_names=FEATURE_NAMES,
+            tax=tax_model,
+            propensity=propensity,
+            values={t: LeadValue.of(park, t) for t in park.tracks},
+            tax_features=TAX_FEATURES,
+            propensity_features=PROPENSITY_FEATURES,
+            data_snapshot_id=snapshot,
+        )
+
     propensity: LandingPropensityModel | PriorPropensity
-    rankers: dict[str, LambdaRankModel] = {}
     holdout = pd.DataFrame()
     if len(outreach) >= 200 and outreach[C.OUTCOME].eq("signed").sum() >= 20:
         X_contacts = _contact_features(fc, tables, outreach)
@@ -229,10 +245,12 @@ def _train(
             "propensity_holdout_rows": float(len(y_test_p)),
             "propensity_base_rate": float(y_test_p.mean()),
         }
-        oracle_path = data_dir / "oracle.parquet"
         holdout = outreach.loc[~is_train].copy()
         holdout["p_land_model"] = p_test
-        if oracle_path.exists():  # evaluation only: the generator's true probabilities
+        relevance = outreach[C.OUTCOME].map(RELEVANCE).fillna(0).to_numpy()
+        holdout["relevance"] = relevance[~is_train]
+        oracle_path = data_dir / "oracle.parquet"
+        if oracle_path.exists():  # evaluation only: the generator's truth
             oracle = pd.read_parquet(oracle_path)
             oracle = oracle[oracle[C.PARK_ID] == park_id]
             merged = holdout.merge(oracle, on=[C.PARK_ID, C.ENTERPRISE_ID, C.TRACK], how="left")
@@ -241,30 +259,29 @@ def _train(
             metrics["propensity_oracle_auc"] = float(
                 roc_auc_score(y_test_p[ok], holdout.loc[ok, "p_sign_oracle"])
             )
-        # ranking over past campaigns
-        relevance = outreach[C.OUTCOME].map(RELEVANCE).fillna(0).to_numpy()
+            if C.TRUE_VALUE in merged:
+                holdout["oracle_value"] = merged[C.ORACLE_EXPECTED_VALUE].to_numpy()
+                holdout["realised_value"] = np.where(
+                    holdout[C.OUTCOME].eq("signed").to_numpy(),
+                    merged[C.TRUE_VALUE].fillna(0.0).to_numpy(),
+                    0.0,
+                )
         X_rank = X_contacts[list(FEATURE_NAMES)]
+        X_hold = X_rank.loc[~is_train]
+        scorer = make_scorer(propensity)
+        scored = scorer.score(X_hold)
+        holdout["score_model"] = scored["score"].to_numpy()
+        holdout["value_only"] = scored["value_wan_cny"].to_numpy()
+        holdout["tax_only"] = scored["tax_p50_wan_cny"].to_numpy()
+        holdout["gap_only"] = X_hold["gap_value"].to_numpy()
+        holdout["largest_revenue"] = np.expm1(X_hold["log_revenue"].to_numpy())
+        holdout["random"] = np.random.default_rng(settings.seed).random(len(holdout))
+        # the ranker that learns signings alone (signed 3, interested 1): a baseline, never the
+        # score, since it knows nothing of what a signing is worth
         camp_train = (
             outreach.loc[is_train].sort_values([C.CAMPAIGN, C.OUTREACH_ID], kind="stable").index
         )
-        scorer_profile = LeadScorer(
-            park_id=park_id,
-            feature_names=FEATURE_NAMES,
-            tax=tax_model,
-            propensity=propensity,
-            scoring={t: park.tracks[t].scoring for t in ("hq", "bigdata")},
-            tax_features=TAX_FEATURES,
-            propensity_features=PROPENSITY_FEATURES,
-        )
-        holdout["relevance"] = relevance[~is_train]
-        X_hold = X_rank.loc[~is_train]
-        scored = scorer_profile.score(X_hold)
-        holdout["score_profile"] = scored["score"].to_numpy()
-        holdout["tax_p50"] = scored["tax_p50_wan_cny"].to_numpy()
-        holdout["gap_value"] = X_hold["gap_value"].to_numpy()
-        holdout["revenue"] = np.expm1(X_hold["log_revenue"].to_numpy())
-        holdout["random"] = np.random.default_rng(settings.seed).random(len(holdout))
-        for track in ("hq", "bigdata"):
+        for track in park.tracks:
             tr = outreach.loc[camp_train][outreach.loc[camp_train, C.TRACK] == track]
             if tr[C.CAMPAIGN].nunique() < 3:
                 continue
@@ -272,55 +289,36 @@ def _train(
                 X_rank.loc[tr.index], relevance[tr.index], tr[C.CAMPAIGN].to_numpy(), fitter=fitter
             )
             mask = (holdout[C.TRACK] == track).to_numpy()
-            holdout.loc[mask, "score_ranker"] = ranker.predict(X_hold.loc[mask])
-            profile_ndcg = mean_ndcg(holdout[mask], score_col="score_profile", k=50)
-            ranker_ndcg = mean_ndcg(holdout[mask], score_col="score_ranker", k=50)
-            metrics[f"rank_{track}_profile_ndcg_at_50"] = profile_ndcg
-            metrics[f"rank_{track}_lambdarank_ndcg_at_50"] = ranker_ndcg
-            if ranker_ndcg > profile_ndcg:
-                rankers[track] = ranker
-                notes.append(
-                    f"{track}: LambdaRank beats the profile on the holdout "
-                    f"({ranker_ndcg:.3f} > {profile_ndcg:.3f}); used"
-                )
-            else:
-                notes.append(
-                    f"{track}: the profile beats LambdaRank ({profile_ndcg:.3f} ≥ {ranker_ndcg:.3f}); profile used"
-                )
+            holdout.loc[mask, "sign_only"] = ranker.predict(X_hold.loc[mask])
+        rankings = [
+            ("score_model", "model"),
+            ("oracle_value", "oracle"),
+            ("value_only", "value_only"),
+            ("tax_only", "tax_only"),
+            ("gap_only", "gap_only"),
+            ("sign_only", "sign_only"),
+            ("largest_revenue", "largest_revenue"),
+            ("random", "random"),
+        ]
+        for k in (10, 50):
+            for col, name in rankings:
+                if col not in holdout:
+                    continue
+                ranked = holdout.dropna(subset=[col])
+                metrics[f"rank_{name}_ndcg_at_{k}"] = mean_ndcg(ranked, score_col=col, k=k)
+                if "realised_value" in holdout:
+                    metrics[f"rank_{name}_value_captured_at_{k}"] = value_captured(
+                        ranked, score_col=col, k=k
+                    )
+        metrics["ndcg_at_50"] = metrics["rank_model_ndcg_at_50"]
+        if "realised_value" in holdout:
+            metrics["value_captured_at_50"] = metrics["rank_model_value_captured_at_50"]
     else:
         propensity = PriorPropensity()
         notes.append(
             "no outreach history for this park: P(land) is the documented prior, not a learned model"
         )
-
-    scorer = LeadScorer(
-        park_id=park_id,
-        feature_names=FEATURE_NAMES,
-        tax=tax_model,
-        propensity=propensity,
-        scoring={t: park.tracks[t].scoring for t in ("hq", "bigdata")},
-        tax_features=TAX_FEATURES,
-        propensity_features=PROPENSITY_FEATURES,
-        rankers=rankers,
-        data_snapshot_id=snapshot,
-    )
-    if not holdout.empty:
-        final = scorer.score(X_rank.loc[~is_train])
-        holdout["score_model"] = final["score"].to_numpy()
-        for k in (10, 50):
-            for col, name in (
-                ("score_model", "model"),
-                ("p_sign_oracle", "oracle"),
-                ("random", "random"),
-                ("revenue", "largest_revenue"),
-                ("tax_p50", "tax_only"),
-                ("gap_value", "gap_only"),
-            ):
-                if col in holdout:
-                    metrics[f"rank_{name}_ndcg_at_{k}"] = mean_ndcg(
-                        holdout.dropna(subset=[col]), score_col=col, k=k
-                    )
-        metrics["ndcg_at_50"] = metrics["rank_model_ndcg_at_50"]
+        scorer = make_scorer(propensity)
     scorer.metrics = dict(metrics)
 
     registry.ensure_experiment(settings, park_id)
@@ -335,7 +333,6 @@ def _train(
                 "seed": settings.seed,
                 "tax_n_estimators": tax_model.n_estimators,
                 "propensity": scorer.p_land_source,
-                "rankers_used": ",".join(sorted(rankers)) or "none",
                 "features": len(FEATURE_NAMES),
                 "holdout_quantile": HOLDOUT_QUANTILE,
                 "engine": engine,
@@ -362,9 +359,9 @@ def _train(
             tax_holdout.to_parquet(folder / "tax_holdout.parquet", index=False)
             if not holdout.empty:
                 holdout_X = X_rank.loc[~is_train].reset_index(drop=True)
-                holdout_X[["campaign", "relevance", "track"]] = holdout[
-                    [C.CAMPAIGN, "relevance", C.TRACK]
-                ].to_numpy()
+                for col in (C.CAMPAIGN, C.TRACK, "relevance", "realised_value"):
+                    if col in holdout:
+                        holdout_X[col] = holdout[col].to_numpy()
                 holdout_X.to_parquet(folder / "holdout.parquet", index=False)
             mlflow.log_artifacts(str(folder))
         example = X_test_h.head(20).copy()

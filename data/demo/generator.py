@@ -15,7 +15,8 @@ Calibration (see README "The demo universe"):
 - Outreach: three years of quarterly campaigns per park and track. Officers pick firms by size
   and fit (a selection bias real data has too); whether a firm signs comes from a hidden logistic
   process in growth, funding recency, HQ type, chain fit, distance and firm age, plus a latent
-  firm effect no model can see. ``oracle.parquet`` holds the true probability of signing now.
+  firm effect no model can see. ``oracle.parquet`` holds the true probability of signing now and
+  the tax each candidate would pay (``industry_graph.demo`` adds the value it would bring).
 - Chain links: each firm gets a business scope (经营范围) written from its links' vocabularies
   (``data/demo/scope.py``); ``industry_graph.demo.build_demo`` attaches the firms from that text with
   the same attacher as real data. The generator's links are kept as ``true_links.parquet``.
@@ -880,6 +881,7 @@ def _outreach(
                         C.P_SIGN: np.round(
                             _sigmoid(_signing_logit(track, drivers, fit, distance, as_of)), 6
                         ),
+                        C.TRUE_TAX: np.round(cand.tax_latest, 2),
                     }
                 )
             )

@@ -12,6 +12,7 @@ import pytest
 from data import columns as C
 from data.demo.generator import DemoUniverse, generate, snapshot_id
 from data.loaders import load_table
+from data.reference import default_parks
 from data.schemas import SCHEMAS, Oracle
 
 
@@ -146,7 +147,29 @@ def test_cli_demo_writes_tables_manifest_and_oracle(tmp_path: Path) -> None:
         assert result.rejected == 0 and result.cleared == 0, name
         assert result.accepted == manifest["sizes"][name]
     oracle = pd.read_parquet(out / "oracle.parquet")
-    assert list(oracle.columns) == [C.PARK_ID, C.ENTERPRISE_ID, C.TRACK, C.P_SIGN]
+    assert list(oracle.columns) == [
+        C.PARK_ID,
+        C.ENTERPRISE_ID,
+        C.TRACK,
+        C.P_SIGN,
+        C.TRUE_TAX,
+        C.TRUE_GAP_VALUE,
+        C.TRUE_VALUE,
+        C.ORACLE_EXPECTED_VALUE,
+    ]
+    # what a candidate would bring: the park's value rule over its true tax and true gaps
+    park = default_parks()["shibei"]
+    worth = park.valuation.chain_worth_wan_cny.missing_broken
+    rows = oracle[(oracle[C.PARK_ID] == "shibei") & (oracle[C.TRACK] == "bigdata")]
+    expected = park.valuation.horizon_years * (rows[C.TRUE_TAX] + rows[C.TRUE_GAP_VALUE] * worth)
+    assert np.allclose(rows[C.TRUE_VALUE], expected, atol=0.01)
+    assert np.allclose(
+        oracle[C.ORACLE_EXPECTED_VALUE],
+        oracle[C.P_SIGN] * oracle[C.TRUE_VALUE],
+        rtol=1e-3,
+        atol=0.01,
+    )
+    assert (rows[C.TRUE_GAP_VALUE] > 0).mean() > 0.05  # chain firms fill gaps
 
 
 def test_too_few_candidates_is_a_clear_error(tmp_path: Path) -> None:

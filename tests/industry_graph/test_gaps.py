@@ -40,18 +40,25 @@ PARK = Park.model_validate(
         "operating_firms": 10,
         "location": {"province": "上海市", "city": "上海市", "lat": 31.0, "lon": 121.0},
         "chains": [{"id": "t", "priority": 1}],
+        "valuation": {
+            "horizon_years": 5,
+            "chain_worth_wan_cny": {
+                "missing_broken": 500,
+                "missing": 425,
+                "extension": 350,
+                "weak": 300,
+            },
+        },
         "tracks": {
             "hq": {
                 "name_zh": "总部",
                 "name_en": "HQ",
                 "eligibility": {},
-                "scoring": {"expected_tax": 0.5, "gap_value": 0.5, "tax_scale_wan_cny": 100},
             },
             "bigdata": {
                 "name_zh": "数据",
                 "name_en": "Data",
                 "eligibility": {},
-                "scoring": {"expected_tax": 0.5, "gap_value": 0.5, "tax_scale_wan_cny": 100},
             },
         },
     },
