@@ -74,8 +74,12 @@ class LeadPublic(_Out):
     chain_value_wan_cny: float = Field(
         description="what the gaps it fills are worth to the park a year, 万元 (park YAML)"
     )
+    in_park_tax_share: float = Field(
+        description="share of its tax the park would collect (less for site-bound industries)"
+    )
     value_wan_cny: float = Field(
-        description="value if it lands: horizon × (tax P50 + chain value), weighted per track"
+        description="value if it lands: horizon × (in-park share × tax P50 + chain value), "
+        "weighted per track"
     )
     reasons: list[ReasonPublic]
     model_version: str
@@ -112,6 +116,7 @@ class TrackScorePublic(_Out):
     tax_p90_wan_cny: float
     gap_value: float
     chain_value_wan_cny: float
+    in_park_tax_share: float
     value_wan_cny: float
     reasons: list[ReasonPublic]
 
@@ -130,6 +135,7 @@ class TrackStandingPublic(_Out):
     tax_p90_wan_cny: float | None
     gap_value: float | None
     chain_value_wan_cny: float | None
+    in_park_tax_share: float | None
     value_wan_cny: float | None
     reasons: list[ReasonPublic]
 

@@ -8,7 +8,9 @@ names and columns; ``-1.0`` = missing; money in yuan) plus a ChainKnowledgeGraph
   net margin and staff; the name is the report's full name; province / city / district come from
   the registered address (the office address when that is missing), parsed into
   ``company_location_2019_2020.derived.csv`` or, without that file, by ``parse_address``;
-  ``office_district`` is kept beside them; the Shenwan industry comes from the chain graph.
+  ``office_district`` is kept beside them; the Shenwan industry comes from the chain graph, else
+  from the exchange's industry name (``stock_basic.csv``) where it has a clear Shenwan class
+  (``data/reference/exchange_industries.yaml``).
 - ``tax_records``: one row per firm-year of ``cash_flow_statement.csv`` (its line numbers are the
   ``row`` of rejects): ``tax_paid_wan_cny`` = 支付的各项税费 / 10,000, ``revenue_wan_cny`` =
   营业收入 / 10,000. A tax above revenue (a unit error of the extraction) is cleared, reported.
@@ -39,6 +41,7 @@ from data.loaders import (
     read_csv,
     validate_table,
 )
+from data.reference import exchange_industries
 from data.regions import normalise_district
 
 REPORT_FILES = ("profit_statement.csv", "cash_flow_statement.csv", "people.csv", "baseinfo.csv")
@@ -288,6 +291,13 @@ def import_ashare(
             lambda a: normalise_province(a) or ("广东省" if a == "深圳" else a)
         )
         counts["province from stock_basic area (address missing)"] = int(fill.sum())
+        exchange = ent[C.STOCK_CODE].map(basic["industry"]).map(exchange_industries())
+        fill = ent[C.INDUSTRY_CODE].isna() & exchange.notna()
+        ent.loc[fill, C.INDUSTRY_CODE] = exchange[fill]
+        ent.loc[fill, C.INDUSTRY_SCHEME] = "sw2021"
+        counts["Shenwan industry from the exchange's industry name (graph has none)"] = int(
+            fill.sum()
+        )
     ent_result = validate_table(
         ent,
         table="enterprises",

@@ -14,6 +14,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal, TypeVar
 
+import numpy as np
+import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
@@ -126,11 +128,34 @@ class ChainWorth(_Frozen):
         return self
 
 
+class InParkTaxShare(_Frozen):
+    """The share of a firm's predicted tax the park would collect if the firm landed: ``default``,
+    and ``site_bound`` for industries whose tax is paid where the plant, mine, project or power
+    station stands (``site_bound_codes``: industry-code prefixes per scheme)."""
+
+    default: float = Field(ge=0, le=1)
+    site_bound: float = Field(ge=0, le=1)
+    site_bound_codes: Mapping[Literal["gbt4754_2017", "sw2021"], tuple[str, ...]]
+
+    def of(self, codes: pd.Series, schemes: pd.Series) -> np.ndarray:
+        """The share for each firm (industry code and its scheme; unknown → ``default``)."""
+        out = np.full(len(codes), self.default, dtype=float)
+        text = codes.astype("string").fillna("")
+        for scheme, prefixes in self.site_bound_codes.items():
+            hit = (schemes == scheme).fillna(False).to_numpy(dtype=bool) & text.str.startswith(
+                tuple(prefixes)
+            ).fillna(False).to_numpy(dtype=bool)
+            out[hit] = self.site_bound
+        return out
+
+
 class Valuation(_Frozen):
-    """What a lead is worth if it lands: ``horizon_years`` × (tax P50 + chain value), in 万元."""
+    """What a lead is worth if it lands: ``horizon_years`` × (in-park share × tax P50 + chain
+    value), in 万元."""
 
     horizon_years: float = Field(gt=0, le=30)
     chain_worth_wan_cny: ChainWorth
+    in_park_tax_share: InParkTaxShare
 
 
 class Track(_Frozen):
@@ -206,6 +231,19 @@ def _parse(model: type[M], raw: object, path: Path) -> M:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
         raise ReferenceDataError(f"{path}: {where}: {first['msg']}") from exc
+
+
+@lru_cache(maxsize=1)
+def exchange_industries(
+    path: Path = REFERENCE_DIR / "exchange_industries.yaml",
+) -> dict[str, str]:
+    """The exchange's industry names with a clear Shenwan 2021 class (name → code)."""
+    raw = _read_yaml(path)
+    if not isinstance(raw, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in raw.items()
+    ):
+        raise ReferenceDataError(f"{path}: expected a mapping of industry name to code string")
+    return dict(raw)
 
 
 @lru_cache(maxsize=4)

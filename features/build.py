@@ -222,4 +222,7 @@ def firm_features(
         out["last_tax_rate"] = np.nan
         out["has_tax_history"] = 0.0
     out["track_hq"] = 1.0 if track == "hq" else 0.0
+    out["in_park_tax_share"] = fc.park.valuation.in_park_tax_share.of(
+        e[C.INDUSTRY_CODE], e[C.INDUSTRY_SCHEME]
+    )
     return out[list(FEATURE_NAMES)].astype("float64")

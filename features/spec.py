@@ -72,14 +72,28 @@ FIRM_FEATURES: Final[tuple[Feature, ...]] = (
     ),
     Feature("has_tax_history", "flag", "有纳税记录", "has a tax record", "tax_history"),
     Feature("track_hq", "flag", "总部经济赛道", "headquarters track", "track"),
+    Feature(
+        "in_park_tax_share",
+        "float",
+        "在园区纳税比例",
+        "share of its tax the park would collect",
+        "value",
+        "0-1",
+    ),
 )
 
 FEATURE_NAMES: Final = tuple(f.name for f in FIRM_FEATURES)
 BY_NAME: Final = {f.name: f for f in FIRM_FEATURES}
 TAX_HISTORY: Final = ("log_last_tax", "last_tax_rate", "has_tax_history")
 TRACK_DEPENDENT: Final = ("gap_value", "synergy", "in_target_chain", "track_hq")
+# the park's value rule (park YAML), read by the scorer and learned by no model
+VALUE_INPUTS: Final = ("in_park_tax_share",)
 # the tax model sees neither the track nor the chain's gap score (tax does not depend on them)
 TAX_FEATURES: Final = tuple(
-    n for n in FEATURE_NAMES if n not in {"track_hq", "gap_value", "synergy", "in_target_chain"}
+    n
+    for n in FEATURE_NAMES
+    if n not in {"track_hq", "gap_value", "synergy", "in_target_chain", *VALUE_INPUTS}
 )
-PROPENSITY_FEATURES: Final = tuple(n for n in FEATURE_NAMES if n not in TAX_HISTORY)
+PROPENSITY_FEATURES: Final = tuple(
+    n for n in FEATURE_NAMES if n not in {*TAX_HISTORY, *VALUE_INPUTS}
+)

@@ -45,14 +45,21 @@ def oracle_value(
 ) -> pd.DataFrame:
     """The oracle with each candidate's true gap value (its generated links against the park's
     gaps as its generated roster links make them), the value the park's rule gives it with its
-    true tax, and the oracle's expected value (P(sign) × value)."""
+    true tax (× the share the park would collect), and the oracle's expected value (P(sign) ×
+    value)."""
     parks, chains = default_parks(), default_chains()
     out = oracle.copy()
     gap = np.zeros(len(out))
     value = np.zeros(len(out))
     ids = pd.Index(out[C.ENTERPRISE_ID].to_numpy(dtype=object))
+    firms = tables["enterprises"]
+    at = pd.Index(firms[C.ENTERPRISE_ID].to_numpy(dtype=object)).get_indexer(ids)
     for park_id in out[C.PARK_ID].unique():
         park = parks[park_id]
+        share = park.valuation.in_park_tax_share.of(
+            firms[C.INDUSTRY_CODE].iloc[at].reset_index(drop=True),
+            firms[C.INDUSTRY_SCHEME].iloc[at].reset_index(drop=True),
+        )
         ctx = park_context(
             park=park,
             chains=chains,
@@ -71,7 +78,7 @@ def oracle_value(
             g[hit[hit >= 0]] = values["gap_value"].to_numpy()[hit >= 0]
             gap[rows] = g
             _, v = LeadValue.of(park, track).parts(
-                tax_p50=out[C.TRUE_TAX].to_numpy()[rows], gap_value=g
+                tax_p50=out[C.TRUE_TAX].to_numpy()[rows], gap_value=g, tax_share=share[rows]
             )
             value[rows] = v
     out[C.TRUE_GAP_VALUE] = gap

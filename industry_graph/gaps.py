@@ -30,9 +30,10 @@ value × the largest chain worth (``chain_value_per_year``); its **synergy** is 
 directly downstream of its links (it would supply them) and directly upstream (it would buy from
 them), with those paths named as its explanation.
 
-The **value** of a lead if it lands (``LeadValue``) is ``horizon × (w_tax × tax P50 + w_chain ×
-chain value a year)`` in 万元, and its score the expected value, P(land) × value. The park YAML
-sets the horizon, the chain worth by gap type and each track's two weights, and says why.
+The **value** of a lead if it lands (``LeadValue``) is ``horizon × (w_tax × in-park share × tax
+P50 + w_chain × chain value a year)`` in 万元, and its score the expected value, P(land) × value. The park YAML
+sets the horizon, the chain worth by gap type, the share of a firm's tax the park would collect
+(less for site-bound industries) and each track's two weights, and says why.
 """
 
 from __future__ import annotations
@@ -82,12 +83,14 @@ class LeadValue:
             chain_weight=weights.chain,
         )
 
-    def parts(self, *, tax_p50: np.ndarray, gap_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(chain value a year, value over the horizon), both in 万元."""
+    def parts(
+        self, *, tax_p50: np.ndarray, gap_value: np.ndarray, tax_share: np.ndarray | float = 1.0
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(chain value a year, value over the horizon), both in 万元; ``tax_share`` is the
+        share of its tax the park would collect (the park YAML's ``in_park_tax_share``)."""
         chain = np.clip(gap_value, 0, 1) * self.chain_wan_cny_per_year
-        value = self.horizon_years * (
-            self.tax_weight * np.clip(tax_p50, 0, None) + self.chain_weight * chain
-        )
+        tax = np.clip(tax_p50, 0, None) * np.clip(tax_share, 0, 1)
+        value = self.horizon_years * (self.tax_weight * tax + self.chain_weight * chain)
         return np.asarray(chain, dtype=float), np.asarray(value, dtype=float)
 
 

@@ -381,6 +381,7 @@ class LeadTable:
                     "tax_p90_wan_cny": float(cols["tax_p90_wan_cny"][i]),
                     "gap_value": float(cols["gap_value"][i]),
                     "chain_value_wan_cny": float(cols["chain_value_wan_cny"][i]),
+                    "in_park_tax_share": float(cols["in_park_tax_share"][i]),
                     "value_wan_cny": float(cols["value_wan_cny"][i]),
                     "reasons": [*chain, *factors],
                     "overall_rank": i + 1,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from features.spec import BY_NAME, Feature
+from features.spec import BY_NAME, VALUE_INPUTS, Feature
 from industry_graph.gaps import LeadValue
 from models.estimators import LandingPropensityModel, PriorPropensity, TaxYieldModel
 
@@ -29,6 +29,7 @@ SCORE_FIELDS = (
     "tax_p90_wan_cny",
     "gap_value",
     "chain_value_wan_cny",
+    "in_park_tax_share",
     "value_wan_cny",
 )
 OUTPUT_COLUMNS = (
@@ -39,6 +40,7 @@ OUTPUT_COLUMNS = (
     "expected_tax_wan_cny",
     "gap_value",
     "chain_value_wan_cny",
+    "in_park_tax_share",
     "value_wan_cny",
     "score",
 )
@@ -77,11 +79,13 @@ class LeadScorer:
         out["gap_value"] = gap
         tax_p50 = out["tax_p50_wan_cny"].to_numpy()
         chain, value = np.zeros(len(X)), np.zeros(len(X))
+        share = X["in_park_tax_share"].to_numpy()
+        out["in_park_tax_share"] = share
         is_hq = X["track_hq"].to_numpy() > 0.5
         for track, mask in (("hq", is_hq), ("bigdata", ~is_hq)):
             if mask.any():
                 chain[mask], value[mask] = self.values[track].parts(
-                    tax_p50=tax_p50[mask], gap_value=gap[mask]
+                    tax_p50=tax_p50[mask], gap_value=gap[mask], tax_share=share[mask]
                 )
         out["chain_value_wan_cny"] = chain
         out["value_wan_cny"] = value
@@ -100,16 +104,21 @@ class LeadScorer:
                     columns=self.feature_names, fill_value=0.0
                 )
             )
-        contrib = contrib.drop(columns=["track_hq"], errors="ignore")
+        contrib = contrib.drop(columns=["track_hq", *VALUE_INPUTS], errors="ignore")
         reasons = []
         values = X.reindex(columns=contrib.columns)
+        share = X["in_park_tax_share"].to_numpy()
         for i in range(len(X)):
             row = contrib.iloc[i]
             order = row.abs().sort_values(ascending=False, kind="stable").index[:top]
+            value_note = [site_bound_reason(float(share[i]))] if share[i] < 1 else []
             reasons.append(
                 [
-                    describe(BY_NAME[name], float(values.iloc[i][name]), float(row[name]))
-                    for name in order
+                    *value_note,
+                    *(
+                        describe(BY_NAME[name], float(values.iloc[i][name]), float(row[name]))
+                        for name in order
+                    ),
                 ]
             )
         return reasons
@@ -145,6 +154,16 @@ def _format(feature: Feature, value: float) -> tuple[str, str]:
         years = -1.5 * float(np.log(value))
         return f"{years:.1f} 年前融资", f"{years:.1f} years ago"
     return f"{value:.2f}", f"{value:.2f}"
+
+
+def site_bound_reason(share: float) -> dict[str, str]:
+    """Why only part of a firm's tax counts: its industry pays tax where it produces."""
+    return {
+        "feature": "in_park_tax_share",
+        "effect": "-",
+        "text_zh": f"税收主要在生产地缴纳，园区可得约 {share:.0%}",
+        "text_en": f"pays its tax where it produces: the park would collect about {share:.0%}",
+    }
 
 
 def describe(feature: Feature, value: float, contribution: float) -> dict[str, str]:

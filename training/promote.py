@@ -6,7 +6,8 @@ The metric is the value captured @50 of the lead score over the challenger's hel
 values (an outreach history without the demo's oracle), the mean NDCG@50 of signings. A
 universe without outreach history has no campaigns; there the metric is the tax model's median
 absolute log10 error on the challenger's tax holdout (lower is better). A tie keeps the
-champion.
+champion; a champion that this version of the code cannot score (saved before a change of the
+scorer) is replaced, and the message says why.
 """
 
 from __future__ import annotations
@@ -96,7 +97,21 @@ def promote(*, settings: Settings, park_id: str) -> Decision:
     new = registry.load_scorer(settings, park_id, registry.CHALLENGER).scorer
     old = registry.load_scorer(settings, park_id, registry.CHAMPION).scorer
     metric, new_value = _evaluate(new, holdout, tax_holdout)
-    _, old_value = _evaluate(old, holdout, tax_holdout)
+    try:
+        _, old_value = _evaluate(old, holdout, tax_holdout)
+    except (AttributeError, KeyError, ValueError) as exc:  # written by an older version of the code
+        registry.set_alias(settings, park_id, registry.CHAMPION, str(challenger.version))
+        return Decision(
+            True,
+            metric,
+            str(challenger.version),
+            str(champion.version),
+            new_value,
+            None,
+            f"champion v{champion.version} cannot be scored by this version of the service "
+            f"({type(exc).__name__}: {exc}); challenger v{challenger.version} "
+            f"({metric} {new_value:.4f}) becomes champion",
+        )
     better = (
         new_value < old_value if metric == "tax_median_abs_log10_error" else new_value > old_value
     )
