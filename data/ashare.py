@@ -42,7 +42,7 @@ from data.loaders import (
     validate_table,
 )
 from data.reference import exchange_industries
-from data.regions import normalise_district
+from data.regions import MUNICIPALITIES, normalise_district
 
 REPORT_FILES = ("profit_statement.csv", "cash_flow_statement.csv", "people.csv", "baseinfo.csv")
 LOCATION_FILE = "company_location_2019_2020.derived.csv"
@@ -276,6 +276,9 @@ def import_ashare(
         office = ent[C.STOCK_CODE].map(loc[f"office_{part}"]) if len(loc) else None
         ent[part] = reg.fillna(office) if reg is not None and office is not None else None
     ent["office_district"] = ent[C.STOCK_CODE].map(loc["office_district"]) if len(loc) else None
+    # a municipality's "city" in the reports is 市辖区 / 县: the city is the municipality itself
+    municipal = ent[C.PROVINCE].isin(MUNICIPALITIES) & ent[C.CITY].isin(["市辖区", "县"])
+    ent.loc[municipal, C.CITY] = ent.loc[municipal, C.PROVINCE]
     ent[C.IS_LISTED] = True
     ent[C.INDUSTRY_CODE] = ent[C.STOCK_CODE].map(kg_ent[C.INDUSTRY_CODE])
     ent[C.INDUSTRY_SCHEME] = ent[C.INDUSTRY_CODE].notna().map({True: "sw2021", False: None})

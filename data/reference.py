@@ -155,7 +155,10 @@ class Valuation(_Frozen):
 
     horizon_years: float = Field(gt=0, le=30)
     chain_worth_wan_cny: ChainWorth
-    in_park_tax_share: InParkTaxShare
+    # without it the park collects all of a firm's tax
+    in_park_tax_share: InParkTaxShare = InParkTaxShare(
+        default=1.0, site_bound=1.0, site_bound_codes={}
+    )
 
 
 class Track(_Frozen):

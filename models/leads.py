@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
+from data.regions import normalise_province
 from features.build import FeatureContext, firm_features, latest_tax_history
 from industry_graph.attach import evidence_text
 from industry_graph.gaps import analyse_gaps, track_chains
@@ -335,9 +336,12 @@ class LeadTable:
         if filters.link is not None:
             keep &= self._mask_of("link", filters.link)
         if filters.province is not None:
-            keep &= self._province == self._province_codes.get(filters.province, -2)
+            name = normalise_province(filters.province) or filters.province.strip()
+            keep &= self._province == self._province_codes.get(name, -2)
         if filters.city is not None:
-            keep &= self._city == self._city_codes.get(filters.city, -2)
+            city = filters.city.strip()  # 苏州 finds 苏州市, as the importer writes it
+            code = self._city_codes.get(city, self._city_codes.get(f"{city}市", -2))
+            keep &= self._city == code
         if filters.min_tax is not None:
             keep &= self._tax >= filters.min_tax
         if filters.min_probability is not None:

@@ -39,20 +39,23 @@ def test_keys_create_then_serve(trained: Trained) -> None:
     base = f"http://127.0.0.1:{port}/api/v1"
     try:
         deadline = time.monotonic() + 120
-        first_ready = None
+        seen: list[int] = []
         while time.monotonic() < deadline:
             try:
                 r = httpx.get(f"{base}/ready", timeout=2)
             except httpx.TransportError:
                 time.sleep(0.2)
                 continue
-            if first_ready is None:
-                first_ready = r.status_code
+            seen.append(r.status_code)
+            # alive (liveness) as soon as it answers, ready only once everything is loaded
+            assert httpx.get(f"{base}/health", timeout=2).status_code == 200
             if r.status_code == 200:
                 break
-            assert r.status_code == 503 and "components" in r.json()
+            components = r.json()["components"]
+            assert r.status_code == 503 and any(v != "ready" for v in components.values()), r.text
             time.sleep(0.5)
-        assert r.status_code == 200, r.text
+        assert seen and seen[-1] == 200, seen
+        assert set(seen) <= {200, 503}
         leads = httpx.get(
             f"{base}/leads",
             params={"track": "bigdata", "limit": 3},

@@ -200,6 +200,11 @@ def test_real_ashare_universe_jingan(shared_data: Path) -> None:
     assert len(roster) >= 18
     ent = imported.tables["enterprises"]
     assert ent[C.ENTERPRISE_ID].is_unique and len(ent) >= 4_586
+    shanghai = ent[ent[C.PROVINCE] == "上海市"]
+    assert len(shanghai) > 300 and set(shanghai[C.CITY].dropna()) == {"上海市"}  # not 市辖区
+    # the exchange's industry name fills the Shenwan class the graph lacks (海螺水泥: 水泥)
+    conch = ent[ent[C.STOCK_CODE] == "600585"].iloc[0]
+    assert conch[C.INDUSTRY_CODE] == "610100" and conch[C.INDUSTRY_SCHEME] == "sw2021"
     known = tax.frame.dropna(subset=[C.TAX_PAID, C.REVENUE])
     ratio = known[C.TAX_PAID] / known[C.REVENUE]
     assert 0.04 < ratio.median() < 0.06  # the A-share figure the demo is calibrated to

@@ -161,7 +161,13 @@ def test_cli_demo_writes_tables_manifest_and_oracle(tmp_path: Path) -> None:
     park = default_parks()["shibei"]
     worth = park.valuation.chain_worth_wan_cny.missing_broken
     rows = oracle[(oracle[C.PARK_ID] == "shibei") & (oracle[C.TRACK] == "bigdata")]
-    expected = park.valuation.horizon_years * (rows[C.TRUE_TAX] + rows[C.TRUE_GAP_VALUE] * worth)
+    firms = pd.read_parquet(out / "enterprises.parquet").set_index(C.ENTERPRISE_ID)
+    firms = firms.loc[rows[C.ENTERPRISE_ID]]
+    share = park.valuation.in_park_tax_share.of(firms[C.INDUSTRY_CODE], firms[C.INDUSTRY_SCHEME])
+    assert 0 < (share < 1).sum() < len(share)  # some candidates are site-bound (liquor …)
+    expected = park.valuation.horizon_years * (
+        share * rows[C.TRUE_TAX].to_numpy() + rows[C.TRUE_GAP_VALUE].to_numpy() * worth
+    )
     assert np.allclose(rows[C.TRUE_VALUE], expected, atol=0.01)
     assert np.allclose(
         oracle[C.ORACLE_EXPECTED_VALUE],
