@@ -487,12 +487,6 @@ WorkersOption = Annotated[
 ]
 
 
-def _tracks_option(track: str) -> str:
-    if track not in {"hq", "bigdata"}:
-        raise _fail(f"--track: must be hq or bigdata (got {track!r})")
-    return track
-
-
 @app.command()
 def train(
     data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
@@ -550,7 +544,7 @@ def promote(park: Annotated[str, typer.Option(help="Park id.")] = "shibei") -> N
 
 @app.command()
 def leads(
-    track: Annotated[str, typer.Option(help="hq or bigdata.")],
+    track: Annotated[str, typer.Option(help="A track of the park's YAML (Shibei: hq, bigdata).")],
     park: Annotated[str, typer.Option(help="Park id.")] = "shibei",
     data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
     top: Annotated[int, typer.Option(help="How many leads (1-10,000).")] = 20,
@@ -562,7 +556,6 @@ def leads(
     from models.leads import rank_leads
     from models.registry import load_scorer
 
-    _tracks_option(track)
     if format not in {"table", "csv", "json"}:
         raise _fail(f"--format: must be table, csv or json (got {format!r})")
     if not 1 <= top <= 10_000:
@@ -570,6 +563,10 @@ def leads(
     parks = default_parks()
     if park not in parks:
         raise _fail(f"--park: unknown park {park!r}; choose one of {', '.join(parks)}")
+    if track not in parks[park].tracks:
+        raise _fail(
+            f"--track: {park} has no track {track!r}; its tracks: {', '.join(parks[park].tracks)}"
+        )
     folder = _data_dir(data)
     try:
         tables = load_universe(folder)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, Header, HTTPException, Request
+from fastapi import Depends, Header, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import ApiKey, DatabaseBusy
 from api.keycache import ContactedCache
+from api.schemas import Track
 from api.state import ServiceState, StateHolder
+from data.reference import default_parks
 from data.settings import Settings
 
 
@@ -108,4 +111,24 @@ def needs(*components: str) -> Callable[..., Awaitable[ServiceState]]:
 
 
 ServingDep = Annotated[ServiceState, Depends(needs("data", "graph", "model"))]
+
+
+def park_track(settings: SettingsDep, track: Annotated[Track, Query()]) -> str:
+    """``track`` checked against the served park's YAML: an unknown track is a 422 naming it."""
+    known = default_parks()[settings.park].tracks
+    if track not in known:
+        raise RequestValidationError(
+            [
+                {
+                    "loc": ("query", "track"),
+                    "msg": f"unknown track {track!r}; this park's tracks: {', '.join(known)}",
+                    "type": "value_error",
+                    "input": track,
+                }
+            ]
+        )
+    return track
+
+
+TrackDep = Annotated[str, Depends(park_track)]
 GraphDep = Annotated[ServiceState, Depends(needs("data", "graph"))]

@@ -13,8 +13,6 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "sign_out": {"zh": "退出", "en": "Sign out"},
     "api_key": {"zh": "API 密钥", "en": "API key"},
     "bad_key": {"zh": "密钥无效", "en": "Unknown key"},
-    "track_hq": {"zh": "总部经济", "en": "Headquarters"},
-    "track_bigdata": {"zh": "大数据", "en": "Big data"},
     "chain": {"zh": "产业链", "en": "Chain"},
     "link": {"zh": "环节", "en": "Link"},
     "province": {"zh": "省份", "en": "Province"},

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
@@ -84,6 +84,19 @@ def _render(
     )
     response.set_cookie(COOKIE_LANG, lang, httponly=True, samesite="lax", secure=_secure(request))
     return response
+
+
+def _track(state: ServiceState, track: str | None) -> str:
+    """The track a page shows: the one asked for (404 if the park has none such), else the
+    park's first."""
+    assert state.park is not None
+    if track is None:
+        return next(iter(state.park.tracks))
+    if track not in state.park.tracks:
+        raise HTTPException(
+            404, f"track: no track {track!r}; this park's tracks: {', '.join(state.park.tracks)}"
+        )
+    return track
 
 
 def _secure(request: Request) -> bool:
@@ -200,7 +213,7 @@ def _contacted(request: Request, filters: LeadFilters) -> Sequence[str]:
 def leads(
     request: Request,
     filters: PageFilters,
-    track: Annotated[str, Query(pattern="^(hq|bigdata)$")] = "bigdata",
+    track: Annotated[str | None, Query(max_length=40)] = None,
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     lang: str | None = None,
     saved: str | None = None,
@@ -211,6 +224,7 @@ def leads(
     if blocked is not None:
         return blocked
     state: ServiceState = request.app.state.holder.current
+    track = _track(state, track)
     contacted = _contacted(request, filters)
     per_page = 25
     result = leads_page(
@@ -251,7 +265,7 @@ def leads(
 @router.get("/export")
 def export(
     request: Request,
-    track: Annotated[str, Query(pattern="^(hq|bigdata)$")],
+    track: Annotated[str, Query(max_length=40)],
     filters: PageFilters,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "xlsx",
 ) -> Response:
@@ -261,6 +275,7 @@ def export(
     state: ServiceState = request.app.state.holder.current
     if state.problems("data", "graph", "model"):
         return Response("not ready", status_code=503)
+    track = _track(state, track)
     contacted = _contacted(request, filters)
     rows, total = export_rows(state, track=track, filters=filters, contacted=contacted)
     name = f"leads-{track}-{state.snapshot_id}.{format}"
@@ -282,7 +297,7 @@ def export(
 def record_outcome(
     request: Request,
     enterprise_id: Annotated[str, Form(max_length=64)],
-    track: Annotated[str, Form(pattern="^(hq|bigdata)$")],
+    track: Annotated[str, Form(max_length=40)],
     outcome: Annotated[str, Form(max_length=20)],
     contacted_on: Annotated[str, Form(max_length=10)],
     note: Annotated[str, Form(max_length=2000)] = "",

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from data.credit_code import credit_code_error
 
-Track = Literal["hq", "bigdata"]
+# a track id of the served park's YAML; which ids exist is checked against the park (422)
+Track = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
 Outcome = Literal["pending", "no_response", "declined", "interested", "signed"]
 
 

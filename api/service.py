@@ -23,7 +23,7 @@ from api.db import IdempotencyKey, OutreachRecord, session_scope, with_retries
 from api.schemas import FirmIn, OutreachIn
 from api.state import ServiceState
 from data import columns as C
-from data.reference import default_vocabularies
+from data.reference import default_vocabularies, track_for_chain
 from features.build import FeatureContext, firm_features
 from industry_graph.attach import attach_links, default_matcher, evidence_text
 from industry_graph.gaps import analyse_gaps, gap_values, synergy_paths, track_chains
@@ -31,7 +31,6 @@ from models.leads import LeadFilters, LeadTable, chain_reasons
 from models.ranking import eligible
 from models.scorer import SCORE_FIELDS
 
-TRACKS = ("hq", "bigdata")
 EXPORT_MAX_ROWS = 10_000
 
 
@@ -45,6 +44,15 @@ class Conflict(ValueError):
 
 class InvalidInput(ValueError):
     """Input that passed the schema but not a rule across fields; ``field: reason``."""
+
+
+def check_track(state: ServiceState, track: str | None) -> None:
+    """A track named in a body must be one of the served park's (``InvalidInput`` otherwise)."""
+    assert state.park is not None
+    if track is not None and track not in state.park.tracks:
+        raise InvalidInput(
+            f"track: unknown track {track!r}; this park's tracks: {', '.join(state.park.tracks)}"
+        )
 
 
 def _json_default(value: object) -> object:
@@ -180,7 +188,7 @@ def export_rows(
 def _with_temp_firms(fc: FeatureContext, links: pd.DataFrame) -> FeatureContext:
     """A feature context that also knows the gap values of firms that are not in the universe."""
     by_track, in_target = dict(fc.by_track), dict(fc.in_target)
-    for track in TRACKS:
+    for track in fc.park.tracks:
         ids = [c for c in track_chains(fc.park, track) if c in fc.gaps.chains]
         extra = gap_values(fc.gaps, links, chain_ids=ids).set_index(C.ENTERPRISE_ID)
         by_track[track] = pd.concat([fc.by_track[track], extra])
@@ -212,7 +220,7 @@ def _score_frame(
         reasons = scorer.explain(X)
         # the gap it would fill (with the evidence of its link) first, as in the lead lists
         chain = chain_reasons(fc, links, firms[C.ENTERPRISE_ID], track)
-        ok = eligible(state.park.tracks[track].eligibility, firms, links)  # type: ignore[index]
+        ok = eligible(state.park.tracks[track].eligibility, firms, links)
         table = state.leads.get(track)
         for i in range(len(firms)):
             eid = firms.iloc[i][C.ENTERPRISE_ID]
@@ -245,7 +253,8 @@ def score_firms(
 ) -> list[dict[str, object]]:
     """Score what-if firms given in the contract's form; links come from the request or, like
     every other firm's, from the attacher (business scope, else industry code)."""
-    assert state.fc is not None
+    assert state.fc is not None and state.park is not None
+    check_track(state, track)
     rows, link_rows = [], []
     for i, firm in enumerate(firms_in):
         eid = f"whatif:{i}"
@@ -274,7 +283,7 @@ def score_firms(
     ).links
     links = pd.concat([given, found], ignore_index=True) if len(found) else given
     fc = _with_temp_firms(state.fc, links)
-    tracks = (track,) if track else TRACKS
+    tracks = (track,) if track else tuple(state.park.tracks)
     scores = _score_frame(state, firms, links, tracks, fc)
     return [
         {"index": i, "name": f.name, "enterprise_id": f.enterprise_id, "scores": scores[i]}
@@ -285,12 +294,13 @@ def score_firms(
 def _profile_scores(
     state: ServiceState, enterprise_id: str, in_park: bool
 ) -> list[dict[str, object]]:
-    """Both tracks' standing of one firm. Where it is a candidate: its row of the lead table as
+    """Every track's standing of one firm. Where it is a candidate: its row of the lead table as
     the list shows it (score, tax range, reasons). Where it is not — a park member, or a firm
     that fails the track's eligibility rules — no score, and the reason it is not a lead
     (``POST /score`` still scores any firm as a what-if)."""
+    assert state.park is not None
     out: list[dict[str, object]] = []
-    for track in TRACKS:
+    for track in state.park.tracks:
         table = state.leads.get(track)
         pos = table.position_of(enterprise_id) if table is not None else None
         if table is not None and pos is not None:
@@ -455,7 +465,9 @@ def link_candidates(
     offset: int,
     contacted: Sequence[str],
 ) -> dict[str, object]:
-    """Candidates working in one link, in the ``bigdata`` track's lead order."""
+    """Candidates working in one link, in the lead order of the track that ranks its chain
+    (``data.reference.track_for_chain``)."""
+    assert state.park is not None
     if chain_id not in state.chains:
         raise NotFound(f"chain: no chain {chain_id!r}")
     link_id = link if "." in link else f"{chain_id}.{link}"
@@ -465,7 +477,7 @@ def link_candidates(
         raise NotFound(f"link: chain {chain_id!r} has no link {link!r}") from exc
     page = leads_page(
         state,
-        track="bigdata",
+        track=track_for_chain(state.park, chain_id),
         filters=LeadFilters(link=link_id),
         limit=limit,
         offset=offset,
@@ -516,6 +528,7 @@ def create_outreach(
     (``Conflict`` when the body differs). Returns (status code, body)."""
     if state.row_of(payload.enterprise_id) is None:
         raise NotFound(f"enterprise_id: no enterprise {payload.enterprise_id!r}")
+    check_track(state, payload.track)
     if payload.closed_on is not None and payload.closed_on < payload.contacted_on:
         raise InvalidInput("closed_on: must not be before contacted_on")
     body_hash = _body_hash(payload)

@@ -164,7 +164,7 @@ def load_state(settings: Settings) -> ServiceState:
                 precompute=settings.reasons_precomputed,
                 contacted_history=state.history_contacted,
             )
-            for track in ("hq", "bigdata")
+            for track in state.park.tracks
         }
         state.status["model"] = "ready"
     except LookupError as exc:

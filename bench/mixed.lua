@@ -1,5 +1,6 @@
 -- The mixed load of `python -m bench.run mixed_load` (wrk). The runner prepends `key`, `run`,
--- `leads` (lead-list paths), `firms` (enterprise ids) and `links` ({chain, link} pairs).
+-- `leads` (lead-list paths), `firms` (enterprise ids), `tracks` (the park's track ids) and
+-- `links` ({chain, link} pairs).
 -- Every 20 requests: 8 lead lists, 5 enterprise pages, 4 chain reads and 3 outreach writes,
 -- each write with its own Idempotency-Key and `run` as its note, so the runner can count the
 -- stored records.
@@ -46,7 +47,7 @@ request = function()
   writes = writes + 1
   headers["Content-Type"] = "application/json"
   headers["Idempotency-Key"] = run .. "-" .. tid .. "-" .. writes
-  local track = (writes % 2 == 0) and "hq" or "bigdata"
+  local track = tracks[(writes % #tracks) + 1]
   local body = string.format(
     '{"enterprise_id":"%s","track":"%s","outcome":"pending","contacted_on":"2026-11-26","note":"%s"}',
     firm, track, run)

@@ -286,7 +286,7 @@ def _collect_matrices(ctx: object, firms: object, out: list[tuple[str, object]])
     from models.ranking import eligible
 
     outside = firms[~firms[C.ENTERPRISE_ID].isin(ctx.fc.park_members)]  # type: ignore[attr-defined,index]
-    for track in ("hq", "bigdata"):
+    for track in ctx.fc.park.tracks:  # type: ignore[attr-defined]
         cands = outside[eligible(ctx.fc.park.tracks[track].eligibility, outside, ctx.links)]  # type: ignore[attr-defined]
         out.append(
             (track, firm_features(ctx.fc, cands, track=track, as_of=ctx.as_of, history=ctx.history))
@@ -374,7 +374,7 @@ def bench_mixed_load() -> dict[str, object]:
     import pandas as pd
     import psutil
 
-    from data.reference import default_chains
+    from data.reference import default_chains, default_parks
 
     _need_wrk()
     env = {**_env(), "ATTRACT_DATA_DIR": str(DEMO_1M)}
@@ -387,6 +387,7 @@ def bench_mixed_load() -> dict[str, object]:
         f'key = "{key}"\nrun = "{run}"\n'
         f"leads = {_lua_list((*LEAD_PATHS, '/api/v1/leads?track=hq&exclude_contacted=true&limit=20'))}\n"
         f"firms = {_lua_list(sample)}\n"
+        f"tracks = {_lua_list(list(default_parks()['shibei'].tracks))}\n"
         f"links = {{{', '.join(f'{{{json.dumps(c)}, {json.dumps(ln)}}}' for c, ln in links)}}}\n"
     )
     script = WORK / "mixed.lua"

@@ -211,7 +211,7 @@ class Park(_Frozen):
     registered_firms: int | None = None
     chains: tuple[TargetChain, ...]
     link_targets: Mapping[str, float] = Field(default_factory=dict)
-    tracks: Mapping[Literal["hq", "bigdata"], Track]
+    tracks: Mapping[str, Track]  # ids: lower-case words; the first is the default list
     valuation: Valuation
     baseline: Mapping[str, float] = Field(default_factory=dict)
     kpi_targets: tuple[Kpi, ...] = ()
@@ -351,7 +351,13 @@ def load_park(path: Path, *, chains: Mapping[str, Chain] | None = None) -> Park:
     for target in park.chains:
         if target.id not in chains:
             raise ReferenceDataError(f"{path}: chains: unknown chain {target.id!r}")
+    if not park.tracks:
+        raise ReferenceDataError(f"{path}: tracks: a park needs at least one track")
     for name, track in park.tracks.items():
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ReferenceDataError(
+                f"{path}: tracks.{name}: a track id is lower-case letters, digits and _"
+            )
         for chain_id in track.chains:
             if chain_id not in chains:
                 raise ReferenceDataError(f"{path}: tracks.{name}: unknown chain {chain_id!r}")
@@ -363,6 +369,15 @@ def load_park(path: Path, *, chains: Mapping[str, Chain] | None = None) -> Park:
     return park
 
 
+def track_for_chain(park: Park, chain_id: str) -> str:
+    """The track whose lead order ranks a chain's firms: the first that names the chain, else
+    the first track without chains of its own (it scores all the park's chains), else the first."""
+    for name, track in park.tracks.items():
+        if chain_id in track.chains:
+            return name
+    return next((n for n, t in park.tracks.items() if not t.chains), next(iter(park.tracks)))
+
+
 def load_parks(directory: Path = PARKS_DIR) -> dict[str, Park]:
     """All park profiles in ``directory`` keyed by id."""
     parks = {}
@@ -370,6 +385,11 @@ def load_parks(directory: Path = PARKS_DIR) -> dict[str, Park]:
         park = load_park(path)
         parks[park.id] = park
     return parks
+
+
+def known_tracks() -> frozenset[str]:
+    """Every track id of the bundled parks (what an outreach record may name)."""
+    return frozenset(t for park in default_parks().values() for t in park.tracks)
 
 
 @lru_cache(maxsize=1)

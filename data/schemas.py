@@ -14,6 +14,7 @@ from pandera.typing.pandas import Series
 
 from data import columns as C
 from data.credit_code import is_valid_credit_code
+from data.reference import known_tracks
 
 _CREDIT_CODE_CHECK = "valid_credit_code"
 _STOCK_CODE = r"^\d{6}$"
@@ -138,7 +139,7 @@ class Outreach(_Contract):
     outreach_id: Series[str] = pa.Field(nullable=False)
     enterprise_id: Series[str] = pa.Field(nullable=False)
     park_id: Series[str] = pa.Field(nullable=False)
-    track: Series[str] = pa.Field(nullable=False, isin=C.TRACKS)
+    track: Series[str] = pa.Field(nullable=False, isin=sorted(known_tracks()))
     campaign: Series[str] = pa.Field(nullable=True)
     contacted_on: Series[pa.DateTime] = pa.Field(nullable=False)
     outcome: Series[str] = pa.Field(nullable=False, isin=C.OUTCOMES)
@@ -153,7 +154,7 @@ class Oracle(_Contract):
 
     park_id: Series[str] = pa.Field(nullable=False)
     enterprise_id: Series[str] = pa.Field(nullable=False)
-    track: Series[str] = pa.Field(nullable=False, isin=C.TRACKS)
+    track: Series[str] = pa.Field(nullable=False, isin=sorted(known_tracks()))
     p_sign: Series[float] = pa.Field(nullable=False, ge=0, le=1)
     true_tax_wan_cny: Series[float] = pa.Field(nullable=False, ge=0)
     true_gap_value: Series[float] | None = pa.Field(nullable=False, ge=0, le=1)

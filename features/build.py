@@ -23,7 +23,6 @@ from features.spec import FEATURE_NAMES
 from industry_graph.gaps import ParkContext, gap_values, park_context, track_chains
 
 YANGTZE_DELTA = frozenset({"上海市", "江苏省", "浙江省", "安徽省"})
-TRACKS = ("hq", "bigdata")
 
 
 @dataclass(frozen=True)
@@ -36,6 +35,17 @@ class FeatureContext:
     in_target: Mapping[str, pd.Series]  # track -> share of a firm's links in the track's chains
     n_links: pd.Series
     park_members: frozenset[str]
+
+
+def track_index(park: Park, track: str) -> int:
+    """A track's place in the park YAML: the ``track_index`` feature that tells the models
+    which track a row is scored for."""
+    try:
+        return list(park.tracks).index(track)
+    except ValueError:
+        raise KeyError(
+            f"track: {park.id} has no track {track!r}; its tracks: {', '.join(park.tracks)}"
+        ) from None
 
 
 def feature_context(
@@ -51,7 +61,7 @@ def feature_context(
         park_roster=tables["park_roster"],
     )
     by_track, in_target = {}, {}
-    for track in TRACKS:
+    for track in park.tracks:
         ids = [c for c in track_chains(park, track) if c in chains]
         by_track[track] = gap_values(gaps, links, chain_ids=ids).set_index(C.ENTERPRISE_ID)
         in_chain = links[C.LINK_ID].str.split(".").str[0].isin(ids).to_numpy()
@@ -221,7 +231,7 @@ def firm_features(
         out["log_last_tax"] = np.nan
         out["last_tax_rate"] = np.nan
         out["has_tax_history"] = 0.0
-    out["track_hq"] = 1.0 if track == "hq" else 0.0
+    out["track_index"] = float(track_index(fc.park, track))
     out["in_park_tax_share"] = fc.park.valuation.in_park_tax_share.of(
         e[C.INDUSTRY_CODE], e[C.INDUSTRY_SCHEME]
     )

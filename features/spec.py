@@ -43,9 +43,9 @@ FIRM_FEATURES: Final[tuple[Feature, ...]] = (
     Feature("own_local_soe", "flag", "地方国企", "local SOE", "ownership"),
     Feature("own_foreign", "flag", "外资企业", "foreign-owned", "ownership"),
     Feature("own_joint_venture", "flag", "合资企业", "joint venture", "ownership"),
-    Feature("hq_mnc", "flag", "跨国公司地区总部", "MNC regional HQ", "hq"),
-    Feature("hq_national", "flag", "全国性总部", "national HQ", "hq"),
-    Feature("hq_regional", "flag", "区域总部", "regional HQ", "hq"),
+    Feature("hq_mnc", "flag", "跨国公司地区总部", "MNC regional HQ", "headquarters"),
+    Feature("hq_national", "flag", "全国性总部", "national HQ", "headquarters"),
+    Feature("hq_regional", "flag", "区域总部", "regional HQ", "headquarters"),
     Feature(
         "funding_recency", "float", "近期融资", "recent funding", "funding", "1 just after a round"
     ),
@@ -71,7 +71,14 @@ FIRM_FEATURES: Final[tuple[Feature, ...]] = (
         "last_tax_rate", "float", "上年税负率", "last year's tax rate", "tax_history", "fraction"
     ),
     Feature("has_tax_history", "flag", "有纳税记录", "has a tax record", "tax_history"),
-    Feature("track_hq", "flag", "总部经济赛道", "headquarters track", "track"),
+    Feature(
+        "track_index",
+        "float",
+        "招商赛道",
+        "recruitment track",
+        "track",
+        "its place in the park YAML",
+    ),
     Feature(
         "in_park_tax_share",
         "float",
@@ -85,14 +92,14 @@ FIRM_FEATURES: Final[tuple[Feature, ...]] = (
 FEATURE_NAMES: Final = tuple(f.name for f in FIRM_FEATURES)
 BY_NAME: Final = {f.name: f for f in FIRM_FEATURES}
 TAX_HISTORY: Final = ("log_last_tax", "last_tax_rate", "has_tax_history")
-TRACK_DEPENDENT: Final = ("gap_value", "synergy", "in_target_chain", "track_hq")
+TRACK_DEPENDENT: Final = ("gap_value", "synergy", "in_target_chain", "track_index")
 # the park's value rule (park YAML), read by the scorer and learned by no model
 VALUE_INPUTS: Final = ("in_park_tax_share",)
 # the tax model sees neither the track nor the chain's gap score (tax does not depend on them)
 TAX_FEATURES: Final = tuple(
     n
     for n in FEATURE_NAMES
-    if n not in {"track_hq", "gap_value", "synergy", "in_target_chain", *VALUE_INPUTS}
+    if n not in {"track_index", "gap_value", "synergy", "in_target_chain", *VALUE_INPUTS}
 )
 PROPENSITY_FEATURES: Final = tuple(
     n for n in FEATURE_NAMES if n not in {*TAX_HISTORY, *VALUE_INPUTS}

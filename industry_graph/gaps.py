@@ -75,7 +75,7 @@ class LeadValue:
     @classmethod
     def of(cls, park: Park, track: str) -> LeadValue:
         """The value rule of one of the park's tracks."""
-        weights = park.tracks[track].weights  # type: ignore[index]
+        weights = park.tracks[track].weights
         return cls(
             horizon_years=park.valuation.horizon_years,
             chain_wan_cny_per_year=chain_worth_scale(park),
@@ -96,7 +96,7 @@ class LeadValue:
 
 def track_chains(park: Park, track: str) -> tuple[str, ...]:
     """The chains a track scores gaps against: the track's own, else all the park's targets."""
-    own = park.tracks[track].chains  # type: ignore[index]
+    own = park.tracks[track].chains
     return tuple(own) if own else tuple(t.id for t in park.chains)
 
 

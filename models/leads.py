@@ -11,7 +11,7 @@ import pandas as pd
 
 from data import columns as C
 from data.regions import normalise_province
-from features.build import FeatureContext, firm_features, latest_tax_history
+from features.build import FeatureContext, firm_features, latest_tax_history, track_index
 from industry_graph.attach import evidence_text
 from industry_graph.gaps import analyse_gaps, track_chains
 from models.ranking import eligible
@@ -38,9 +38,10 @@ def candidates_for(
     fc: FeatureContext, tables: Mapping[str, pd.DataFrame], track: str
 ) -> pd.DataFrame:
     """Firms outside the park that meet the track's eligibility rules."""
+    track_index(fc.park, track)  # an unknown track: a KeyError naming the park's tracks
     firms = tables["enterprises"]
     outside = firms[~firms[C.ENTERPRISE_ID].isin(fc.park_members)].reset_index(drop=True)
-    rules = fc.park.tracks[track].eligibility  # type: ignore[index]
+    rules = fc.park.tracks[track].eligibility
     return outside[eligible(rules, outside, tables["enterprise_links"])].reset_index(drop=True)
 
 

@@ -1,10 +1,11 @@
 """The lead scorer: tax yield, landing propensity and the ranking in one object, with reasons.
 
-Its input is the feature matrix of ``features.spec`` (one row per firm and track, ``track_hq``
-saying which); its output per row: ``p_land``, the tax quantiles, expected tax, ``gap_value``,
-the chain value a year, the value if it lands (``value_wan_cny``: horizon × (tax P50 + chain
-value), ``industry_graph.gaps.LeadValue``) and the lead ``score`` = P(land) × value, in 万元.
-A learned model only ever changes P(land); the value comes from the tax model and the park YAML.
+Its input is the feature matrix of ``features.spec`` (one row per firm and track,
+``track_index`` saying which track of the park YAML); its output per row: ``p_land``, the tax
+quantiles, expected tax, ``gap_value``, the chain value a year, the in-park tax share, the value
+if it lands (``value_wan_cny``: horizon × (share × tax P50 + chain value),
+``industry_graph.gaps.LeadValue``) and the lead ``score`` = P(land) × value, in 万元. A learned
+model only ever changes P(land); the value comes from the tax model and the park YAML.
 This object is what MLflow stores (``models.registry``) and what every consumer — ``attract
 leads``, the API, batch scoring — calls.
 """
@@ -54,7 +55,7 @@ class LeadScorer:
     feature_names: tuple[str, ...]
     tax: TaxYieldModel
     propensity: LandingPropensityModel | PriorPropensity
-    values: dict[str, LeadValue]
+    values: dict[str, LeadValue]  # per track, in the park YAML's order (``track_index``)
     tax_features: tuple[str, ...]
     propensity_features: tuple[str, ...]
     data_snapshot_id: str = ""
@@ -81,8 +82,15 @@ class LeadScorer:
         chain, value = np.zeros(len(X)), np.zeros(len(X))
         share = X["in_park_tax_share"].to_numpy()
         out["in_park_tax_share"] = share
-        is_hq = X["track_hq"].to_numpy() > 0.5
-        for track, mask in (("hq", is_hq), ("bigdata", ~is_hq)):
+        index = X["track_index"].to_numpy()
+        unknown = ~np.isin(index, np.arange(len(self.values)))
+        if unknown.any():
+            raise ValueError(
+                f"track_index: {index[unknown][0]!r} is not a track of {self.park_id} "
+                f"(0–{len(self.values) - 1}: {', '.join(self.values)})"
+            )
+        for i, track in enumerate(self.values):
+            mask = index == i
             if mask.any():
                 chain[mask], value[mask] = self.values[track].parts(
                     tax_p50=tax_p50[mask], gap_value=gap[mask], tax_share=share[mask]
@@ -104,7 +112,7 @@ class LeadScorer:
                     columns=self.feature_names, fill_value=0.0
                 )
             )
-        contrib = contrib.drop(columns=["track_hq", *VALUE_INPUTS], errors="ignore")
+        contrib = contrib.drop(columns=["track_index", *VALUE_INPUTS], errors="ignore")
         reasons = []
         values = X.reindex(columns=contrib.columns)
         share = X["in_park_tax_share"].to_numpy()

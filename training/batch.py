@@ -30,7 +30,6 @@ from models.registry import load_scorer
 from models.scorer import SCORE_FIELDS, LeadScorer
 
 SCORE_COLUMNS = (C.ENTERPRISE_ID, C.TRACK, *SCORE_FIELDS)
-TRACKS = ("hq", "bigdata")
 
 
 @dataclass(frozen=True)
@@ -45,11 +44,11 @@ class ScoreContext:
 
 
 def score_partition(firms: pd.DataFrame, ctx: ScoreContext) -> pd.DataFrame:
-    """Score the eligible candidates of one slice of ``enterprises`` for both tracks."""
+    """Score the eligible candidates of one slice of ``enterprises`` for every track."""
     outside = firms[~firms[C.ENTERPRISE_ID].isin(ctx.fc.park_members)].reset_index(drop=True)
     parts = []
-    for track in TRACKS:
-        rules = ctx.fc.park.tracks[track].eligibility  # type: ignore[index]
+    for track, spec in ctx.fc.park.tracks.items():
+        rules = spec.eligibility
         cands = outside[eligible(rules, outside, ctx.links)].reset_index(drop=True)
         if cands.empty:
             continue

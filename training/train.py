@@ -108,7 +108,14 @@ def _tax_frames(
         target = target[target[C.ENTERPRISE_ID].isin(ent.index)]
         firms = ent.loc[target[C.ENTERPRISE_ID]].reset_index(drop=True)
         hist = tax_history(tax, year - 1) if with_history else None
-        X = firm_features(fc, firms, track="hq", as_of=pd.Timestamp(f"{year}-12-31"), history=hist)
+        # the tax features are the same in every track: the park's first stands for all
+        X = firm_features(
+            fc,
+            firms,
+            track=next(iter(fc.park.tracks)),
+            as_of=pd.Timestamp(f"{year}-12-31"),
+            history=hist,
+        )
         return X, target[C.TAX_PAID].to_numpy(dtype=float)
 
     X_h, y_h = rows(fit_year, True)
@@ -124,8 +131,14 @@ def _contact_features(
     fc: FeatureContext, tables: Mapping[str, pd.DataFrame], outreach: pd.DataFrame
 ) -> pd.DataFrame:
     ent = tables["enterprises"].set_index(C.ENTERPRISE_ID, drop=False)
+    unknown = sorted(set(outreach[C.TRACK]) - set(fc.park.tracks))
+    if unknown:
+        raise ValueError(
+            f"outreach.track: {', '.join(unknown)} is not a track of {fc.park.id} "
+            f"({', '.join(fc.park.tracks)})"
+        )
     parts = []
-    for track in ("hq", "bigdata"):
+    for track in fc.park.tracks:
         rows = outreach[outreach[C.TRACK] == track]
         if rows.empty:
             continue

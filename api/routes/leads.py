@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api.deps import ContactedDep, OfficerDep, ServingDep
+from api.deps import ContactedDep, OfficerDep, ServingDep, TrackDep
 from api.export import to_csv, to_xlsx
-from api.schemas import LeadsPublic, ScoreRequest, ScoresPublic, Track
+from api.schemas import LeadsPublic, ScoreRequest, ScoresPublic
 from api.service import (
     EXPORT_COLUMNS,
     export_rows,
@@ -61,7 +61,7 @@ async def get_leads(
     state: ServingDep,
     recorded: ContactedDep,
     _key: OfficerDep,
-    track: Annotated[Track, Query(description="hq or bigdata")],
+    track: TrackDep,
     filters: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
@@ -94,7 +94,7 @@ def export_leads(
     state: ServingDep,
     recorded: ContactedDep,
     _key: OfficerDep,
-    track: Annotated[Track, Query()],
+    track: TrackDep,
     filters: FiltersDep,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
 ) -> Response:

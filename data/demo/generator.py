@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -57,8 +57,6 @@ HISTORY_START: Final = date(2018, 1, 1)
 CONTACTS_PER_CANDIDATE: Final[dict[str, float]] = {"shibei": 0.08, "nantong": 0.015}
 TAX_HISTORY_SHARE: Final = 0.20  # unlisted candidates whose tax the park knows (credit reports)
 
-TrackId = Literal["hq", "bigdata"]
-TRACK_IDS: Final[tuple[TrackId, ...]] = ("hq", "bigdata")
 FloatArray = npt.NDArray[np.float64]
 IntArray = npt.NDArray[np.int64]
 BoolArray = npt.NDArray[np.bool_]
@@ -755,9 +753,7 @@ class _Drivers:
     latent: FloatArray
 
 
-def _link_fit(
-    ref: _Reference, park: Park, track: TrackId, roster_links: pd.DataFrame
-) -> FloatArray:
+def _link_fit(ref: _Reference, park: Park, track: str, roster_links: pd.DataFrame) -> FloatArray:
     """How well each link fits a park's track: target chains, link weight, in-park neighbours."""
     track_chains = park.tracks[track].chains
     chains = set(track_chains) if track_chains else {c.id for c in park.chains}
@@ -792,7 +788,11 @@ def _firm_fit(
 
 
 def _signing_logit(
-    track: str, d: _Drivers, fit: FloatArray, distance_km: FloatArray, on_day: FloatArray | float
+    headquarters: bool,
+    d: _Drivers,
+    fit: FloatArray,
+    distance_km: FloatArray,
+    on_day: FloatArray | float,
 ) -> FloatArray:
     """Log-odds of signing within 12 months when approached on ``on_day`` (days since 1970)."""
     age = np.maximum(0.0, (on_day - d.founded) / 365.25)
@@ -800,7 +800,7 @@ def _signing_logit(
     since_funding = np.where(funded_before, (on_day - np.nan_to_num(d.funding)) / 365.25, np.inf)
     recency = np.exp(-since_funding / 1.5)  # 1 just after a round, fading over ~2 years
     dist = distance_km / 1000.0
-    if track == "hq":
+    if headquarters:
         z = (
             -3.3
             + 0.55 * d.log_rev_z
@@ -827,10 +827,10 @@ def _signing_logit(
 
 
 def _eligible(
-    track: str, park: Park, revenue: FloatArray, fit: FloatArray, hq_any: BoolArray
+    headquarters: bool, revenue: FloatArray, fit: FloatArray, hq_any: BoolArray
 ) -> BoolArray:
     """Who officers would consider at all for a track (a loose version of the YAML rules)."""
-    if track == "hq":
+    if headquarters:
         return np.asarray((revenue >= 5_000) & (hq_any | (revenue >= 50_000)), dtype=bool)
     return np.asarray((fit > 0) & (revenue >= 200), dtype=bool)
 
@@ -870,7 +870,9 @@ def _outreach(
         distance = _haversine_km(cand.lat, cand.lon, park.location.lat, park.location.lon)
         total_contacts = round(per_candidate * n_candidates)
         signed_already = np.zeros(len(ids), dtype=bool)
-        for track in TRACK_IDS:
+        for track, spec in park.tracks.items():
+            # a track without chains of its own recruits headquarters over all the park's chains
+            headquarters = not spec.chains
             fit = _firm_fit(ids, cand.link_rows, _link_fit(ref, park, track, rosters[park_id]), ref)
             oracle_frames.append(
                 pd.DataFrame(
@@ -879,15 +881,15 @@ def _outreach(
                         C.ENTERPRISE_ID: ids,
                         C.TRACK: track,
                         C.P_SIGN: np.round(
-                            _sigmoid(_signing_logit(track, drivers, fit, distance, as_of)), 6
+                            _sigmoid(_signing_logit(headquarters, drivers, fit, distance, as_of)), 6
                         ),
                         C.TRUE_TAX: np.round(cand.tax_latest, 2),
                     }
                 )
             )
-            eligible = _eligible(track, park, revenue, fit, hq_any)
+            eligible = _eligible(headquarters, revenue, fit, hq_any)
             quarters = [(y, q) for y in (2018, 2019, 2020) for q in (1, 2, 3, 4)]
-            per_campaign = total_contacts // (2 * len(quarters))
+            per_campaign = total_contacts // (len(park.tracks) * len(quarters))
             officer_pref = (
                 np.sqrt(np.maximum(revenue, 1.0)) * (1.0 + fit) * np.where(hq_any, 2.0, 1.0)
             )
@@ -898,7 +900,7 @@ def _outreach(
                 chosen = _pick_top(rng, weights, per_campaign)
                 day = rng.integers(start, end, len(chosen)).astype(np.float64)
                 sub = _Drivers(*(getattr(drivers, f)[chosen] for f in drivers.__dataclass_fields__))
-                logit = _signing_logit(track, sub, fit[chosen], distance[chosen], day)
+                logit = _signing_logit(headquarters, sub, fit[chosen], distance[chosen], day)
                 logit += rng.normal(
                     -0.15 if y == 2020 else 0.0, 0.25
                 )  # the campaign's luck; 2020 was hard

@@ -8,11 +8,15 @@ import pytest
 
 from data.reference import (
     CHAINS_DIR,
+    PARKS_DIR,
     ReferenceDataError,
     default_chains,
     default_parks,
+    known_tracks,
     load_chains,
     load_industries,
+    load_park,
+    track_for_chain,
 )
 
 SHIBEI_CHAINS = {
@@ -54,7 +58,12 @@ def test_parks_follow_the_plan() -> None:
     shibei, nantong = parks["shibei"], parks["nantong"]
     assert {c.id for c in shibei.chains} == SHIBEI_CHAINS
     assert {c.id for c in nantong.chains} == NANTONG_CHAINS
-    assert set(shibei.tracks) == set(nantong.tracks) == {"hq", "bigdata"}
+    # tracks come from each park's YAML: Shibei's plan has two, the science city its own
+    assert list(shibei.tracks) == ["hq", "bigdata"]
+    assert list(nantong.tracks) == ["smart_vehicles", "smart_sensing"]
+    assert track_for_chain(shibei, "blockchain") == "bigdata"
+    assert track_for_chain(nantong, "smart_sensing") == "smart_sensing"
+    assert known_tracks() == {"hq", "bigdata", "smart_vehicles", "smart_sensing"}
     assert shibei.area_km2 == 3.31 and shibei.operating_firms == 1470
     assert shibei.baseline["firms_tax_ge_10000_wan"] == 16
     assert {k.id: k.target for k in shibei.kpi_targets}["new_hq"] == 15
@@ -67,6 +76,26 @@ def _copy_chains(tmp_path: Path) -> Path:
     for path in CHAINS_DIR.glob("*.yaml"):
         (target / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
     return target
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("  hq:\n", "  HQ-track:\n", "tracks.HQ-track: a track id is lower-case"),
+        ("weak: 300}", "weak: 900}", "weak must not exceed"),
+        ("horizon_years: 5", "horizon_years: 0", "valuation.horizon_years"),
+        ("site_bound: 0.05", "site_bound: 1.5", "site_bound"),
+    ],
+)
+def test_invalid_park_files_name_the_field(
+    tmp_path: Path, old: str, new: str, message: str
+) -> None:
+    text = (PARKS_DIR / "shibei.yaml").read_text(encoding="utf-8")
+    assert old in text
+    path = tmp_path / "shibei.yaml"
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    with pytest.raises(ReferenceDataError, match=message):
+        load_park(path)
 
 
 @pytest.mark.parametrize(

@@ -95,7 +95,7 @@ def test_the_parks_value_rules_come_from_their_yaml() -> None:
     rule = LeadValue.of(shibei, "bigdata")
     assert rule.horizon_years == shibei.valuation.horizon_years == 5
     assert rule.chain_wan_cny_per_year == shibei.valuation.chain_worth_wan_cny.missing_broken
-    assert LeadValue.of(default_parks()["nantong"], "bigdata").chain_weight == 2.0
+    assert LeadValue.of(default_parks()["nantong"], "smart_sensing").chain_weight == 2.0
 
 
 def test_value_captured_against_hindsight() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import mlflow
 import numpy as np
 import pandas as pd
+import pytest
 
 from data import columns as C
 from data.reference import default_chains, default_parks
@@ -17,10 +18,11 @@ from data.settings import Settings
 from data.universe import load_universe, universe_as_of
 from features.build import feature_context
 from models import registry
-from models.leads import score_track
+from models.leads import rank_leads, score_track
 from models.scorer import LeadScorer
 from tests.conftest import Trained
 from training.promote import promote
+from training.train import train
 
 
 class ReversedTax:
@@ -185,4 +187,46 @@ def test_cli_leads_json(trained: Trained) -> None:
         text=True,
         env=env,
     )
-    assert bad.returncode == 2 and "--track: must be hq or bigdata" in bad.stderr
+    assert (
+        bad.returncode == 2
+        and "--track: shibei has no track 'retail'; its tracks: hq, bigdata" in bad.stderr
+    )
+
+
+def test_a_park_ranks_its_own_tracks(trained: Trained, tmp_path: Path) -> None:
+    # Nantong's science city recruits for new-energy / connected vehicles and smart sensing,
+    # not for "hq" and "bigdata": its tracks come from its YAML, through training and ranking
+    settings = Settings(home=tmp_path / "home", mlflow_tracking_uri=None, data_dir=trained.data_dir)
+    result = train(settings=settings, data_dir=trained.data_dir, park_id="nantong")
+    promote(settings=settings, park_id="nantong")
+    park = default_parks()["nantong"]
+    tables = load_universe(trained.data_dir)
+    fc = feature_context(park=park, chains=default_chains(), tables=tables)
+    scorer = registry.load_scorer(settings, "nantong").scorer
+    assert list(scorer.values) == ["smart_vehicles", "smart_sensing"] and result.version
+    leads = rank_leads(
+        scorer=scorer,
+        fc=fc,
+        tables=tables,
+        track="smart_sensing",
+        top=20,
+        model_version="1",
+        snapshot_id="",
+        as_of=universe_as_of(trained.data_dir),
+    )
+    assert len(leads) == 20
+    assert all(any(lid.startswith("smart_sensing.") for lid in ls) for ls in leads["links"])
+    assert (np.diff(leads["score"].to_numpy()) <= 0).all()
+    outreach = tables["outreach"]
+    assert set(outreach.loc[outreach[C.PARK_ID] == "nantong", C.TRACK]) <= set(park.tracks)
+    with pytest.raises(KeyError, match="track: nantong has no track 'bigdata'"):
+        rank_leads(
+            scorer=scorer,
+            fc=fc,
+            tables=tables,
+            track="bigdata",
+            top=5,
+            model_version="1",
+            snapshot_id="",
+            as_of=universe_as_of(trained.data_dir),
+        )
