@@ -16,7 +16,7 @@ from api import pages
 from api.db import DatabaseBusy, ensure_schema, make_engine
 from api.keycache import ContactedCache, KeyCache
 from api.routes import chains, enterprises, health, leads, model, outreach
-from api.service import Conflict, InvalidInput, NotFound
+from api.services import Conflict, InvalidInput, NotFound
 from api.state import StateHolder
 from data.settings import Settings, get_settings
 

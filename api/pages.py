@@ -20,20 +20,14 @@ from pydantic import ValidationError
 from api.db import ApiKey, DatabaseBusy, find_key, with_retries
 from api.export import to_csv, to_xlsx
 from api.i18n import translator
+from api.lead_table import LeadFilters
 from api.schemas import OutreachIn
-from api.service import (
-    EXPORT_COLUMNS,
-    Conflict,
-    NotFound,
-    chain_map,
-    create_outreach,
-    enterprise_profile,
-    export_rows,
-    leads_page,
-    link_candidates,
-)
+from api.services import Conflict, NotFound
+from api.services.chains import chain_map, link_candidates
+from api.services.enterprises import enterprise_profile
+from api.services.leads import EXPORT_COLUMNS, export_rows, leads_page
+from api.services.outreach import create_outreach
 from api.state import ServiceState
-from models.leads import LeadFilters
 
 COOKIE_KEY = "attract_key"
 COOKIE_LANG = "attract_lang"

@@ -22,13 +22,13 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from api.lead_table import LeadTable, unique_position
 from data import columns as C
 from data.loaders import DataFileError
 from data.reference import Chain, Park, ReferenceDataError, default_chains, default_parks
 from data.settings import Settings
 from data.universe import load_universe, read_manifest, universe_as_of
 from features.build import FeatureContext, feature_context, latest_tax_history
-from models.leads import LeadTable, unique_position
 from models.registry import LoadedScorer, load_scorer
 
 COMPONENTS = ("data", "graph", "model")

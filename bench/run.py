@@ -281,16 +281,20 @@ def _fresh_context(tables: dict[str, object]) -> object:
 
 
 def _collect_matrices(ctx: object, firms: object, out: list[tuple[str, object]]) -> None:
-    from data import columns as C
-    from features.build import firm_features
-    from models.ranking import eligible
+    from models.leads import score_candidates
 
-    outside = firms[~firms[C.ENTERPRISE_ID].isin(ctx.fc.park_members)]  # type: ignore[attr-defined,index]
     for track in ctx.fc.park.tracks:  # type: ignore[attr-defined]
-        cands = outside[eligible(ctx.fc.park.tracks[track].eligibility, outside, ctx.links)]  # type: ignore[attr-defined]
-        out.append(
-            (track, firm_features(ctx.fc, cands, track=track, as_of=ctx.as_of, history=ctx.history))
-        )  # type: ignore[attr-defined]
+        cands = score_candidates(
+            scorer=ctx.scorer,  # type: ignore[attr-defined]
+            fc=ctx.fc,  # type: ignore[attr-defined]
+            firms=firms,  # type: ignore[arg-type]
+            links=ctx.links,  # type: ignore[attr-defined]
+            track=track,
+            as_of=ctx.as_of,  # type: ignore[attr-defined]
+            history=ctx.history,  # type: ignore[attr-defined]
+            ranked=False,
+        )
+        out.append((track, cands.features))
 
 
 def bench_leads_load() -> dict[str, object]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from data import columns as C
-from data.regions import normalise_province
 from features.build import FeatureContext, firm_features, latest_tax_history, track_index
 from industry_graph.attach import evidence_text
 from industry_graph.gaps import analyse_gaps, track_chains
@@ -34,36 +32,93 @@ LEAD_COLUMNS = (
 )
 
 
-def candidates_for(
-    fc: FeatureContext, tables: Mapping[str, pd.DataFrame], track: str
-) -> pd.DataFrame:
-    """Firms outside the park that meet the track's eligibility rules."""
+@dataclass
+class Candidates:
+    """Firms scored for one track: the firms, their feature matrix and scores (row for row, in
+    rank order when ranked) and which are leads (outside the park and eligible)."""
+
+    track: str
+    firms: pd.DataFrame
+    features: pd.DataFrame
+    scores: pd.DataFrame
+    is_lead: np.ndarray
+    scorer: LeadScorer
+    fc: FeatureContext
+    links: pd.DataFrame
+
+    def __len__(self) -> int:
+        return len(self.firms)
+
+    def reasons(
+        self, rows: np.ndarray | None = None
+    ) -> list[tuple[list[dict[str, str]], list[dict[str, str]]]]:
+        """(chain reasons, factor reasons) of the given rows (default: all): the gap a firm
+        would fill and the park firms it would work with, then the model's top factors."""
+        rows = np.arange(len(self.firms)) if rows is None else np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            return []
+        ids = self.firms[C.ENTERPRISE_ID].iloc[rows]
+        chain = ChainReasoner(self.fc, self.links, self.track, ids)
+        factors = self.scorer.explain(self.features.iloc[rows])
+        return [(chain(eid), f) for eid, f in zip(ids, factors, strict=True)]
+
+
+def score_candidates(
+    *,
+    scorer: LeadScorer,
+    fc: FeatureContext,
+    firms: pd.DataFrame,
+    links: pd.DataFrame,
+    track: str,
+    as_of: pd.Timestamp,
+    history: pd.DataFrame | None,
+    leads_only: bool = True,
+    ranked: bool = True,
+) -> Candidates:
+    """The one place firms become scored leads of a track: eligibility (outside the park, the
+    track's rules), the feature matrix, the scores, and reasons on demand.
+
+    ``leads_only=False`` scores every firm given (a what-if) and says which are leads;
+    ``ranked`` orders the rows best first, ties by enterprise id (deterministic). The CLI, the
+    API's lists, what-if scoring and enterprise pages, batch scoring and the benchmarks all
+    call this.
+    """
     track_index(fc.park, track)  # an unknown track: a KeyError naming the park's tracks
-    firms = tables["enterprises"]
-    outside = firms[~firms[C.ENTERPRISE_ID].isin(fc.park_members)].reset_index(drop=True)
     rules = fc.park.tracks[track].eligibility
-    return outside[eligible(rules, outside, tables["enterprise_links"])].reset_index(drop=True)
+    is_lead = ~firms[C.ENTERPRISE_ID].isin(fc.park_members).to_numpy(dtype=bool)
+    is_lead &= eligible(rules, firms, links)
+    if leads_only:
+        firms = firms[is_lead]
+        is_lead = np.ones(len(firms), dtype=bool)
+    firms = firms.reset_index(drop=True)
+    X = firm_features(fc, firms, track=track, as_of=as_of, history=history)
+    scores = scorer.score(X)
+    if ranked:
+        order = np.lexsort((firms[C.ENTERPRISE_ID].to_numpy(), -scores["score"].to_numpy()))
+        firms = firms.iloc[order].reset_index(drop=True)
+        X = X.iloc[order].reset_index(drop=True)
+        scores = scores.iloc[order].reset_index(drop=True)
+        is_lead = is_lead[order]
+    return Candidates(track, firms, X, scores, is_lead, scorer, fc, links)
 
 
-def score_track(
+def score_tables(
     *,
     scorer: LeadScorer,
     fc: FeatureContext,
     tables: Mapping[str, pd.DataFrame],
     track: str,
     as_of: pd.Timestamp,
-) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """(candidates, feature matrix, scores) for every eligible candidate of a track, best first;
-    ties are broken by enterprise id so the order is deterministic."""
-    cands = candidates_for(fc, tables, track)
-    history = latest_tax_history(tables["tax_records"])
-    X = firm_features(fc, cands, track=track, as_of=as_of, history=history)
-    scores = scorer.score(X)
-    order = np.lexsort((cands[C.ENTERPRISE_ID].to_numpy(), -scores["score"].to_numpy()))
-    return (
-        cands.iloc[order].reset_index(drop=True),
-        X.iloc[order].reset_index(drop=True),
-        scores.iloc[order].reset_index(drop=True),
+) -> Candidates:
+    """``score_candidates`` over a loaded universe: its leads of ``track``, best first."""
+    return score_candidates(
+        scorer=scorer,
+        fc=fc,
+        firms=tables["enterprises"],
+        links=tables["enterprise_links"],
+        track=track,
+        as_of=as_of,
+        history=latest_tax_history(tables["tax_records"]),
     )
 
 
@@ -145,14 +200,6 @@ class ChainReasoner:
         return reasons
 
 
-def chain_reasons(
-    fc: FeatureContext, enterprise_links: pd.DataFrame, ids: pd.Series, track: str
-) -> list[list[dict[str, str]]]:
-    """Chain reasons per firm: the gap it would fill and the park firms it would work with."""
-    reasoner = ChainReasoner(fc, enterprise_links, track, ids)
-    return [reasoner(eid) for eid in ids]
-
-
 def rank_leads(
     *,
     scorer: LeadScorer,
@@ -165,8 +212,8 @@ def rank_leads(
     as_of: pd.Timestamp,
 ) -> pd.DataFrame:
     """The top ``top`` leads of a track with scores, tax range, reasons and provenance."""
-    cands, X, scores = score_track(scorer=scorer, fc=fc, tables=tables, track=track, as_of=as_of)
-    head = cands.head(top)
+    cands = score_tables(scorer=scorer, fc=fc, tables=tables, track=track, as_of=as_of)
+    head = cands.firms.head(top)
     out = pd.DataFrame(
         {
             "rank": np.arange(1, len(head) + 1),
@@ -187,227 +234,11 @@ def rank_leads(
         out[C.ENTERPRISE_ID].map(firm_links).map(lambda v: v if isinstance(v, list) else [])
     )
     for col in SCORE_FIELDS:
-        out[col] = scores[col].head(top).to_numpy()
-    out["reasons"] = pd.Series(
-        scorer.explain(X.head(top)) if len(head) else [], index=out.index, dtype=object
-    )
-    chain = chain_reasons(fc, links, head[C.ENTERPRISE_ID], track) if len(head) else []
-    out["chain_reasons"] = pd.Series(chain, index=out.index, dtype=object)
+        out[col] = cands.scores[col].head(top).to_numpy()
+    reasons = cands.reasons(np.arange(len(head)))
+    out["reasons"] = pd.Series([f for _, f in reasons], index=out.index, dtype=object)
+    out["chain_reasons"] = pd.Series([c for c, _ in reasons], index=out.index, dtype=object)
     out["p_land_source"] = scorer.p_land_source
     out["model_version"] = model_version
     out["snapshot_id"] = snapshot_id
     return out[list(LEAD_COLUMNS)]
-
-
-@dataclass(frozen=True)
-class LeadFilters:
-    """Filters of a lead list (all optional)."""
-
-    chain: str | None = None
-    link: str | None = None
-    province: str | None = None
-    city: str | None = None
-    min_tax: float | None = None
-    min_probability: float | None = None
-    exclude_contacted: bool = False
-    q: str | None = None
-
-
-class LeadTable:
-    """A track's scored candidates, held in memory and filtered with numpy (no scoring per request).
-
-    Rows are in rank order (score descending, ties by enterprise id). Filters use precomputed
-    arrays: integer codes for province and city, one boolean mask per chain and link (built on
-    first use), so a filtered page costs well under a millisecond of numpy. Reasons are
-    precomputed for the first ``precompute`` rows and computed on demand, then cached.
-    """
-
-    def __init__(
-        self,
-        *,
-        scorer: LeadScorer,
-        fc: FeatureContext,
-        tables: Mapping[str, pd.DataFrame],
-        track: str,
-        as_of: pd.Timestamp,
-        model_version: str,
-        snapshot_id: str,
-        precompute: int = 1_000,
-        contacted_history: frozenset[str] = frozenset(),
-    ) -> None:
-        self.track = track
-        self.model_version = model_version
-        self.snapshot_id = snapshot_id
-        self.p_land_source = scorer.p_land_source
-        self._scorer = scorer
-        self._fc = fc
-        self._links_table = tables["enterprise_links"]
-        cands, X, scores = score_track(
-            scorer=scorer, fc=fc, tables=tables, track=track, as_of=as_of
-        )
-        frame = pd.concat(
-            [cands[[C.ENTERPRISE_ID, C.NAME, C.PROVINCE, C.CITY, C.INDUSTRY_CODE]], scores], axis=1
-        )
-        self.features = X.astype(
-            "float32"
-        )  # only explains (reasons); scores were computed in float64
-        self.ids = frame[C.ENTERPRISE_ID].to_numpy(dtype=object)
-        self.index = pd.Index(self.ids)  # enterprise id -> row, without a Python dict per row
-        self._province, self._province_codes = _codes(frame[C.PROVINCE])
-        self._city, self._city_codes = _codes(frame[C.CITY])
-        self._tax = frame["tax_p50_wan_cny"].to_numpy()
-        self._p = frame["p_land"].to_numpy()
-        links = self._links_table[self._links_table[C.ENTERPRISE_ID].isin(self.index)]
-        rows = self.index.get_indexer(links[C.ENTERPRISE_ID])
-        self._rows_by_link = {k: rows[idx] for k, idx in links.groupby(C.LINK_ID).indices.items()}
-        chain_of = links[C.LINK_ID].str.split(".").str[0].to_numpy()
-        self._rows_by_chain = {k: rows[chain_of == k] for k in np.unique(chain_of)}
-        self._masks: dict[tuple[str, str], np.ndarray] = {}
-        self._chain = ChainReasoner(fc, links, track)
-        self._columns = {c: frame[c].to_numpy() for c in frame.columns}
-        self.provinces = sorted(str(p) for p in frame[C.PROVINCE].dropna().unique())
-        self._names_lower: np.ndarray | None = None
-        history_rows = self.index.get_indexer(list(contacted_history))
-        self._contacted_history = history_rows[history_rows >= 0]  # rows of imported outreach
-        self._contacted: tuple[Sequence[str], int, np.ndarray] = ((), 0, np.empty(0, np.int64))
-        self._contacted_lock = threading.Lock()
-        self._reasons: dict[int, tuple[list[dict[str, str]], list[dict[str, str]]]] = {}
-        self._fill_reasons(np.arange(min(precompute, len(self.ids))))
-
-    def __len__(self) -> int:
-        return len(self.ids)
-
-    def position_of(self, enterprise_id: str) -> int | None:
-        """The row (0-based rank) of a firm, or ``None`` when it is not a candidate of the track."""
-        return unique_position(self.index, enterprise_id)
-
-    def _fill_reasons(self, rows: np.ndarray) -> None:
-        todo = np.array([r for r in rows if r not in self._reasons], dtype=np.int64)
-        if not len(todo):
-            return
-        factors = self._scorer.explain(self.features.iloc[todo])
-        for r, f in zip(todo, factors, strict=True):
-            self._reasons[int(r)] = (self._chain(self.ids[r]), f)
-
-    def missing_reasons(self, positions: np.ndarray) -> bool:
-        """Whether some of these rows still need their reasons computed (≈ 1.6 ms a row)."""
-        return any(int(p) not in self._reasons for p in positions)
-
-    def warm(self, *, per_filter: int = 50) -> None:
-        """Compute the reasons of the first page of every chain, link and province filter."""
-        keys = [("chain", k) for k in self._rows_by_chain] + [
-            ("link", k) for k in self._rows_by_link
-        ]
-        for kind, key in keys:
-            self._fill_reasons(np.flatnonzero(self._mask_of(kind, key))[:per_filter])
-        for code in range(len(self._province_codes)):
-            self._fill_reasons(np.flatnonzero(self._province == code)[:per_filter])
-
-    def _mask_of(self, kind: str, key: str) -> np.ndarray:
-        cached = self._masks.get((kind, key))
-        if cached is None:
-            rows = (self._rows_by_chain if kind == "chain" else self._rows_by_link).get(
-                key, np.empty(0, np.int64)
-            )
-            cached = np.zeros(len(self.ids), dtype=bool)
-            cached[rows] = True
-            self._masks[(kind, key)] = cached
-        return cached
-
-    def _contacted_rows(self, contacted: Sequence[str]) -> np.ndarray:
-        """Rows of the firms in ``contacted``, an append-only list: only the ids added since
-        the last call with the same list are looked up."""
-        with self._contacted_lock:
-            seen, done, rows = self._contacted
-            if seen is not contacted:
-                done, rows = 0, np.empty(0, dtype=np.int64)
-            n = len(contacted)
-            if n > done:
-                hit = self.index.get_indexer(list(contacted[done:n]))
-                rows = np.concatenate([rows, hit[hit >= 0]])
-                self._contacted = (contacted, n, rows)
-            return rows
-
-    def mask(self, filters: LeadFilters, contacted: Sequence[str] = ()) -> np.ndarray:
-        """Row positions (rank order) that pass the filters; ``exclude_contacted`` drops the
-        firms of the imported outreach history and those in ``contacted``."""
-        keep = np.ones(len(self.ids), dtype=bool)
-        if filters.chain is not None:
-            keep &= self._mask_of("chain", filters.chain)
-        if filters.link is not None:
-            keep &= self._mask_of("link", filters.link)
-        if filters.province is not None:
-            name = normalise_province(filters.province) or filters.province.strip()
-            keep &= self._province == self._province_codes.get(name, -2)
-        if filters.city is not None:
-            city = filters.city.strip()  # 苏州 finds 苏州市, as the importer writes it
-            code = self._city_codes.get(city, self._city_codes.get(f"{city}市", -2))
-            keep &= self._city == code
-        if filters.min_tax is not None:
-            keep &= self._tax >= filters.min_tax
-        if filters.min_probability is not None:
-            keep &= self._p >= filters.min_probability
-        if filters.exclude_contacted:
-            keep[self._contacted_history] = False
-            if contacted:
-                keep[self._contacted_rows(contacted)] = False
-        if filters.q:
-            if self._names_lower is None:
-                self._names_lower = np.array(
-                    [str(n).lower() for n in self._columns[C.NAME]], dtype=object
-                )
-            needle = filters.q.strip().lower()
-            keep &= np.fromiter(
-                (needle in n for n in self._names_lower), dtype=bool, count=len(self._names_lower)
-            )
-        return np.flatnonzero(keep)
-
-    def rows(self, positions: np.ndarray) -> list[dict[str, object]]:
-        """Lead records of the given row positions, reasons included."""
-        self._fill_reasons(positions)
-        cols = self._columns
-        out: list[dict[str, object]] = []
-        for pos in positions:
-            i = int(pos)
-            chain, factors = self._reasons[i]
-            eid = cols[C.ENTERPRISE_ID][i]
-            out.append(
-                {
-                    C.ENTERPRISE_ID: eid,
-                    C.NAME: cols[C.NAME][i],
-                    C.PROVINCE: _text(cols[C.PROVINCE][i]),
-                    C.CITY: _text(cols[C.CITY][i]),
-                    C.INDUSTRY_CODE: _text(cols[C.INDUSTRY_CODE][i]),
-                    "links": [lid for lid, _, _ in self._chain.links.get(eid, [])],
-                    "score": float(cols["score"][i]),
-                    "p_land": float(cols["p_land"][i]),
-                    "tax_p10_wan_cny": float(cols["tax_p10_wan_cny"][i]),
-                    "tax_p50_wan_cny": float(cols["tax_p50_wan_cny"][i]),
-                    "tax_p90_wan_cny": float(cols["tax_p90_wan_cny"][i]),
-                    "gap_value": float(cols["gap_value"][i]),
-                    "chain_value_wan_cny": float(cols["chain_value_wan_cny"][i]),
-                    "in_park_tax_share": float(cols["in_park_tax_share"][i]),
-                    "value_wan_cny": float(cols["value_wan_cny"][i]),
-                    "reasons": [*chain, *factors],
-                    "overall_rank": i + 1,
-                }
-            )
-        return out
-
-
-def unique_position(index: pd.Index, key: str) -> int | None:
-    """The position of ``key`` in an index of unique values (a hash lookup), or ``None``."""
-    try:
-        pos = index.get_loc(key)
-    except KeyError:
-        return None
-    return pos if isinstance(pos, int) else None
-
-
-def _text(value: object) -> str | None:
-    return None if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
-
-
-def _codes(values: pd.Series) -> tuple[np.ndarray, dict[str, int]]:
-    codes, uniques = pd.factorize(values)
-    return codes, {str(u): i for i, u in enumerate(uniques)}

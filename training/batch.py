@@ -24,8 +24,8 @@ from data import columns as C
 from data.reference import default_chains, default_parks
 from data.settings import Settings
 from data.universe import load_universe, universe_as_of
-from features.build import FeatureContext, feature_context, firm_features, latest_tax_history
-from models.ranking import eligible
+from features.build import FeatureContext, feature_context, latest_tax_history
+from models.leads import score_candidates
 from models.registry import load_scorer
 from models.scorer import SCORE_FIELDS, LeadScorer
 
@@ -45,17 +45,23 @@ class ScoreContext:
 
 def score_partition(firms: pd.DataFrame, ctx: ScoreContext) -> pd.DataFrame:
     """Score the eligible candidates of one slice of ``enterprises`` for every track."""
-    outside = firms[~firms[C.ENTERPRISE_ID].isin(ctx.fc.park_members)].reset_index(drop=True)
     parts = []
-    for track, spec in ctx.fc.park.tracks.items():
-        rules = spec.eligibility
-        cands = outside[eligible(rules, outside, ctx.links)].reset_index(drop=True)
-        if cands.empty:
+    for track in ctx.fc.park.tracks:
+        cands = score_candidates(
+            scorer=ctx.scorer,
+            fc=ctx.fc,
+            firms=firms,
+            links=ctx.links,
+            track=track,
+            as_of=ctx.as_of,
+            history=ctx.history,
+            ranked=False,
+        )
+        if not len(cands):
             continue
-        X = firm_features(ctx.fc, cands, track=track, as_of=ctx.as_of, history=ctx.history)
-        scored = ctx.scorer.score(X)
+        scored = cands.scores
         scored.insert(0, C.TRACK, track)
-        scored.insert(0, C.ENTERPRISE_ID, cands[C.ENTERPRISE_ID].to_numpy())
+        scored.insert(0, C.ENTERPRISE_ID, cands.firms[C.ENTERPRISE_ID].to_numpy())
         parts.append(scored[list(SCORE_COLUMNS)])
     if not parts:
         return empty_scores()

@@ -10,15 +10,9 @@ from fastapi.responses import Response
 
 from api.deps import ContactedDep, OfficerDep, ServingDep, TrackDep
 from api.export import to_csv, to_xlsx
+from api.lead_table import LeadFilters
 from api.schemas import LeadsPublic, ScoreRequest, ScoresPublic
-from api.service import (
-    EXPORT_COLUMNS,
-    export_rows,
-    page_of,
-    score_firms,
-    select_leads,
-)
-from models.leads import LeadFilters
+from api.services.leads import EXPORT_COLUMNS, export_rows, page_of, score_firms, select_leads
 
 router = APIRouter(tags=["leads"])
 

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 
 from api.deps import ContactedDep, GraphDep, OfficerDep, SessionsDep
 from api.schemas import Outcome, OutreachIn, OutreachListPublic, OutreachPublic, Track
-from api.service import create_outreach, outreach_for
+from api.services.outreach import create_outreach, outreach_for
 
 router = APIRouter(tags=["outreach"])
 

@@ -16,9 +16,9 @@ from data import columns as C
 from data.reference import default_chains, default_parks
 from data.settings import Settings
 from data.universe import load_universe, universe_as_of
-from features.build import feature_context
+from features.build import feature_context, latest_tax_history
 from models import registry
-from models.leads import rank_leads, score_track
+from models.leads import rank_leads, score_candidates, score_tables
 from models.scorer import LeadScorer
 from tests.conftest import Trained
 from training.promote import promote
@@ -92,20 +92,21 @@ def test_pyfunc_round_trip_matches_the_in_memory_scorer(trained: Trained) -> Non
     tables = load_universe(trained.data_dir)
     fc = feature_context(park=default_parks()["shibei"], chains=default_chains(), tables=tables)
     loaded = registry.load_scorer(trained.settings, "shibei")
-    cands, X, scores = score_track(
+    cands = score_tables(
         scorer=loaded.scorer,
         fc=fc,
         tables=tables,
         track="bigdata",
         as_of=universe_as_of(trained.data_dir),
     )
+    X, scores = cands.features, cands.scores
     model = mlflow.pyfunc.load_model(f"models:/{registry.model_name('shibei')}@champion")
     via_pyfunc = model.predict(X.head(50))
     pd.testing.assert_frame_equal(
         via_pyfunc.reset_index(drop=True), scores.head(50).reset_index(drop=True)
     )
     assert (np.diff(scores["score"].to_numpy()) <= 0).all()
-    assert cands[C.ENTERPRISE_ID].is_unique
+    assert cands.firms[C.ENTERPRISE_ID].is_unique and cands.is_lead.all()
 
 
 def test_a_worse_challenger_never_becomes_champion(trained: Trained, tmp_path: Path) -> None:
@@ -230,3 +231,34 @@ def test_a_park_ranks_its_own_tracks(trained: Trained, tmp_path: Path) -> None:
             snapshot_id="",
             as_of=universe_as_of(trained.data_dir),
         )
+
+
+def test_score_candidates_is_the_one_path_from_firms_to_leads(trained: Trained) -> None:
+    tables = load_universe(trained.data_dir)
+    fc = feature_context(park=default_parks()["shibei"], chains=default_chains(), tables=tables)
+    scorer = registry.load_scorer(trained.settings, "shibei").scorer
+    as_of = universe_as_of(trained.data_dir)
+    history = latest_tax_history(tables["tax_records"])
+    leads = score_tables(scorer=scorer, fc=fc, tables=tables, track="bigdata", as_of=as_of)
+    member = next(iter(fc.park_members))
+    small = tables["enterprises"].sort_values(C.REVENUE).iloc[0][C.ENTERPRISE_ID]  # < 300 万元
+    lead = leads.firms[C.ENTERPRISE_ID].iloc[3]
+    firms = tables["enterprises"].set_index(C.ENTERPRISE_ID).loc[[member, small, lead]]
+    what_if = score_candidates(
+        scorer=scorer,
+        fc=fc,
+        firms=firms.reset_index(),
+        links=tables["enterprise_links"],
+        track="bigdata",
+        as_of=as_of,
+        history=history,
+        leads_only=False,
+        ranked=False,
+    )
+    # every firm is scored, in the order given; only the candidate outside the park is a lead
+    assert what_if.firms[C.ENTERPRISE_ID].tolist() == [member, small, lead]
+    assert what_if.is_lead.tolist() == [False, False, True]
+    # and it scores exactly as in the list
+    assert what_if.scores["score"].iloc[2] == leads.scores["score"].iloc[3]
+    chain, factors = what_if.reasons(np.array([2]))[0]
+    assert factors and all("text_zh" in r for r in [*chain, *factors])

@@ -1,0 +1,286 @@
+"""``attract train``, ``promote``, ``leads``, ``score``, ``tax …``: the models and what they rank."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+from rich.table import Table
+
+from data.loaders import DataFileError
+from data.reference import default_chains, default_parks
+from data.settings import get_settings
+
+if TYPE_CHECKING:
+    pass
+
+from api.cli import ParkOption, app, console, data_folder, fail
+
+SchedulerOption = Annotated[
+    str | None, typer.Option(help="Dask scheduler address (tcp://host:8786).")
+]
+WorkersOption = Annotated[
+    int, typer.Option(help="Workers of a LocalCluster when no scheduler is given.")
+]
+
+
+@app.command()
+def train(
+    data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
+    park: ParkOption = "shibei",
+    engine: Annotated[str, typer.Option(help="local or dask (lightgbm.dask).")] = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """Train tax yield and landing propensity, judge the rankings; log one MLflow run; register a challenger."""
+    from models.registry import model_name, tracking_uri
+    from training.train import train as run_training
+
+    settings = get_settings()
+    try:
+        if engine not in {"local", "dask"}:
+            raise ValueError(f"--engine: must be local or dask (got {engine!r})")
+        result = run_training(
+            settings=settings,
+            data_dir=data_folder(data),
+            park_id=park,
+            engine=engine,
+            scheduler=scheduler,
+            workers=workers,
+        )
+    except (DataFileError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    table = Table(
+        title=f"holdout metrics · run {result.run_id} · {model_name(park)} v{result.version} @challenger"
+    )
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    for key, value in sorted(result.metrics.items()):
+        table.add_row(key, f"{value:,.4f}" if abs(value) < 100 else f"{value:,.0f}")
+    console.print(table)
+    for note in result.notes:
+        console.print(f"  {note}", highlight=False)
+    console.print(
+        f"trained in {result.seconds:.1f} s · tracking {tracking_uri(settings)}", highlight=False
+    )
+
+
+@app.command()
+def promote(park: ParkOption = "shibei") -> None:
+    """Promote the challenger to champion if it beats the champion on the challenger's holdout."""
+    from training.promote import promote as run_promote
+
+    try:
+        decision = run_promote(settings=get_settings(), park_id=park)
+    except LookupError as exc:
+        raise fail(str(exc)) from exc
+    console.print(decision.message, highlight=False)
+
+
+@app.command()
+def leads(
+    track: Annotated[str, typer.Option(help="A track of the park's YAML (Shibei: hq, bigdata).")],
+    park: ParkOption = "shibei",
+    data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
+    top: Annotated[int, typer.Option(help="How many leads (1-10,000).")] = 20,
+    format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+) -> None:
+    """Rank candidates for a track with the champion model, with reasons."""
+    from data.universe import load_universe, read_manifest, universe_as_of
+    from features.build import feature_context
+    from models.leads import rank_leads
+    from models.registry import load_scorer
+
+    if format not in {"table", "csv", "json"}:
+        raise fail(f"--format: must be table, csv or json (got {format!r})")
+    if not 1 <= top <= 10_000:
+        raise fail(f"--top: must be between 1 and 10,000 (got {top})")
+    parks = default_parks()
+    if track not in parks[park].tracks:
+        raise fail(
+            f"--track: {park} has no track {track!r}; its tracks: {', '.join(parks[park].tracks)}"
+        )
+    folder = data_folder(data)
+    try:
+        tables = load_universe(folder)
+        manifest = read_manifest(folder)
+        loaded = load_scorer(get_settings(), park)
+    except (DataFileError, LookupError) as exc:
+        raise fail(str(exc)) from exc
+    fc = feature_context(park=parks[park], chains=default_chains(), tables=tables)
+    result = rank_leads(
+        scorer=loaded.scorer,
+        fc=fc,
+        tables=tables,
+        track=track,
+        top=top,
+        model_version=loaded.version,
+        snapshot_id=str(manifest.get("snapshot_id", "")),
+        as_of=universe_as_of(folder),
+    )
+    if format == "json":
+        typer.echo(result.to_json(orient="records", force_ascii=False, indent=2))
+        return
+    if format == "csv":
+        flat = result.copy()
+        for col in ("reasons", "chain_reasons"):
+            flat[col] = flat[col].map(lambda rs: "; ".join(r["text_zh"] for r in rs))
+        flat["links"] = flat["links"].map(" ".join)
+        typer.echo(flat.to_csv(index=False), nl=False)
+        return
+    table = Table(
+        title=f"{parks[park].name_zh} · {track} leads · model v{loaded.version} · data {manifest.get('snapshot_id')}"
+        + (" · P(land) = prior" if loaded.scorer.p_land_source == "prior" else "")
+    )
+    for col in (
+        "#",
+        "firm",
+        "location",
+        "E[value] 万元",
+        "P(land)",
+        "value 万元",
+        "tax P50 (P10–P90) 万元/年",
+        "chain 万元/年",
+        "reasons",
+    ):
+        table.add_column(col, justify="left" if col in {"firm", "location", "reasons"} else "right")
+    for row in result.itertuples(index=False):
+        reasons = [r["text_zh"] for r in [*row.chain_reasons, *row.reasons]]  # type: ignore[misc]
+        table.add_row(
+            str(row.rank),
+            str(row.name),
+            f"{row.province} {row.city}",
+            f"{row.score:,.0f}",
+            f"{row.p_land:.1%}",
+            f"{row.value_wan_cny:,.0f}",
+            f"{row.tax_p50_wan_cny:,.0f} ({row.tax_p10_wan_cny:,.0f}–{row.tax_p90_wan_cny:,.0f})",
+            f"{row.chain_value_wan_cny:,.0f}",
+            "；".join(reasons),
+        )
+    console.print(table)
+
+
+tax_app = typer.Typer(
+    help="Tax yield of real listed firms from annual reports, out of time.", no_args_is_help=True
+)
+app.add_typer(tax_app, name="tax")
+
+
+@tax_app.command("fit")
+def tax_fit(
+    reports: Annotated[Path, typer.Option(help="Annual-report folder (A-share format).")],
+    chainkg: Annotated[Path, typer.Option(help="ChainKnowledgeGraph folder.")],
+    model_out: Annotated[Path, typer.Option(help="Where to write the model (joblib).")],
+) -> None:
+    """Fit the real-data tax model on every usable firm-year of the folder."""
+    from training import tax_real
+
+    try:
+        model = tax_real.fit(reports=reports, chainkg=chainkg)
+    except (DataFileError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    tax_real.save(model, model_out)
+    console.print(f"fitted on years {model.fit_years}; wrote {model_out}", highlight=False)
+
+
+@tax_app.command("predict")
+def tax_predict(
+    reports: Annotated[Path, typer.Option(help="Annual-report folder (A-share format).")],
+    chainkg: Annotated[Path, typer.Option(help="ChainKnowledgeGraph folder.")],
+    model: Annotated[Path, typer.Option(help="A model written by `attract tax fit`.")],
+    out: Annotated[
+        Path, typer.Option(help="Output CSV: stock_code, year, tax_p10/p50/p90_wan_cny.")
+    ],
+) -> None:
+    """Predict taxes paid (万元, P10/P50/P90) for every firm-year of the folder."""
+    from training import tax_real
+
+    try:
+        fitted = tax_real.load(model)
+        pred = tax_real.predict(fitted, reports=reports, chainkg=chainkg)
+    except (DataFileError, FileNotFoundError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    out.parent.mkdir(parents=True, exist_ok=True)
+    pred.to_csv(out, index=False, float_format="%.3f")
+    empty = int(pred["tax_p50_wan_cny"].isna().sum())
+    console.print(
+        f"wrote {len(pred):,} firm-years to {out}"
+        + (f" ({empty:,} without revenue have no prediction)" if empty else ""),
+        highlight=False,
+    )
+
+
+@tax_app.command("backtest")
+def tax_backtest(
+    reports: Annotated[Path, typer.Option(help="Annual-report folder (A-share format).")],
+    chainkg: Annotated[Path, typer.Option(help="ChainKnowledgeGraph folder.")],
+    fit_year: Annotated[int, typer.Option(help="Fit on this year only.")] = 2019,
+    eval_year: Annotated[int, typer.Option(help="Judge on this later year.")] = 2020,
+    format: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Out-of-time check against the industry-median tax/revenue baseline."""
+    from training import tax_real
+
+    if eval_year <= fit_year:
+        raise fail(f"--eval-year: must be after --fit-year ({eval_year} <= {fit_year})")
+    try:
+        result = tax_real.backtest(
+            reports=reports, chainkg=chainkg, fit_year=fit_year, eval_year=eval_year
+        )
+    except (DataFileError, ValueError) as exc:
+        raise fail(str(exc)) from exc
+    if format == "json":
+        typer.echo(json.dumps(result, indent=2))
+        return
+    table = Table(title=f"tax paid, fit FY{fit_year} → judged on FY{eval_year}")
+    for col in ("", "firm-years", "within ×2", "median |log10 error|", "P10–P90 coverage"):
+        table.add_column(col, justify="right" if col else "left")
+    for name, m in result.items():
+        table.add_row(
+            name,
+            f"{m['firm_years']:,.0f}",
+            f"{m['share_within_x2']:.1%}",
+            f"{m['median_abs_log10_error']:.3f}",
+            f"{m['p10_p90_coverage']:.1%}",
+        )
+    console.print(table)
+
+
+@app.command()
+def score(
+    out: Annotated[Path, typer.Option(help="Output folder of part-*.parquet.")],
+    data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
+    park: ParkOption = "shibei",
+    engine: Annotated[str, typer.Option(help="local or dask.")] = "local",
+    scheduler: SchedulerOption = None,
+    workers: WorkersOption = 2,
+) -> None:
+    """Score every candidate of a universe with the champion model (batch), locally or on Dask."""
+    from training.batch import score_dask, score_local
+
+    if engine not in {"local", "dask"}:
+        raise fail(f"--engine: must be local or dask (got {engine!r})")
+    if workers < 1:
+        raise fail(f"--workers: must be at least 1 (got {workers})")
+    try:
+        if engine == "dask":
+            run = score_dask(
+                settings=get_settings(),
+                data_dir=data_folder(data),
+                out_dir=out,
+                park_id=park,
+                scheduler=scheduler,
+                workers=workers,
+            )
+        else:
+            run = score_local(
+                settings=get_settings(), data_dir=data_folder(data), out_dir=out, park_id=park
+            )
+    except (DataFileError, LookupError) as exc:
+        raise fail(str(exc)) from exc
+    console.print(
+        f"{run.engine}: {run.rows:,} scored rows in {run.partitions} partitions, {run.seconds:.1f} s → {out}",
+        highlight=False,
+    )
