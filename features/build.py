@@ -11,8 +11,9 @@ past outreach), so a model never sees a funding round that happened after the co
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Final
 
 import numpy as np
 import pandas as pd
@@ -35,6 +36,8 @@ class FeatureContext:
     in_target: Mapping[str, pd.Series]  # track -> share of a firm's links in the track's chains
     n_links: pd.Series
     park_members: frozenset[str]
+    # median tax / revenue by industry code prefix, from the universe's own tax records
+    industry_rates: Mapping[str, float] = field(default_factory=dict)
 
 
 def track_index(park: Park, track: str) -> int:
@@ -48,10 +51,48 @@ def track_index(park: Park, track: str) -> int:
         ) from None
 
 
+INDUSTRY_PREFIXES: Final = (6, 4, 3, 2)  # Shenwan L3 / L2 …, GB/T class / group / division
+MIN_INDUSTRY_FIRM_YEARS: Final = 5
+
+
+def industry_rates(
+    tax_records: pd.DataFrame, enterprises: pd.DataFrame, *, until_year: int | None = None
+) -> dict[str, float]:
+    """Median tax / revenue of each industry code prefix (``INDUSTRY_PREFIXES`` characters,
+    keyed ``scheme:prefix``) over
+    the firm-years up to ``until_year`` with revenue > 0 and 0 < tax < revenue, where at least
+    ``MIN_INDUSTRY_FIRM_YEARS`` firm-years give it."""
+    tax = tax_records.dropna(subset=[C.TAX_PAID, C.REVENUE])
+    if until_year is not None:
+        tax = tax[tax[C.YEAR] <= until_year]
+    tax = tax[(tax[C.REVENUE] > 0) & (tax[C.TAX_PAID] > 0) & (tax[C.TAX_PAID] < tax[C.REVENUE])]
+    firms = enterprises.set_index(enterprises[C.ENTERPRISE_ID].astype(object).to_numpy())
+    ids = tax[C.ENTERPRISE_ID].astype(object)
+    code = ids.map(firms[C.INDUSTRY_CODE].astype(object)).astype("string").reset_index(drop=True)
+    scheme = (
+        ids.map(firms[C.INDUSTRY_SCHEME].astype(object)).astype("string").reset_index(drop=True)
+    )
+    rate = pd.Series((tax[C.TAX_PAID] / tax[C.REVENUE]).to_numpy())
+    out: dict[str, float] = {}
+    for n in INDUSTRY_PREFIXES:
+        ok = (code.str.len() >= n).fillna(False).to_numpy(dtype=bool)
+        keys = (scheme[ok] + ":" + code[ok].str[:n]).to_numpy(dtype=object)
+        stats = rate[ok].groupby(keys).agg(["median", "size"])
+        enough = stats[stats["size"] >= MIN_INDUSTRY_FIRM_YEARS]["median"]
+        for key, value in zip(enough.index, enough.to_numpy(), strict=True):
+            out.setdefault(str(key), float(value))
+    return out
+
+
 def feature_context(
-    *, park: Park, chains: Mapping[str, Chain], tables: Mapping[str, pd.DataFrame]
+    *,
+    park: Park,
+    chains: Mapping[str, Chain],
+    tables: Mapping[str, pd.DataFrame],
+    rates_until: int | None = None,
 ) -> FeatureContext:
-    """Gap analysis, gap values and synergy per track, for every firm with chain links."""
+    """Gap analysis, gap values and synergy per track, for every firm with chain links; the
+    industries' tax rates from the tax records up to ``rates_until`` (default: all)."""
     links = tables["enterprise_links"]
     gaps = park_context(
         park=park,
@@ -78,6 +119,11 @@ def feature_context(
         in_target=in_target,
         n_links=links.groupby(C.ENTERPRISE_ID).size(),
         park_members=frozenset(roster.loc[roster[C.PARK_ID] == park.id, C.ENTERPRISE_ID]),
+        industry_rates=industry_rates(
+            tables["tax_records"], tables["enterprises"], until_year=rates_until
+        )
+        if "tax_records" in tables
+        else {},
     )
 
 
@@ -87,6 +133,30 @@ def _coordinates() -> tuple[dict[str, tuple[float, float]], dict[str, tuple[floa
     cities = {c.name: (c.lat, c.lon) for p in provinces for c in p.cities}
     capitals = {p.name: (p.cities[0].lat, p.cities[0].lon) for p in provinces if p.cities}
     return cities, capitals
+
+
+def industry_tax_rate(
+    codes: pd.Series, schemes: pd.Series, learned: Mapping[str, float]
+) -> np.ndarray:
+    """Each firm's industry tax rate: the most specific code prefix of its scheme the universe's
+    tax records give (``industry_rates``), else the reference rate of the code
+    (industries.yaml)."""
+    text = codes.astype("string")
+    scheme = schemes.astype("string")
+    out = np.full(len(codes), np.nan)
+    for n in INDUSTRY_PREFIXES:
+        if not learned:
+            break
+        todo = np.isnan(out)
+        if not todo.any():
+            break
+        hit = (scheme + ":" + text.str[:n]).where(text.str.len() >= n).map(learned)
+        out[todo] = pd.to_numeric(hit, errors="coerce").to_numpy(dtype=float)[todo]
+    todo = np.isnan(out)
+    out[todo] = pd.to_numeric(codes.map(_industry_tax_rates()), errors="coerce").to_numpy(
+        dtype=float
+    )[todo]
+    return out
 
 
 @lru_cache(maxsize=1)
@@ -213,7 +283,9 @@ def firm_features(
     out["distance_km"] = _distance_km(e, loc.lat, loc.lon)
     out["same_province"] = _flag(e[C.PROVINCE], loc.province)
     out["yangtze_delta"] = e[C.PROVINCE].isin(YANGTZE_DELTA).to_numpy(dtype=float)
-    out["industry_tax_rate"] = by_key(e[C.INDUSTRY_CODE], _industry_tax_rates())
+    out["industry_tax_rate"] = industry_tax_rate(
+        e[C.INDUSTRY_CODE], e[C.INDUSTRY_SCHEME], fc.industry_rates
+    )
     chain = by_id(ids, by_track[["gap_value", "synergy"]], default=0.0)
     out["gap_value"], out["synergy"] = chain[:, 0], chain[:, 1]
     out["n_links"] = by_id(ids, fc.n_links, default=0.0)

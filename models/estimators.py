@@ -68,35 +68,38 @@ def _check_fitted(model: object, attribute: str) -> None:
 
 
 class TaxYieldModel:
-    """Annual tax paid (万元), P10 / P50 / P90: LightGBM quantile regressions on log(1 + tax).
+    """Annual tax paid (万元), P10 / P50 / P90: the model of ``attract tax`` on any universe.
 
-    Missing features (no tax history, unknown staff) are native LightGBM missing values, so the
-    model works with or without a firm's history. Quantiles are sorted per row: they never cross.
+    For a firm with revenue it predicts log(tax / revenue) — the P50 with a Huber loss, P10 and
+    P90 with quantile losses widened by a conformal offset computed on a held-out
+    ``calibration_fraction`` of the firms, so that the band covers ``coverage`` of new firms —
+    and multiplies by the revenue; it learns from firm-years with 0 < tax < revenue. For a firm
+    without revenue the same three boosters on log(1 + tax) answer. Missing features (no tax
+    history, unknown staff) are native LightGBM missing values, so one model serves firms with
+    and without a history. Quantiles are sorted per row: they never cross.
     """
 
     def __init__(
         self,
         *,
-        n_estimators: int = 300,
-        learning_rate: float = 0.05,
-        num_leaves: int = 31,
+        n_estimators: int = 400,
+        learning_rate: float = 0.03,
+        num_leaves: int = 15,
         min_child_samples: int = 20,
+        calibration_fraction: float = 0.2,
+        coverage: float = 0.8,
         seed: int = SEED,
     ) -> None:
         self.n_estimators = n_estimators
         self.learning_rate = learning_rate
         self.num_leaves = num_leaves
         self.min_child_samples = min_child_samples
+        self.calibration_fraction = calibration_fraction
+        self.coverage = coverage
         self.seed = seed
 
-    def fit(
-        self, X: pd.DataFrame, y_wan_cny: Sequence[float] | np.ndarray, *, fitter: Fitter = LOCAL
-    ) -> TaxYieldModel:
-        """Fit one booster per quantile."""
-        target = np.log1p(np.clip(np.asarray(y_wan_cny, dtype=float), 0, None))
-        self.feature_names_ = list(X.columns)
-        params = dict(
-            objective="quantile",
+    def _params(self) -> dict[str, Any]:
+        return dict(
             n_estimators=self.n_estimators,
             learning_rate=self.learning_rate,
             num_leaves=self.num_leaves,
@@ -108,27 +111,119 @@ class TaxYieldModel:
             verbose=-1,
             n_jobs=2,
         )
-        self.boosters_: dict[float, lgb.LGBMRegressor] = {
-            q: fitter.regressor({**params, "alpha": q}, X, target) for q in QUANTILES
+
+    def _fit_bounds(
+        self,
+        X: pd.DataFrame,
+        target: np.ndarray,
+        groups: np.ndarray,
+        fitter: Fitter,
+    ) -> tuple[dict[float, lgb.LGBMRegressor], float]:
+        """P50 (Huber) and P10 / P90 boosters on the firms outside the calibration share, and
+        the conformal offset (CQR) that makes [P10, P90] cover ``coverage`` of the rest."""
+        keys = pd.Series(groups).astype(str)
+        held = (
+            pd.util.hash_pandas_object(keys, index=False).to_numpy() % 1000
+            < self.calibration_fraction * 1000
+        )
+        fit_rows, cal_rows = ~held, held
+        params = self._params()
+        boosters = {
+            0.5: fitter.regressor(
+                {**params, "objective": "huber", "alpha": 0.9}, X[fit_rows], target[fit_rows]
+            ),
+            0.1: fitter.regressor(
+                {**params, "objective": "quantile", "alpha": 0.1}, X[fit_rows], target[fit_rows]
+            ),
+            0.9: fitter.regressor(
+                {**params, "objective": "quantile", "alpha": 0.9}, X[fit_rows], target[fit_rows]
+            ),
+        }
+        offset = 0.0
+        if cal_rows.sum() >= 20:
+            y = target[cal_rows]
+            lo = boosters[0.1].predict(X[cal_rows])
+            hi = boosters[0.9].predict(X[cal_rows])
+            scores = np.maximum(lo - y, y - hi)
+            level = min(1.0, self.coverage * (1 + 1 / len(y)))
+            offset = float(np.quantile(scores, level))
+        return boosters, offset
+
+    def fit(
+        self,
+        X: pd.DataFrame,
+        y_wan_cny: Sequence[float] | np.ndarray,
+        *,
+        groups: Sequence[object] | np.ndarray | None = None,
+        fitter: Fitter = LOCAL,
+    ) -> TaxYieldModel:
+        """Fit the rate and the level boosters; ``groups`` (a firm id per row) keeps a firm's
+        rows on one side of the calibration split (default: each row its own firm)."""
+        y = np.clip(np.asarray(y_wan_cny, dtype=float), 0, None)
+        g = np.asarray(groups if groups is not None else np.arange(len(X)), dtype=object)
+        self.feature_names_ = list(X.columns)
+        revenue = np.expm1(X["log_revenue"].to_numpy(dtype=float))
+        rated = np.isfinite(revenue) & (revenue > 0) & (y > 0) & (y < revenue)
+        if rated.sum() < 50:
+            raise ValueError("y: fewer than 50 firm-years with 0 < tax < revenue to learn from")
+        self.log_revenue_reference_ = float(np.median(np.log(revenue[rated])))
+        self.rate_, self.rate_offset_ = self._fit_bounds(
+            X[rated], np.log(y[rated] / revenue[rated]), g[rated], fitter
+        )
+        self.level_, self.level_offset_ = self._fit_bounds(X, np.log1p(y), g, fitter)
+        self.boosters_ = {
+            **{("rate", q): b for q, b in self.rate_.items()},
+            **{("level", q): b for q, b in self.level_.items()},
         }
         return self
 
     def predict(self, X: pd.DataFrame) -> pd.DataFrame:
         """``tax_p10_wan_cny``, ``tax_p50_wan_cny``, ``tax_p90_wan_cny`` (sorted per row)."""
         _check_fitted(self, "boosters_")
-        raw = np.column_stack(
-            [self.boosters_[q].predict(X[self.feature_names_]) for q in QUANTILES]
-        )
-        values = np.expm1(np.sort(raw, axis=1)).clip(min=0)
+        Xf = X[self.feature_names_]
+        revenue = np.expm1(Xf["log_revenue"].to_numpy(dtype=float))
+        rated = np.isfinite(revenue) & (revenue > 0)
+        out = np.zeros((len(X), 3))
+        if rated.any():
+            raw = np.column_stack([self.rate_[q].predict(Xf[rated]) for q in QUANTILES])
+            raw[:, 0] -= self.rate_offset_
+            raw[:, 2] += self.rate_offset_
+            out[rated] = np.exp(np.sort(raw, axis=1)) * revenue[rated, None]
+        if (~rated).any():
+            raw = np.column_stack([self.level_[q].predict(Xf[~rated]) for q in QUANTILES])
+            raw[:, 0] -= self.level_offset_
+            raw[:, 2] += self.level_offset_
+            out[~rated] = np.expm1(np.sort(raw, axis=1)).clip(min=0)
         return pd.DataFrame(
-            values, index=X.index, columns=["tax_p10_wan_cny", "tax_p50_wan_cny", "tax_p90_wan_cny"]
+            out, index=X.index, columns=["tax_p10_wan_cny", "tax_p50_wan_cny", "tax_p90_wan_cny"]
         )
 
-    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
-        """Per-feature contributions (log scale) to the P50, LightGBM ``pred_contrib``."""
+    @property
+    def median_booster(self) -> lgb.LGBMRegressor:
+        """The P50 booster of the rate model (what most firms are predicted with)."""
         _check_fitted(self, "boosters_")
-        raw = self.boosters_[0.5].predict(X[self.feature_names_], pred_contrib=True)
-        return pd.DataFrame(np.asarray(raw)[:, :-1], index=X.index, columns=self.feature_names_)
+        return self.rate_[0.5]
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Per-feature contributions to log(tax) of the P50, LightGBM ``pred_contrib``: of the
+        rate model plus the revenue itself (the scale, against the training firms' median) on
+        ``log_revenue`` for firms with revenue, of the level model for the rest."""
+        _check_fitted(self, "boosters_")
+        Xf = X[self.feature_names_]
+        revenue = np.expm1(Xf["log_revenue"].to_numpy(dtype=float))
+        rated = np.isfinite(revenue) & (revenue > 0)
+        out = np.zeros((len(X), len(self.feature_names_)))
+        if rated.any():
+            raw = np.asarray(self.rate_[0.5].predict(Xf[rated], pred_contrib=True))[:, :-1]
+            raw[:, self.feature_names_.index("log_revenue")] += (
+                np.log(revenue[rated]) - self.log_revenue_reference_
+            )
+            out[rated] = raw
+        if (~rated).any():
+            out[~rated] = np.asarray(self.level_[0.5].predict(Xf[~rated], pred_contrib=True))[
+                :, :-1
+            ]
+        return pd.DataFrame(out, index=X.index, columns=self.feature_names_)
 
 
 class LandingPropensityModel:

@@ -21,7 +21,7 @@ import json
 import tempfile
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import mlflow
@@ -32,10 +32,16 @@ from matplotlib.figure import Figure
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from data import columns as C
-from data.reference import Park, default_chains, default_parks
+from data.reference import default_chains, default_parks
 from data.settings import Settings
 from data.universe import load_universe, read_manifest
-from features.build import FeatureContext, feature_context, firm_features, tax_history
+from features.build import (
+    FeatureContext,
+    feature_context,
+    firm_features,
+    industry_rates,
+    tax_history,
+)
 from features.spec import (
     FEATURE_NAMES,
     FIRM_FEATURES,
@@ -92,9 +98,23 @@ def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
     return float(sum(len(c) / len(p) * abs(y[c].mean() - p[c].mean()) for c in chunks if len(c)))
 
 
-def _tax_frames(
-    fc: FeatureContext, tables: Mapping[str, pd.DataFrame], park: Park
-) -> tuple[pd.DataFrame, np.ndarray, pd.DataFrame, pd.DataFrame, np.ndarray]:
+@dataclass(frozen=True)
+class TaxFrames:
+    """The tax model's training rows (the year before the latest, with and without each firm's
+    history), their firms, and the latest year's rows to judge it on."""
+
+    X_train: pd.DataFrame
+    y_train: np.ndarray
+    groups: np.ndarray
+    X_test_h: pd.DataFrame
+    X_test_n: pd.DataFrame
+    y_test: np.ndarray
+
+
+def _tax_frames(fc: FeatureContext, tables: Mapping[str, pd.DataFrame]) -> TaxFrames:
+    """Each firm-year's features as they stood that year: the year's own revenue from its tax
+    record (the enterprise table holds the latest), the history of the year before, and the
+    industries' tax rates of the fit year and earlier only (the judged year must not leak in)."""
     tax = tables["tax_records"].dropna(subset=[C.TAX_PAID])
     years = sorted(int(y) for y in tax[C.YEAR].unique())
     if not years:
@@ -102,29 +122,43 @@ def _tax_frames(
     ent = tables["enterprises"].set_index(C.ENTERPRISE_ID, drop=False)
     latest = years[-1]
     fit_year = years[-2] if len(years) > 1 else latest
+    fc_fit = replace(
+        fc, industry_rates=industry_rates(tax, tables["enterprises"], until_year=fit_year)
+    )
 
-    def rows(year: int, with_history: bool) -> tuple[pd.DataFrame, np.ndarray]:
+    def rows(year: int, with_history: bool) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         target = tax[tax[C.YEAR] == year].drop_duplicates(C.ENTERPRISE_ID)
         target = target[target[C.ENTERPRISE_ID].isin(ent.index)]
         firms = ent.loc[target[C.ENTERPRISE_ID]].reset_index(drop=True)
+        revenue = target[C.REVENUE].to_numpy(dtype=float)
+        firms[C.REVENUE] = np.where(np.isfinite(revenue), revenue, firms[C.REVENUE])
         hist = tax_history(tax, year - 1) if with_history else None
         # the tax features are the same in every track: the park's first stands for all
         X = firm_features(
-            fc,
+            fc_fit,
             firms,
             track=next(iter(fc.park.tracks)),
             as_of=pd.Timestamp(f"{year}-12-31"),
             history=hist,
         )
-        return X, target[C.TAX_PAID].to_numpy(dtype=float)
+        return (
+            X,
+            target[C.TAX_PAID].to_numpy(dtype=float),
+            target[C.ENTERPRISE_ID].to_numpy(dtype=object),
+        )
 
-    X_h, y_h = rows(fit_year, True)
-    X_n, y_n = rows(fit_year, False)
-    X_train = pd.concat([X_h, X_n], ignore_index=True)
-    y_train = np.concatenate([y_h, y_n])
-    X_test_h, y_test = rows(latest, True)
-    X_test_n, _ = rows(latest, False)
-    return X_train, y_train, X_test_h, X_test_n, y_test
+    X_h, y_h, g_h = rows(fit_year, True)
+    X_n, y_n, g_n = rows(fit_year, False)
+    X_test_h, y_test, _ = rows(latest, True)
+    X_test_n, _, _ = rows(latest, False)
+    return TaxFrames(
+        X_train=pd.concat([X_h, X_n], ignore_index=True),
+        y_train=np.concatenate([y_h, y_n]),
+        groups=np.concatenate([g_h, g_n]),
+        X_test_h=X_test_h,
+        X_test_n=X_test_n,
+        y_test=y_test,
+    )
 
 
 def _contact_features(
@@ -211,8 +245,11 @@ def _train(
     notes: list[str] = []
 
     # tax yield
-    X_train, y_train, X_test_h, X_test_n, y_test = _tax_frames(fc, tables, park)
-    tax_model = TaxYieldModel().fit(X_train[list(TAX_FEATURES)], y_train, fitter=fitter)
+    frames = _tax_frames(fc, tables)
+    X_test_h, X_test_n, y_test = frames.X_test_h, frames.X_test_n, frames.y_test
+    tax_model = TaxYieldModel().fit(
+        frames.X_train[list(TAX_FEATURES)], frames.y_train, groups=frames.groups, fitter=fitter
+    )
     pred_h = tax_model.predict(X_test_h[list(TAX_FEATURES)])
     pred_n = tax_model.predict(X_test_n[list(TAX_FEATURES)])
     has_hist = X_test_h["has_tax_history"].to_numpy() > 0
@@ -398,7 +435,7 @@ def _write_plots(
     fc: FeatureContext,
 ) -> None:
     imp = pd.Series(
-        tax_model.boosters_[0.5].booster_.feature_importance("gain"), index=tax_model.feature_names_
+        tax_model.median_booster.booster_.feature_importance("gain"), index=tax_model.feature_names_
     )
     if isinstance(propensity, LandingPropensityModel):
         imp_p = pd.Series(

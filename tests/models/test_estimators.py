@@ -38,6 +38,19 @@ def test_tax_quantiles_never_cross_and_history_helps() -> None:
     assert list(contrib.columns) == list(X.columns)
 
 
+def test_tax_band_is_conformal_and_firms_without_revenue_still_get_a_prediction() -> None:
+    X, y = _tax_data(n=6_000, seed=3)
+    model = TaxYieldModel(n_estimators=150).fit(X.iloc[:4000], y[:4000])
+    pred = model.predict(X.iloc[4000:])
+    inside = (y[4000:] >= pred["tax_p10_wan_cny"]) & (y[4000:] <= pred["tax_p90_wan_cny"])
+    assert abs(inside.mean() - 0.8) < 0.05  # the conformal offset makes P10–P90 cover 80 %
+    no_revenue = X.iloc[4000:4010].assign(log_revenue=np.nan)
+    level = model.predict(no_revenue)  # the level boosters answer: a finite, ordered band
+    assert np.isfinite(level.to_numpy()).all() and (level["tax_p50_wan_cny"] > 0).all()
+    with pytest.raises(ValueError, match="0 < tax < revenue"):
+        TaxYieldModel().fit(X.iloc[:10], y[:10])
+
+
 def test_unfitted_models_say_so() -> None:
     with pytest.raises(NotFittedError):
         TaxYieldModel().predict(pd.DataFrame({"a": [1.0]}))

@@ -61,5 +61,5 @@ def test_dask_trained_model_round_trips_through_mlflow(trained: Trained, tmp_pat
     ).predict(X)
     pd.testing.assert_frame_equal(via_pyfunc, loaded.scorer.score(X))
     assert (
-        type(loaded.scorer.tax.boosters_[0.5]).__name__ == "LGBMRegressor"
+        type(loaded.scorer.tax.median_booster).__name__ == "LGBMRegressor"
     )  # .to_local(): a plain model
