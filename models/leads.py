@@ -85,7 +85,8 @@ def score_candidates(
     """
     track_index(fc.park, track)  # an unknown track: a KeyError naming the park's tracks
     rules = fc.park.tracks[track].eligibility
-    is_lead = ~firms[C.ENTERPRISE_ID].isin(fc.park_members).to_numpy(dtype=bool)
+    ids = firms[C.ENTERPRISE_ID].to_numpy(dtype=object)
+    is_lead = pd.Index(list(fc.park_members)).get_indexer(pd.Index(ids)) < 0
     is_lead &= eligible(rules, firms, links)
     if leads_only:
         firms = firms[is_lead]
