@@ -80,9 +80,16 @@ def _ensure_demo(path: Path, candidates: int) -> None:
 def _ensure_model() -> None:
     _ensure_demo(DEMO_200K, 200_000)
     from data.settings import Settings
-    from models.registry import CHAMPION, version_by_alias
+    from models.registry import CHAMPION, load_scorer, version_by_alias
 
-    if version_by_alias(Settings(home=HOME), "shibei", CHAMPION) is None:
+    settings = Settings(home=HOME)
+    try:  # a champion saved by an older version of the scorer is trained again
+        usable = version_by_alias(settings, "shibei", CHAMPION) is not None
+        if usable:
+            load_scorer(settings, "shibei")
+    except (AttributeError, ImportError, ModuleNotFoundError):
+        usable = False
+    if not usable:
         for cmd in (["train", "--data", str(DEMO_200K)], ["promote"]):
             subprocess.run(
                 [ATTRACT, *cmd],

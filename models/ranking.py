@@ -53,10 +53,13 @@ def eligible(
         {"enterprise_id": pd.Series(dtype=object), "chain": pd.Series(dtype=object)}
     )
     if needs_chains:
+        # the chain of each of the few distinct links, not a string split per row
+        codes, link_ids = pd.factorize(enterprise_links[C.LINK_ID])
+        chain_of = np.array([str(lid).split(".", 1)[0] for lid in link_ids], dtype=object)
         firm_chains = pd.DataFrame(
             {
                 "enterprise_id": enterprise_links[C.ENTERPRISE_ID].to_numpy(),
-                "chain": enterprise_links[C.LINK_ID].str.split(".", n=1).str[0].to_numpy(),
+                "chain": chain_of[codes] if len(codes) else np.array([], dtype=object),
             }
         )
     ok = np.ones(len(firms), dtype=bool)

@@ -95,11 +95,11 @@ def promote(*, settings: Settings, park_id: str) -> Decision:
         registry.run_artifact(settings, str(challenger.run_id), "tax_holdout.parquet")
     )
     new = registry.load_scorer(settings, park_id, registry.CHALLENGER).scorer
-    old = registry.load_scorer(settings, park_id, registry.CHAMPION).scorer
     metric, new_value = _evaluate(new, holdout, tax_holdout)
     try:
+        old = registry.load_scorer(settings, park_id, registry.CHAMPION).scorer
         _, old_value = _evaluate(old, holdout, tax_holdout)
-    except (AttributeError, KeyError, ValueError) as exc:  # written by an older version of the code
+    except (AttributeError, ImportError, KeyError, ValueError) as exc:  # saved by older code
         registry.set_alias(settings, park_id, registry.CHAMPION, str(challenger.version))
         return Decision(
             True,

@@ -262,3 +262,30 @@ def test_score_candidates_is_the_one_path_from_firms_to_leads(trained: Trained) 
     assert what_if.scores["score"].iloc[2] == leads.scores["score"].iloc[3]
     chain, factors = what_if.reasons(np.array([2]))[0]
     assert factors and all("text_zh" in r for r in [*chain, *factors])
+
+
+def test_a_champion_this_code_cannot_score_is_replaced_and_the_message_says_why(
+    trained: Trained, tmp_path: Path
+) -> None:
+    settings = Settings(home=tmp_path / "home", mlflow_tracking_uri=None, data_dir=trained.data_dir)
+    good: LeadScorer = registry.load_scorer(trained.settings, "shibei").scorer
+    stale = replace(good, values={})  # as if saved before the park had these tracks
+    registry.ensure_experiment(settings, "shibei")
+    mlflow.set_experiment(registry.experiment_name("shibei"))
+    holdout = pd.read_parquet(
+        registry.run_artifact(trained.settings, trained.result.run_id, "holdout.parquet")
+    )
+    for name, scorer in (("stale-champion", stale), ("challenger", good)):
+        with mlflow.start_run(run_name=name):
+            for artifact in ("holdout.parquet", "tax_holdout.parquet"):
+                mlflow.log_artifact(
+                    str(registry.run_artifact(trained.settings, trained.result.run_id, artifact))
+                )
+            registry.log_scorer(scorer, input_example=holdout[list(good.feature_names)].head(5))
+        decision = promote(settings=settings, park_id="shibei")
+    assert decision.promoted and decision.champion_value is None
+    assert (
+        "cannot be scored by this version" in decision.message and "track_index" in decision.message
+    )
+    champion = registry.version_by_alias(settings, "shibei", registry.CHAMPION)
+    assert champion is not None and str(champion.version) == "2"
