@@ -44,23 +44,36 @@ def _rule_holds(rule: Rule, firms: pd.DataFrame, firm_chains: pd.DataFrame) -> n
     return ok
 
 
-def eligible(
-    eligibility: Eligibility, firms: pd.DataFrame, enterprise_links: pd.DataFrame
-) -> np.ndarray:
-    """Which firms satisfy a track's eligibility rules (all of ``all_of``, one of ``any_of``)."""
-    needs_chains = any(r.chains is not None for r in (*eligibility.all_of, *eligibility.any_of))
-    firm_chains = pd.DataFrame(
-        {"enterprise_id": pd.Series(dtype=object), "chain": pd.Series(dtype=object)}
+def chain_membership(enterprise_links: pd.DataFrame) -> pd.DataFrame:
+    """(enterprise_id, chain) of every link row: what chain rules are checked against; the
+    chain of each of the few distinct links is split once, not a string per row."""
+    codes, link_ids = pd.factorize(enterprise_links[C.LINK_ID])
+    chain_of = np.array([str(lid).split(".", 1)[0] for lid in link_ids], dtype=object)
+    return pd.DataFrame(
+        {
+            "enterprise_id": enterprise_links[C.ENTERPRISE_ID].to_numpy(),
+            "chain": chain_of[codes] if len(codes) else np.array([], dtype=object),
+        }
     )
-    if needs_chains:
-        # the chain of each of the few distinct links, not a string split per row
-        codes, link_ids = pd.factorize(enterprise_links[C.LINK_ID])
-        chain_of = np.array([str(lid).split(".", 1)[0] for lid in link_ids], dtype=object)
-        firm_chains = pd.DataFrame(
-            {
-                "enterprise_id": enterprise_links[C.ENTERPRISE_ID].to_numpy(),
-                "chain": chain_of[codes] if len(codes) else np.array([], dtype=object),
-            }
+
+
+def eligible(
+    eligibility: Eligibility,
+    firms: pd.DataFrame,
+    enterprise_links: pd.DataFrame,
+    *,
+    firm_chains: pd.DataFrame | None = None,
+) -> np.ndarray:
+    """Which firms satisfy a track's eligibility rules (all of ``all_of``, one of ``any_of``);
+    ``firm_chains`` is ``chain_membership(enterprise_links)`` when the caller holds it."""
+    needs_chains = any(r.chains is not None for r in (*eligibility.all_of, *eligibility.any_of))
+    if firm_chains is None:
+        firm_chains = (
+            chain_membership(enterprise_links)
+            if needs_chains
+            else pd.DataFrame(
+                {"enterprise_id": pd.Series(dtype=object), "chain": pd.Series(dtype=object)}
+            )
         )
     ok = np.ones(len(firms), dtype=bool)
     for rule in eligibility.all_of:
