@@ -12,7 +12,7 @@ from data import columns as C
 from features.build import FeatureContext, firm_features, latest_tax_history, track_index
 from industry_graph.attach import evidence_text
 from industry_graph.gaps import analyse_gaps, track_chains
-from models.ranking import eligible
+from models.ranking import ChainMembership, eligible
 from models.scorer import SCORE_FIELDS, LeadScorer
 
 LEAD_COLUMNS = (
@@ -74,7 +74,7 @@ def score_candidates(
     history: pd.DataFrame | None,
     leads_only: bool = True,
     ranked: bool = True,
-    firm_chains: pd.DataFrame | None = None,
+    membership: ChainMembership | None = None,
 ) -> Candidates:
     """The one place firms become scored leads of a track: eligibility (outside the park, the
     track's rules), the feature matrix, the scores, and reasons on demand.
@@ -82,14 +82,14 @@ def score_candidates(
     ``leads_only=False`` scores every firm given (a what-if) and says which are leads;
     ``ranked`` orders the rows best first, ties by enterprise id (deterministic). The CLI, the
     API's lists, what-if scoring and enterprise pages, batch scoring and the benchmarks all
-    call this. ``firm_chains`` (``models.ranking.chain_membership`` of ``links``) saves
-    batch scoring recomputing it per partition.
+    call this. ``membership`` (``models.ranking.chain_membership`` of ``links``) saves batch
+    scoring recomputing it per partition.
     """
     track_index(fc.park, track)  # an unknown track: a KeyError naming the park's tracks
     rules = fc.park.tracks[track].eligibility
     ids = firms[C.ENTERPRISE_ID].to_numpy(dtype=object)
     is_lead = pd.Index(list(fc.park_members)).get_indexer(pd.Index(ids)) < 0
-    is_lead &= eligible(rules, firms, links, firm_chains=firm_chains)
+    is_lead &= eligible(rules, firms, links, membership=membership)
     if leads_only:
         firms = firms[is_lead]
         is_lead = np.ones(len(firms), dtype=bool)

@@ -6,6 +6,7 @@ The value of a lead is ``industry_graph.gaps.LeadValue``.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -15,12 +16,41 @@ from data import columns as C
 from data.reference import Eligibility, Rule
 
 
-def _member(values: pd.Series, allowed: tuple[str, ...]) -> np.ndarray:
-    """``values.isin(allowed)`` by hash lookup (Arrow strings' ``isin`` loops in Python)."""
-    return np.asarray(pd.Index(allowed).get_indexer(pd.Index(values.to_numpy(dtype=object))) >= 0)
+@dataclass(frozen=True)
+class ChainMembership:
+    """Which chains each firm with links works in: a boolean matrix (firms × chains) over a
+    unique index of firm ids, built once per universe (``chain_membership``)."""
+
+    firms: pd.Index
+    chains: tuple[str, ...]
+    matrix: np.ndarray
+
+    def in_any(self, enterprise_ids: pd.Series, chains: tuple[str, ...]) -> np.ndarray:
+        """Whether each firm works in one of ``chains``."""
+        cols = [i for i, c in enumerate(self.chains) if c in set(chains)]
+        rows = self.firms.get_indexer(pd.Index(enterprise_ids.to_numpy(dtype=object)))
+        hit = (
+            self.matrix[np.maximum(rows, 0)][:, cols].any(axis=1)
+            if cols
+            else np.zeros(len(rows), dtype=bool)
+        )
+        return np.asarray(hit & (rows >= 0))
 
 
-def _rule_holds(rule: Rule, firms: pd.DataFrame, firm_chains: pd.DataFrame) -> np.ndarray:
+def chain_membership(enterprise_links: pd.DataFrame) -> ChainMembership:
+    """The chains of every firm with links: what chain rules are checked against (the chain of
+    each of the few distinct links is split once, not a string per row)."""
+    link_codes, link_ids = pd.factorize(enterprise_links[C.LINK_ID])
+    chain_names = [str(lid).split(".", 1)[0] for lid in link_ids]
+    chain_codes, chains = pd.factorize(pd.Index(chain_names))
+    firm_codes, firms = pd.factorize(enterprise_links[C.ENTERPRISE_ID].to_numpy(dtype=object))
+    matrix = np.zeros((len(firms), len(chains)), dtype=bool)
+    if len(link_codes):
+        matrix[firm_codes, np.asarray(chain_codes)[link_codes]] = True
+    return ChainMembership(pd.Index(firms), tuple(str(c) for c in chains), matrix)
+
+
+def _rule_holds(rule: Rule, firms: pd.DataFrame, membership: ChainMembership | None) -> np.ndarray:
     ok = np.ones(len(firms), dtype=bool)
     if rule.min_revenue_wan_cny is not None:
         ok &= (
@@ -29,32 +59,17 @@ def _rule_holds(rule: Rule, firms: pd.DataFrame, firm_chains: pd.DataFrame) -> n
             .to_numpy()
         )
     if rule.hq_types is not None:
-        ok &= _member(firms[C.HQ_TYPE], rule.hq_types)
+        ok &= firms[C.HQ_TYPE].isin(rule.hq_types).fillna(False).to_numpy(dtype=bool)
     if rule.ownerships is not None:
-        ok &= _member(firms[C.OWNERSHIP], rule.ownerships)
+        ok &= firms[C.OWNERSHIP].isin(rule.ownerships).fillna(False).to_numpy(dtype=bool)
     if rule.is_high_tech is not None:
         ok &= (
             (firms[C.IS_HIGH_TECH].astype("boolean") == rule.is_high_tech).fillna(False).to_numpy()
         )
     if rule.chains is not None:
-        # firm_chains: (enterprise_id, chain) pairs; one vectorised membership test
-        wanted = _member(firm_chains["chain"], rule.chains)
-        in_wanted = pd.Index(pd.unique(firm_chains["enterprise_id"].to_numpy()[wanted]))
-        ok &= in_wanted.get_indexer(firms[C.ENTERPRISE_ID].to_numpy(dtype=object)) >= 0
+        assert membership is not None
+        ok &= membership.in_any(firms[C.ENTERPRISE_ID], rule.chains)
     return ok
-
-
-def chain_membership(enterprise_links: pd.DataFrame) -> pd.DataFrame:
-    """(enterprise_id, chain) of every link row: what chain rules are checked against; the
-    chain of each of the few distinct links is split once, not a string per row."""
-    codes, link_ids = pd.factorize(enterprise_links[C.LINK_ID])
-    chain_of = np.array([str(lid).split(".", 1)[0] for lid in link_ids], dtype=object)
-    return pd.DataFrame(
-        {
-            "enterprise_id": enterprise_links[C.ENTERPRISE_ID].to_numpy(),
-            "chain": chain_of[codes] if len(codes) else np.array([], dtype=object),
-        }
-    )
 
 
 def eligible(
@@ -62,26 +77,20 @@ def eligible(
     firms: pd.DataFrame,
     enterprise_links: pd.DataFrame,
     *,
-    firm_chains: pd.DataFrame | None = None,
+    membership: ChainMembership | None = None,
 ) -> np.ndarray:
     """Which firms satisfy a track's eligibility rules (all of ``all_of``, one of ``any_of``);
-    ``firm_chains`` is ``chain_membership(enterprise_links)`` when the caller holds it."""
+    ``membership`` is ``chain_membership(enterprise_links)`` when the caller holds it."""
     needs_chains = any(r.chains is not None for r in (*eligibility.all_of, *eligibility.any_of))
-    if firm_chains is None:
-        firm_chains = (
-            chain_membership(enterprise_links)
-            if needs_chains
-            else pd.DataFrame(
-                {"enterprise_id": pd.Series(dtype=object), "chain": pd.Series(dtype=object)}
-            )
-        )
+    if membership is None and needs_chains:
+        membership = chain_membership(enterprise_links)
     ok = np.ones(len(firms), dtype=bool)
     for rule in eligibility.all_of:
-        ok &= _rule_holds(rule, firms, firm_chains)
+        ok &= _rule_holds(rule, firms, membership)
     if eligibility.any_of:
         any_ok = np.zeros(len(firms), dtype=bool)
         for rule in eligibility.any_of:
-            any_ok |= _rule_holds(rule, firms, firm_chains)
+            any_ok |= _rule_holds(rule, firms, membership)
         ok &= any_ok
     return ok
 

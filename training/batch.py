@@ -26,7 +26,7 @@ from data.settings import Settings
 from data.universe import load_universe, universe_as_of
 from features.build import FeatureContext, feature_context, latest_tax_history
 from models.leads import score_candidates
-from models.ranking import chain_membership
+from models.ranking import ChainMembership, chain_membership
 from models.registry import load_scorer
 from models.scorer import SCORE_FIELDS, LeadScorer
 
@@ -42,7 +42,7 @@ class ScoreContext:
     links: pd.DataFrame
     history: pd.DataFrame | None
     as_of: pd.Timestamp
-    firm_chains: pd.DataFrame | None = None  # chain_membership(links), once per universe
+    membership: ChainMembership | None = None  # chain_membership(links), once per universe
 
 
 def score_partition(firms: pd.DataFrame, ctx: ScoreContext) -> pd.DataFrame:
@@ -58,7 +58,7 @@ def score_partition(firms: pd.DataFrame, ctx: ScoreContext) -> pd.DataFrame:
             as_of=ctx.as_of,
             history=ctx.history,
             ranked=False,
-            firm_chains=ctx.firm_chains,
+            membership=ctx.membership,
         )
         if not len(cands):
             continue
@@ -115,7 +115,7 @@ def score_context(
         links=tables["enterprise_links"],
         history=history,
         as_of=universe_as_of(data_dir),
-        firm_chains=chain_membership(tables["enterprise_links"]),
+        membership=chain_membership(tables["enterprise_links"]),
     )
 
 
