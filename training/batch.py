@@ -19,6 +19,8 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from data import columns as C
 from data.reference import default_chains, default_parks
@@ -82,16 +84,26 @@ def empty_scores() -> pd.DataFrame:
 
 
 def add_ranks(scores: pd.DataFrame) -> pd.DataFrame:
-    """The rank of each row within its track: score descending, ties by enterprise id."""
-    order = np.lexsort(
-        (
-            scores[C.ENTERPRISE_ID].to_numpy(),
-            -scores["score"].to_numpy(),
-            scores[C.TRACK].to_numpy(),
-        )
+    """The rank of each row within its track: score descending, ties by enterprise id (Arrow's
+    sort: numpy's on Python strings compares them one by one)."""
+    keys = pa.table(
+        {
+            "track": pa.array(scores[C.TRACK].astype(str).to_numpy(dtype=object), pa.string()),
+            "score": pa.array(scores["score"].to_numpy(dtype=float)),
+            "id": pa.array(scores[C.ENTERPRISE_ID].astype(str).to_numpy(dtype=object), pa.string()),
+        }
     )
-    ranked = scores.iloc[order].reset_index(drop=True)
-    ranked["rank"] = ranked.groupby(C.TRACK).cumcount() + 1
+    order = np.asarray(
+        pc.sort_indices(
+            keys, sort_keys=[("track", "ascending"), ("score", "descending"), ("id", "ascending")]
+        ).to_numpy(),
+        dtype=np.int64,
+    )
+    ranked: pd.DataFrame = scores.iloc[order].reset_index(drop=True)
+    track = ranked[C.TRACK].to_numpy(dtype=object)
+    starts = np.r_[True, track[1:] != track[:-1]] if len(track) else np.zeros(0, dtype=bool)
+    first = np.maximum.accumulate(np.where(starts, np.arange(len(track)), 0))
+    ranked["rank"] = np.arange(len(track)) - first + 1
     return ranked
 
 
