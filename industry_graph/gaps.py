@@ -26,13 +26,13 @@ For park P and each link l of a chain:
 
 The **gap-filling value** of a candidate is Σ over its links of share × score (in [0, 1], as
 shares sum to at most 1 and scores lie in [0, 1]); its **chain value** in 万元 a year is the gap
-value × the largest chain worth (``chain_value_per_year``); its **synergy** is the park firms in the links
-directly downstream of its links (it would supply them) and directly upstream (it would buy from
-them), with those paths named as its explanation.
+value × the park's largest chain worth (``chain_worth_scale``); its **synergy** is the park firms
+in the links directly downstream of its links (it would supply them) and directly upstream (it
+would buy from them), with those paths named as its explanation.
 
 The **value** of a lead if it lands (``LeadValue``) is ``horizon × (w_tax × in-park share × tax
-P50 + w_chain × chain value a year)`` in 万元, and its score the expected value, P(land) × value. The park YAML
-sets the horizon, the chain worth by gap type, the share of a firm's tax the park would collect
+P50 + w_chain × chain value a year)`` in 万元, and its score the expected value, P(land) ×
+value. The park YAML sets the horizon, the chain worth by gap type, the share of a firm's tax the park would collect
 (less for site-bound industries) and each track's two weights, and says why.
 """
 
