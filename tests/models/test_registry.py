@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 import mlflow
@@ -109,6 +110,24 @@ def test_pyfunc_round_trip_matches_the_in_memory_scorer(trained: Trained) -> Non
     assert cands.firms[C.ENTERPRISE_ID].is_unique and cands.is_lead.all()
 
 
+def _register(
+    settings: Settings,
+    run_name: str,
+    scorer: LeadScorer,
+    artifacts: list[Path],
+    example: pd.DataFrame,
+) -> None:
+    """Log ``scorer`` with the holdout ``artifacts`` as a run in the store of ``settings`` and
+    register it as the challenger (download artifacts from other stores before: the tracking
+    URI moves to this one)."""
+    registry.ensure_experiment(settings, "shibei")
+    mlflow.set_experiment(registry.experiment_name("shibei"))
+    with mlflow.start_run(run_name=run_name):
+        for artifact in artifacts:
+            mlflow.log_artifact(str(artifact))
+        registry.log_scorer(scorer, input_example=example)
+
+
 def test_a_worse_challenger_never_becomes_champion(trained: Trained, tmp_path: Path) -> None:
     # a store of its own, so the session's champion is never touched
     settings = Settings(home=tmp_path / "home", mlflow_tracking_uri=None, data_dir=trained.data_dir)
@@ -124,13 +143,9 @@ def test_a_worse_challenger_never_becomes_champion(trained: Trained, tmp_path: P
     tax_holdout = registry.run_artifact(
         trained.settings, trained.result.run_id, "tax_holdout.parquet"
     )
-    registry.ensure_experiment(settings, "shibei")
-    mlflow.set_experiment(registry.experiment_name("shibei"))
+    example = holdout[list(good.feature_names)].head(5)
     for name, scorer in (("champion", good), ("worse-challenger", bad)):
-        with mlflow.start_run(run_name=name):
-            mlflow.log_artifact(str(tmp_path / "holdout.parquet"))
-            mlflow.log_artifact(str(tax_holdout))
-            registry.log_scorer(scorer, input_example=holdout[list(good.feature_names)].head(5))
+        _register(settings, name, scorer, [tmp_path / "holdout.parquet", tax_holdout], example)
         decision = promote(settings=settings, park_id="shibei")
     champion = registry.version_by_alias(settings, "shibei", registry.CHAMPION)
     assert not decision.promoted and decision.metric == "value_captured_at_50"
@@ -205,32 +220,23 @@ def test_a_park_ranks_its_own_tracks(trained: Trained, tmp_path: Path) -> None:
     fc = feature_context(park=park, chains=default_chains(), tables=tables)
     scorer = registry.load_scorer(settings, "nantong").scorer
     assert list(scorer.values) == ["smart_vehicles", "smart_sensing"] and result.version
-    leads = rank_leads(
+    rank = partial(
+        rank_leads,
         scorer=scorer,
         fc=fc,
         tables=tables,
-        track="smart_sensing",
-        top=20,
         model_version="1",
         snapshot_id="",
         as_of=universe_as_of(trained.data_dir),
     )
+    leads = rank(track="smart_sensing", top=20)
     assert len(leads) == 20
     assert all(any(lid.startswith("smart_sensing.") for lid in ls) for ls in leads["links"])
     assert (np.diff(leads["score"].to_numpy()) <= 0).all()
     outreach = tables["outreach"]
     assert set(outreach.loc[outreach[C.PARK_ID] == "nantong", C.TRACK]) <= set(park.tracks)
     with pytest.raises(KeyError, match="track: nantong has no track 'bigdata'"):
-        rank_leads(
-            scorer=scorer,
-            fc=fc,
-            tables=tables,
-            track="bigdata",
-            top=5,
-            model_version="1",
-            snapshot_id="",
-            as_of=universe_as_of(trained.data_dir),
-        )
+        rank(track="bigdata", top=5)
 
 
 def test_score_candidates_is_the_one_path_from_firms_to_leads(trained: Trained) -> None:
@@ -274,14 +280,9 @@ def test_a_champion_this_code_cannot_load_is_replaced_and_the_message_says_why(
         registry.run_artifact(trained.settings, trained.result.run_id, name)
         for name in ("holdout.parquet", "tax_holdout.parquet")
     ]
-    holdout = pd.read_parquet(artifacts[0])
-    registry.ensure_experiment(settings, "shibei")
-    mlflow.set_experiment(registry.experiment_name("shibei"))
+    example = pd.read_parquet(artifacts[0])[list(good.feature_names)].head(5)
     for name in ("old-champion", "challenger"):
-        with mlflow.start_run(run_name=name):
-            for artifact in artifacts:
-                mlflow.log_artifact(str(artifact))
-            registry.log_scorer(good, input_example=holdout[list(good.feature_names)].head(5))
+        _register(settings, name, good, artifacts, example)
         if name == "old-champion":
             assert promote(settings=settings, park_id="shibei").promoted
     # the champion was pickled by an older version of the scorer: unpickling it fails
