@@ -8,8 +8,12 @@ names and columns; ``-1.0`` = missing; money in yuan) plus a ChainKnowledgeGraph
   net margin and staff; the name is the report's full name; province / city / district come from
   the registered address (the office address when that is missing), parsed into
   ``company_location_2019_2020.derived.csv`` or, without that file, by ``parse_address``;
-  ``office_district`` is kept beside them; the Shenwan industry comes from the chain graph, else
-  from the exchange's industry name (``stock_basic.csv``) where it has a clear Shenwan class
+  the office address's province / city / district are kept beside them, with the expansion
+  signals: ``office_city_changed`` (office city — the province for a municipality — differs
+  from the year before), ``employee_growth`` and ``rd_staff_growth`` (latest year against the
+  one before; a staff count of 0 or -1 is a failed extraction, missing); the listing date of
+  ``stock_basic.csv`` is ``last_funding_on`` (an IPO is a funding round); the Shenwan industry
+  comes from the chain graph, else from the exchange's industry name (``stock_basic.csv``) where it has a clear Shenwan class
   (``data/reference/exchange_industries.yaml``).
 - ``tax_records``: one row per firm-year of ``cash_flow_statement.csv`` (its line numbers are the
   ``row`` of rejects): ``tax_paid_wan_cny`` = 支付的各项税费 / 10,000, ``revenue_wan_cny`` =
@@ -126,6 +130,44 @@ def _locations(folder: Path, base: pd.DataFrame) -> pd.DataFrame:
     return parsed
 
 
+def _staff_years(people: pd.DataFrame) -> pd.DataFrame:
+    """Staff and R&D staff per (stock_code, year), sorted by year; 0 or -1 (a failed
+    extraction) is missing."""
+    out = people[["stock_code", "year"]].copy()
+    for column, source in (("staff", "职工人数"), ("rd_staff", "研发人员")):
+        if source not in people:  # an extract without the column: unknown, not zero
+            out[column] = np.nan
+            continue
+        values = pd.to_numeric(people[source], errors="coerce")
+        out[column] = values.where(values > 0)
+    return out.drop_duplicates(["stock_code", "year"]).sort_values(["stock_code", "year"])
+
+
+def _growth(years: pd.DataFrame, column: str) -> pd.Series:
+    """Growth of ``column`` in each firm's latest year against the year before (consecutive
+    years only), by stock code."""
+    prev = years.groupby("stock_code")[column].shift(1)
+    prev_year = years.groupby("stock_code")["year"].shift(1)
+    growth = (years[column] / prev - 1).where((prev_year == years["year"] - 1) & (prev > 0))
+    last = years.assign(growth=growth).groupby("stock_code").tail(1)
+    return last.set_index("stock_code")["growth"]
+
+
+def _office_city_changed(loc_all: pd.DataFrame) -> pd.Series:
+    """Whether a firm's office city (the province for a municipality) in its latest report year
+    differs from the year before, by stock code; missing where either year lacks a city."""
+    loc = loc_all.sort_values(["stock_code", "year"])
+    place = loc["office_city"].where(
+        ~loc["office_province"].isin(MUNICIPALITIES), loc["office_province"]
+    )
+    place = place.where(place.notna() & (place != ""))
+    prev = place.groupby(loc["stock_code"]).shift(1)
+    prev_year = loc.groupby("stock_code")["year"].shift(1)
+    known = prev.notna() & place.notna() & (prev_year == loc["year"] - 1)
+    changed = pd.Series((place != prev).where(known), index=loc.index, dtype="boolean")
+    return changed.groupby(loc["stock_code"]).last()
+
+
 def roster_from(
     enterprises: pd.DataFrame,
     *,
@@ -232,14 +274,14 @@ def import_ashare(
         (latest["prev_year"] == latest["year"] - 1) & (latest["prev_revenue"] > 0)
     )
     margin = (latest["net_profit"] / latest["revenue"]).where(latest["revenue"] > 0)
-    staff = (
-        people.sort_values("year").groupby("stock_code").tail(1).set_index("stock_code")["职工人数"]
+    staff_years = _staff_years(people)
+    staff = staff_years.groupby("stock_code").tail(1).set_index("stock_code")["staff"]
+    counts["employees 0 or -1 treated as missing (failed extraction)"] = int(
+        staff_years["staff"].isna().sum()
     )
-    staff = pd.to_numeric(staff, errors="coerce")
-    counts["employees 0 or -1 treated as missing (failed extraction)"] = int((staff <= 0).sum())
-    staff = staff.where(staff > 0)
     loc_all = _locations(reports, base)
     loc = loc_all.sort_values("year").groupby("stock_code").tail(1).set_index("stock_code")
+    moved = _office_city_changed(loc_all)
     full_names = pd.Series(dtype=object)
     if names_path.exists():
         reports_index = read_csv(names_path).frame
@@ -275,10 +317,18 @@ def import_ashare(
         reg = ent[C.STOCK_CODE].map(loc[f"reg_{part}"]) if len(loc) else None
         office = ent[C.STOCK_CODE].map(loc[f"office_{part}"]) if len(loc) else None
         ent[part] = reg.fillna(office) if reg is not None and office is not None else None
-    ent["office_district"] = ent[C.STOCK_CODE].map(loc["office_district"]) if len(loc) else None
+    for part in ("province", "city", "district"):
+        ent[f"office_{part}"] = ent[C.STOCK_CODE].map(loc[f"office_{part}"]) if len(loc) else None
+    ent[C.OFFICE_CITY_CHANGED] = ent[C.STOCK_CODE].map(moved).astype("boolean")
+    for column, source in ((C.EMPLOYEE_GROWTH, "staff"), (C.RD_STAFF_GROWTH, "rd_staff")):
+        ent[column] = ent[C.STOCK_CODE].map(_growth(staff_years, source)).clip(-1, 100)
     # a municipality's "city" in the reports is 市辖区 / 县: the city is the municipality itself
     municipal = ent[C.PROVINCE].isin(MUNICIPALITIES) & ent[C.CITY].isin(["市辖区", "县"])
     ent.loc[municipal, C.CITY] = ent.loc[municipal, C.PROVINCE]
+    municipal = ent[C.OFFICE_PROVINCE].isin(MUNICIPALITIES) & ent[C.OFFICE_CITY].isin(
+        ["市辖区", "县"]
+    )
+    ent.loc[municipal, C.OFFICE_CITY] = ent.loc[municipal, C.OFFICE_PROVINCE]
     ent[C.IS_LISTED] = True
     ent[C.INDUSTRY_CODE] = ent[C.STOCK_CODE].map(kg_ent[C.INDUSTRY_CODE])
     ent[C.INDUSTRY_SCHEME] = ent[C.INDUSTRY_CODE].notna().map({True: "sw2021", False: None})
@@ -300,6 +350,10 @@ def import_ashare(
         ent.loc[fill, C.INDUSTRY_SCHEME] = "sw2021"
         counts["Shenwan industry from the exchange's industry name (graph has none)"] = int(
             fill.sum()
+        )
+        # an IPO is a funding round: the listing date is the firm's latest known one
+        ent[C.LAST_FUNDING_ON] = pd.to_datetime(
+            ent[C.STOCK_CODE].map(basic["list_date"]).astype("string"), errors="coerce"
         )
     ent_result = validate_table(
         ent,

@@ -31,6 +31,13 @@ COMPANY_TYPE: Final = "company_type"
 REGISTERED_ADDRESS: Final = "registered_address"
 BUSINESS_SCOPE: Final = "business_scope"
 DESCRIPTION: Final = "description"
+# optional expansion signals (annual reports): where the firm works, and whether it grows or moves
+OFFICE_PROVINCE: Final = "office_province"
+OFFICE_CITY: Final = "office_city"
+OFFICE_DISTRICT: Final = "office_district"
+OFFICE_CITY_CHANGED: Final = "office_city_changed"  # office city differs from the year before
+EMPLOYEE_GROWTH: Final = "employee_growth"
+RD_STAFF_GROWTH: Final = "rd_staff_growth"
 
 # enterprise_links
 LINK_ID: Final = "link_id"

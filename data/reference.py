@@ -161,6 +161,22 @@ class Valuation(_Frozen):
     )
 
 
+class Factor(_Frozen):
+    """A hand-set factor of P(land) without outreach history: log-odds per unit of a feature,
+    with the reason the park gives for it."""
+
+    weight: float = Field(ge=-5, le=5)
+    why: str = Field(min_length=1)
+
+
+class LandingPrior(_Frozen):
+    """P(land) without outreach history: the mean over candidates (``base_rate``) and the
+    hand-set factors (feature name → ``Factor``); the roster fit's weight is measured, not set."""
+
+    base_rate: float = Field(gt=0, lt=1)
+    factors: Mapping[str, Factor] = Field(default_factory=dict)
+
+
 class Track(_Frozen):
     """A recruitment track of a park (``hq`` or ``bigdata``)."""
 
@@ -213,6 +229,7 @@ class Park(_Frozen):
     link_targets: Mapping[str, float] = Field(default_factory=dict)
     tracks: Mapping[str, Track]  # ids: lower-case words; the first is the default list
     valuation: Valuation
+    landing_prior: LandingPrior = LandingPrior(base_rate=0.05)
     baseline: Mapping[str, float] = Field(default_factory=dict)
     kpi_targets: tuple[Kpi, ...] = ()
 

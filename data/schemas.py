@@ -55,6 +55,13 @@ class Enterprises(_Contract):
     last_funding_on: Series[pa.DateTime] = pa.Field(nullable=True)
     industry_code: Series[str] = pa.Field(nullable=True)
     industry_scheme: Series[str] = pa.Field(nullable=True, isin=C.INDUSTRY_SCHEMES)
+    # expansion signals from annual reports (optional: registries do not carry them)
+    office_province: Series[str] | None = pa.Field(nullable=True)
+    office_city: Series[str] | None = pa.Field(nullable=True)
+    office_district: Series[str] | None = pa.Field(nullable=True)
+    office_city_changed: Series[pd.BooleanDtype] | None = pa.Field(nullable=True)
+    employee_growth: Series[float] | None = pa.Field(nullable=True, ge=-1, le=100)
+    rd_staff_growth: Series[float] | None = pa.Field(nullable=True, ge=-1, le=100)
 
     @pa.check(C.CREDIT_CODE, name=_CREDIT_CODE_CHECK)
     @classmethod

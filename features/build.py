@@ -10,7 +10,7 @@ past outreach), so a model never sees a funding round that happened after the co
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Final
@@ -20,6 +20,7 @@ import pandas as pd
 
 from data import columns as C
 from data.reference import Chain, Park, load_industries, load_regions
+from features.similarity import FirmVectors, centroid_similarity, firm_vectors
 from features.spec import FEATURE_NAMES
 from industry_graph.gaps import ParkContext, gap_values, park_context, track_chains
 
@@ -38,6 +39,9 @@ class FeatureContext:
     park_members: frozenset[str]
     # median tax / revenue by industry code prefix, from the universe's own tax records
     industry_rates: Mapping[str, float] = field(default_factory=dict)
+    # each firm's resemblance to the park's roster (features.similarity), by enterprise id
+    roster_fit: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
+    vectors: FirmVectors | None = None  # the lookalike vectors the roster fit comes from
 
 
 def track_index(park: Park, track: str) -> int:
@@ -112,19 +116,30 @@ def feature_context(
             .sum()
         )
     roster = tables["park_roster"]
+    members = frozenset(roster.loc[roster[C.PARK_ID] == park.id, C.ENTERPRISE_ID])
+    vectors = firm_vectors(tables)
     return FeatureContext(
         park=park,
         gaps=gaps,
         by_track=by_track,
         in_target=in_target,
         n_links=links.groupby(C.ENTERPRISE_ID).size(),
-        park_members=frozenset(roster.loc[roster[C.PARK_ID] == park.id, C.ENTERPRISE_ID]),
+        park_members=members,
+        roster_fit=roster_fit(vectors, members),
+        vectors=vectors,
         industry_rates=industry_rates(
             tables["tax_records"], tables["enterprises"], until_year=rates_until
         )
         if "tax_records" in tables
         else {},
     )
+
+
+def roster_fit(vectors: FirmVectors, members: Iterable[str]) -> pd.Series:
+    """Every firm's cosine to the centre of the park's members (``features.similarity``): how
+    much it resembles the firms that chose the park, in what they make and do, never where."""
+    rows = vectors.ids.get_indexer(pd.Index(sorted(members)))
+    return pd.Series(centroid_similarity(vectors, rows[rows >= 0]), index=vectors.ids)
 
 
 @lru_cache(maxsize=1)
@@ -211,6 +226,13 @@ def _distance_km(frame: pd.DataFrame, lat0: float, lon0: float) -> np.ndarray:
     return np.asarray(2 * 6371.0 * np.arcsin(np.sqrt(a)))
 
 
+def _column(frame: pd.DataFrame, column: str) -> pd.Series:
+    """An optional column of the contract, all missing where the table does not carry it."""
+    if column in frame:
+        return frame[column].astype(object)
+    return pd.Series(None, index=frame.index, dtype=object)
+
+
 def _flag(series: pd.Series, value: object) -> np.ndarray:
     return (series == value).fillna(False).to_numpy(dtype=float)
 
@@ -283,6 +305,21 @@ def firm_features(
     out["distance_km"] = _distance_km(e, loc.lat, loc.lon)
     out["same_province"] = _flag(e[C.PROVINCE], loc.province)
     out["yangtze_delta"] = e[C.PROVINCE].isin(YANGTZE_DELTA).to_numpy(dtype=float)
+    office_city = _column(e, C.OFFICE_CITY)
+    out["office_in_park_city"] = (
+        (office_city == loc.city) & (e[C.CITY].astype(object) != loc.city)
+    ).to_numpy(dtype=float)
+    out["office_moved"] = (
+        _column(e, C.OFFICE_CITY_CHANGED).astype("boolean").astype(float).to_numpy()
+    )
+    for name, column in (
+        ("employee_growth", C.EMPLOYEE_GROWTH),
+        ("rd_staff_growth", C.RD_STAFF_GROWTH),
+    ):
+        out[name] = (
+            pd.to_numeric(_column(e, column), errors="coerce").clip(-1, 5).to_numpy(dtype=float)
+        )
+    out["roster_fit"] = by_id(ids, fc.roster_fit, default=np.nan)
     out["industry_tax_rate"] = industry_tax_rate(
         e[C.INDUSTRY_CODE], e[C.INDUSTRY_SCHEME], fc.industry_rates
     )

@@ -53,6 +53,28 @@ FIRM_FEATURES: Final[tuple[Feature, ...]] = (
     Feature("same_province", "flag", "与园区同省", "same province as the park", "location"),
     Feature("yangtze_delta", "flag", "长三角企业", "Yangtze River Delta firm", "location"),
     Feature(
+        "office_in_park_city",
+        "flag",
+        "已在园区所在城市设办公地",
+        "has an office in the park's city, registered elsewhere",
+        "location",
+    ),
+    Feature(
+        "office_moved", "flag", "近期迁移办公地", "moved its office city last year", "expansion"
+    ),
+    Feature("employee_growth", "float", "员工增长率", "staff growth", "expansion", "fraction"),
+    Feature(
+        "rd_staff_growth", "float", "研发人员增长率", "R&D staff growth", "expansion", "fraction"
+    ),
+    Feature(
+        "roster_fit",
+        "float",
+        "与园区企业相似度",
+        "resemblance to the park's firms",
+        "roster",
+        "cosine to the roster's centre",
+    ),
+    Feature(
         "industry_tax_rate", "float", "行业税负水平", "industry tax rate", "industry", "fraction"
     ),
     Feature("gap_value", "float", "补链价值", "gap-filling value", "chain", "0-1"),
@@ -92,6 +114,8 @@ FIRM_FEATURES: Final[tuple[Feature, ...]] = (
 FEATURE_NAMES: Final = tuple(f.name for f in FIRM_FEATURES)
 BY_NAME: Final = {f.name: f for f in FIRM_FEATURES}
 TAX_HISTORY: Final = ("log_last_tax", "last_tax_rate", "has_tax_history")
+# where a firm is: what the district hold-out of the roster fit removes (training.roster)
+LOCATION: Final = ("distance_km", "same_province", "yangtze_delta", "office_in_park_city")
 TRACK_DEPENDENT: Final = ("gap_value", "synergy", "in_target_chain", "track_index")
 # the park's value rule (park YAML), read by the scorer and learned by no model
 VALUE_INPUTS: Final = ("in_park_tax_share",)
@@ -99,7 +123,8 @@ VALUE_INPUTS: Final = ("in_park_tax_share",)
 TAX_FEATURES: Final = tuple(
     n
     for n in FEATURE_NAMES
-    if n not in {"track_index", "gap_value", "synergy", "in_target_chain", *VALUE_INPUTS}
+    if n
+    not in {"track_index", "gap_value", "synergy", "in_target_chain", "roster_fit", *VALUE_INPUTS}
 )
 PROPENSITY_FEATURES: Final = tuple(
     n for n in FEATURE_NAMES if n not in {*TAX_HISTORY, *VALUE_INPUTS}

@@ -4,7 +4,8 @@ learned attributes end in ``_``)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 import lightgbm as lgb
@@ -331,6 +332,79 @@ class PriorPropensity:
             - 0.3 * X["distance_km"].fillna(1000.0) / 1000.0
         )
         return np.asarray(1.0 / (1.0 + np.exp(-z)), dtype=float)
+
+
+@dataclass
+class RosterPropensity:
+    """P(land) where a park has no outreach history but has a roster:
+    logit P = intercept + Σ weight × (feature − centre), over
+
+    - the **measured** weights (``training.roster``: the roster fit and the expansion signals,
+      learned out of sample by the district hold-out; empty when the roster fit did not beat the
+      baselines there), and
+    - the park YAML's **hand-set** factors (``landing_prior.factors``: location and ecosystem,
+      which a test that removes location cannot measure).
+
+    ``centres`` are the candidates' means (a missing value counts as the centre: no effect);
+    ``intercept`` makes the mean P(land) over the candidates the YAML's ``base_rate``.
+    """
+
+    intercept: float
+    weights: dict[str, float]
+    centres: dict[str, float]
+    measured: tuple[str, ...] = ()
+    source: str = "roster"
+
+    @classmethod
+    def calibrated(
+        cls,
+        X: pd.DataFrame,
+        *,
+        weights: Mapping[str, float],
+        base_rate: float,
+        measured: Iterable[str] = (),
+    ) -> RosterPropensity:
+        """Centre the weights on the candidates ``X`` and solve the intercept for ``base_rate``
+        (bisection: the mean of a logistic is monotone in its intercept)."""
+        unknown = [name for name in weights if name not in X.columns]
+        if unknown:
+            raise ValueError(
+                f"landing_prior.factors: {', '.join(unknown)} is not a feature "
+                f"(known: {', '.join(X.columns)})"
+            )
+        centres = {
+            name: float(np.nan_to_num(pd.to_numeric(X[name], errors="coerce").mean()))
+            for name in weights
+        }
+        model = cls(0.0, dict(weights), centres, tuple(measured))
+        z = model._centred(X)
+        lo, hi = -30.0, 30.0
+        for _ in range(80):
+            mid = (lo + hi) / 2
+            if float(np.mean(1 / (1 + np.exp(-(mid + z))))) < base_rate:
+                lo = mid
+            else:
+                hi = mid
+        model.intercept = (lo + hi) / 2
+        return model
+
+    def _terms(self, X: pd.DataFrame) -> pd.DataFrame:
+        out = pd.DataFrame(index=X.index)
+        for name, weight in self.weights.items():
+            x = pd.to_numeric(X[name], errors="coerce").astype(float)
+            out[name] = weight * (x.fillna(self.centres[name]) - self.centres[name])
+        return out
+
+    def _centred(self, X: pd.DataFrame) -> np.ndarray:
+        return self._terms(X).sum(axis=1).to_numpy(dtype=float)
+
+    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
+        """P(land) of each row."""
+        return np.asarray(1 / (1 + np.exp(-(self.intercept + self._centred(X)))), dtype=float)
+
+    def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
+        """Each term's log-odds against the average candidate (for reasons)."""
+        return self._terms(X)
 
 
 class LambdaRankModel:

@@ -19,7 +19,12 @@ import pandas as pd
 
 from features.spec import BY_NAME, VALUE_INPUTS, Feature
 from industry_graph.gaps import LeadValue
-from models.estimators import LandingPropensityModel, PriorPropensity, TaxYieldModel
+from models.estimators import (
+    LandingPropensityModel,
+    PriorPropensity,
+    RosterPropensity,
+    TaxYieldModel,
+)
 
 # what a lead shows of its scores, in this order (lists, exports, the enterprise page)
 SCORE_FIELDS = (
@@ -54,7 +59,7 @@ class LeadScorer:
     park_id: str
     feature_names: tuple[str, ...]
     tax: TaxYieldModel
-    propensity: LandingPropensityModel | PriorPropensity
+    propensity: LandingPropensityModel | RosterPropensity | PriorPropensity
     values: dict[str, LeadValue]  # per track, in the park YAML's order (``track_index``)
     tax_features: tuple[str, ...]
     propensity_features: tuple[str, ...]
@@ -63,8 +68,11 @@ class LeadScorer:
 
     @property
     def p_land_source(self) -> str:
-        """``model`` when learned from outreach history, ``prior`` for the documented fallback."""
-        return "prior" if isinstance(self.propensity, PriorPropensity) else "model"
+        """``model`` when learned from outreach history, ``roster`` when from the park's roster
+        and the YAML's factors (no history), ``prior`` for the documented fallback."""
+        if isinstance(self.propensity, PriorPropensity):
+            return "prior"
+        return "roster" if isinstance(self.propensity, RosterPropensity) else "model"
 
     def score(self, X: pd.DataFrame) -> pd.DataFrame:
         """Score every row (see the module docstring)."""
@@ -106,7 +114,7 @@ class LeadScorer:
         contrib = self.tax.contributions(X[list(self.tax_features)]).reindex(
             columns=self.feature_names, fill_value=0.0
         )
-        if isinstance(self.propensity, LandingPropensityModel):
+        if isinstance(self.propensity, LandingPropensityModel | RosterPropensity):
             contrib = contrib.add(
                 self.propensity.contributions(X[list(self.propensity_features)]).reindex(
                     columns=self.feature_names, fill_value=0.0

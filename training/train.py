@@ -34,7 +34,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from data import columns as C
 from data.reference import default_chains, default_parks
 from data.settings import Settings
-from data.universe import load_universe, read_manifest
+from data.universe import load_universe, read_manifest, universe_as_of
 from features.build import (
     FeatureContext,
     feature_context,
@@ -56,10 +56,12 @@ from models.estimators import (
     LambdaRankModel,
     LandingPropensityModel,
     PriorPropensity,
+    RosterPropensity,
     TaxYieldModel,
 )
 from models.ranking import RELEVANCE, mean_ndcg, value_captured
 from models.scorer import LeadScorer
+from training.roster import MIN_ROSTER, fit_roster_propensity
 
 HOLDOUT_QUANTILE = 0.8
 
@@ -264,7 +266,9 @@ def _train(
         drop=True
     )
 
-    def make_scorer(propensity: LandingPropensityModel | PriorPropensity) -> LeadScorer:
+    def make_scorer(
+        propensity: LandingPropensityModel | RosterPropensity | PriorPropensity,
+    ) -> LeadScorer:
         return LeadScorer(
             park_id=park_id,
             feature_names=FEATURE_NAMES,
@@ -276,8 +280,9 @@ def _train(
             data_snapshot_id=snapshot,
         )
 
-    propensity: LandingPropensityModel | PriorPropensity
+    propensity: LandingPropensityModel | RosterPropensity | PriorPropensity
     holdout = pd.DataFrame()
+    roster_tables: dict[str, pd.DataFrame] = {}
     if len(outreach) >= 200 and outreach[C.OUTCOME].eq("signed").sum() >= 20:
         X_contacts = _contact_features(fc, tables, outreach)
         y = (outreach[C.OUTCOME] == "signed").to_numpy(dtype=int)
@@ -364,10 +369,20 @@ def _train(
         if "realised_value" in holdout:
             metrics["value_captured_at_50"] = metrics["rank_model_value_captured_at_50"]
     else:
-        propensity = PriorPropensity()
-        notes.append(
-            "no outreach history for this park: P(land) is the documented prior, not a learned model"
-        )
+        fit = fit_roster_propensity(fc, tables["enterprises"], as_of=universe_as_of(data_dir))
+        if fit is None:
+            propensity = PriorPropensity()
+            notes.append(
+                "no outreach history and no roster of "
+                f"{MIN_ROSTER} firms for this park: P(land) is the documented prior"
+            )
+        else:
+            propensity = fit.propensity
+            notes.append(fit.note)
+            for result in fit.holdouts.values():
+                metrics |= result.summary()
+                roster_tables[f"roster_holdout_{result.level}.csv"] = result.places
+            metrics |= {f"roster_weight_{k}": w for k, w in fit.propensity.weights.items()}
         scorer = make_scorer(propensity)
     scorer.metrics = dict(metrics)
 
@@ -404,6 +419,8 @@ def _train(
                 encoding="utf-8",
             )
             (folder / "notes.txt").write_text("\n".join(notes) + "\n", encoding="utf-8")
+            for name, table in roster_tables.items():
+                table.to_csv(folder / name, index=False)
             tax_holdout = X_test_h.copy()
             tax_holdout["tax_paid_wan_cny"] = y_test
             tax_holdout.to_parquet(folder / "tax_holdout.parquet", index=False)
