@@ -13,8 +13,8 @@ names and columns; ``-1.0`` = missing; money in yuan) plus a ChainKnowledgeGraph
   from the year before), ``employee_growth`` and ``rd_staff_growth`` (latest year against the
   one before; a staff count of 0 or -1 is a failed extraction, missing); the listing date of
   ``stock_basic.csv`` is ``last_funding_on`` (an IPO is a funding round); the Shenwan industry
-  comes from the chain graph, else from the exchange's industry name (``stock_basic.csv``) where it has a clear Shenwan class
-  (``data/reference/exchange_industries.yaml``).
+  comes from the chain graph, else from the exchange's industry name (``stock_basic.csv``)
+  where it has a clear Shenwan class (``data/reference/exchange_industries.yaml``).
 - ``tax_records``: one row per firm-year of ``cash_flow_statement.csv`` (its line numbers are the
   ``row`` of rejects): ``tax_paid_wan_cny`` = 支付的各项税费 / 10,000, ``revenue_wan_cny`` =
   营业收入 / 10,000. A tax above revenue (a unit error of the extraction) is cleared, reported.
