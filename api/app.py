@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from api import pages
 from api.db import DatabaseBusy, ensure_schema, make_engine
 from api.keycache import ContactedCache, KeyCache
-from api.routes import chains, enterprises, health, leads, model, outreach
+from api.routes import chains, enterprises, health, leads, model, outreach, similar
 from api.services import Conflict, InvalidInput, NotFound
 from api.state import StateHolder
 from data.settings import Settings, get_settings
@@ -126,6 +126,7 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
         health.router,
         leads.router,
         enterprises.router,
+        similar.router,
         chains.router,
         outreach.router,
         model.router,

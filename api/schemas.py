@@ -341,3 +341,40 @@ class ReloadPublic(_Out):
 
 class ErrorPublic(_Out):
     detail: str | list[dict[str, object]]
+
+
+class SimilarIn(_In):
+    """A set of firms to find lookalikes of: the roster, the signed firms, a list picked."""
+
+    ids: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        min_length=1, max_length=1000, description="enterprise ids, at most 1,000"
+    )
+    k: int = Field(default=10, ge=1, le=100)
+    include_members: bool = Field(default=False, description="also list the park's own firms")
+
+
+class FirmRefPublic(_Out):
+    enterprise_id: str
+    name: str
+
+
+class SimilarFirmPublic(_Out):
+    rank: int
+    enterprise_id: str
+    name: str
+    province: str | None
+    city: str | None
+    industry_code: str | None
+    revenue_wan_cny: float | None
+    in_park: bool
+    similarity: float = Field(description="cosine of the lookalike vectors, 0–1")
+    like: FirmRefPublic = Field(description="the query firm it resembles most")
+    reasons: list[ReasonPublic]
+
+
+class SimilarPublic(_Out):
+    query: list[FirmRefPublic]
+    k: int
+    include_members: bool
+    items: list[SimilarFirmPublic]
+    snapshot_id: str

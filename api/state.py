@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from api.lead_table import LeadTable, unique_position
 from data import columns as C
@@ -29,6 +30,7 @@ from data.reference import Chain, Park, ReferenceDataError, default_chains, defa
 from data.settings import Settings
 from data.universe import load_universe, read_manifest, universe_as_of
 from features.build import FeatureContext, feature_context, latest_tax_history
+from features.similarity import Lookalikes, firm_vectors
 from models.registry import LoadedScorer, load_scorer
 
 COMPONENTS = ("data", "graph", "model")
@@ -78,6 +80,8 @@ class ServiceState:
     status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, "not loaded"))
     loaded_at: str = ""
     load_seconds: float = 0.0
+    _lookalikes: Lookalikes | None = None
+    _lookalike_lock: threading.Lock = field(default_factory=threading.Lock)
 
     @property
     def ready(self) -> bool:
@@ -87,6 +91,35 @@ class ServiceState:
     def problems(self, *components: str) -> list[str]:
         """``component: reason`` for each named component that is not ready."""
         return [f"{c}: {self.status[c]}" for c in components if self.status[c] != "ready"]
+
+    def lookalikes(self) -> Lookalikes:
+        """The lookalike index of the universe, built on the first request that needs it (a few
+        seconds per 100,000 firms, and memory the lists do not need until then)."""
+        with self._lookalike_lock:
+            if self._lookalikes is None:
+                assert self.fc is not None
+                firms = self.tables["enterprises"]
+                path = self.settings.universe_dir / "enterprises.parquet"
+                text = [
+                    c for c in (C.BUSINESS_SCOPE, C.DESCRIPTION) if c in pq.read_schema(path).names
+                ]
+                if text:  # the free text the server dropped after the roster fit
+                    extra = pq.read_table(path, columns=[C.ENTERPRISE_ID, *text]).to_pandas()
+                    firms = firms.merge(extra, on=C.ENTERPRISE_ID, how="left")
+                tables = dict(self.tables) | {"enterprises": firms}
+                link_names = {
+                    link.id: link.name_zh for chain in self.chains.values() for link in chain.links
+                }
+                industries = self.tables.get("industries")
+                self._lookalikes = Lookalikes(
+                    firm_vectors(tables),
+                    members=self.fc.park_members,
+                    link_names=link_names,
+                    industry_names=dict(zip(industries[C.CODE], industries[C.NAME], strict=True))
+                    if industries is not None
+                    else {},
+                )
+            return self._lookalikes
 
     def row_of(self, enterprise_id: str) -> int | None:
         """The row of a firm in ``enterprises``, or ``None`` for an unknown id."""
@@ -119,11 +152,6 @@ def load_state(settings: Settings) -> ServiceState:
         state.park = parks[settings.park]
         folder = settings.universe_dir
         state.tables = load_universe(folder)
-        # free-text registry columns (经营范围 …) are read by the attacher at import, not by any
-        # route; at 1 M firms they hold ~100 MB the 2 GB server budget has no room for
-        state.tables["enterprises"] = state.tables["enterprises"].drop(
-            columns=[c for c in C.ENTERPRISE_EXTRA_COLUMNS if c in state.tables["enterprises"]]
-        )
         state.manifest = read_manifest(folder)
         state.as_of = universe_as_of(folder)
         ent = state.tables["enterprises"]
@@ -145,6 +173,12 @@ def load_state(settings: Settings) -> ServiceState:
         return _finish(state, started)
     try:
         state.fc = feature_context(park=state.park, chains=state.chains, tables=state.tables)
+        # free-text registry columns (经营范围 …) are read by the attacher at import and by the
+        # lookalike vectors (the roster fit above; lookalikes, rebuilt on demand), not by any
+        # route; at 1 M firms they hold ~100 MB the 2 GB server budget has no room for
+        state.tables["enterprises"] = state.tables["enterprises"].drop(
+            columns=[c for c in C.ENTERPRISE_EXTRA_COLUMNS if c in state.tables["enterprises"]]
+        )
         state.status["graph"] = "ready"
     except (KeyError, ValueError) as exc:
         state.status["graph"] = f"not built: {_reason(exc)}"

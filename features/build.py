@@ -94,9 +94,13 @@ def feature_context(
     chains: Mapping[str, Chain],
     tables: Mapping[str, pd.DataFrame],
     rates_until: int | None = None,
+    keep_vectors: bool = False,
 ) -> FeatureContext:
     """Gap analysis, gap values and synergy per track, for every firm with chain links; the
-    industries' tax rates from the tax records up to ``rates_until`` (default: all)."""
+    industries' tax rates from the tax records up to ``rates_until`` (default: all); each firm's
+    roster fit from the lookalike vectors of ``tables`` (its products and scope text must be
+    there: the same tables give the same fit in training, serving and batch scoring), the
+    vectors themselves kept only with ``keep_vectors`` (hundreds of MB at a million firms)."""
     links = tables["enterprise_links"]
     gaps = park_context(
         park=park,
@@ -126,7 +130,7 @@ def feature_context(
         n_links=links.groupby(C.ENTERPRISE_ID).size(),
         park_members=members,
         roster_fit=roster_fit(vectors, members),
-        vectors=vectors,
+        vectors=vectors if keep_vectors else None,
         industry_rates=industry_rates(
             tables["tax_records"], tables["enterprises"], until_year=rates_until
         )

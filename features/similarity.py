@@ -4,8 +4,11 @@ Each firm is a sparse vector of four blocks, each scaled to unit length and weig
 (``BLOCK_WEIGHTS``), so the cosine of two firms is the weighted mean of the blocks' cosines
 over the blocks both have:
 
-- **activity**: TF-IDF of character 1–3-grams over the names of its products (ChainKG
+- **activity**: TF-IDF of character 1–3-grams over the names of all its products (ChainKG
   ``enterprise_products``) or, for a firm without products, its business scope / description.
+  All of them: leaving out generic names (技术服务) and side lines under 5 % of revenue lowered
+  precision@10 at L3 from 0.287 to 0.271 — a firm's minor products still say what trade it is
+  in. Reasons name specific shared products before generic ones.
   Chinese product names share characters where they share meaning (数据中心服务 / IDC数据中心
   服务), which words split by a tokenizer would miss. Measured on the real A-share universe:
   character 1–3-grams 0.283 precision@10 at Shenwan L3, 2–3-grams 0.272, product ids 0.140,
@@ -36,6 +39,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
 from data import columns as C
+from industry_graph.attach import default_matcher
 
 BLOCK_WEIGHTS: Final = {"activity": 1.0, "links": 0.2, "industry": 0.5, "profile": 0.02}
 INDUSTRY_PREFIXES: Final = {"sw2021": (2, 4, 6), "gbt4754_2017": (1, 3, 4, 5)}
@@ -248,8 +252,19 @@ def firm_vectors(
         "industry": _one_hot(_industry_keys(firms), n) if with_industry else sp.csr_matrix((n, 0)),
         "profile": _profile_block(firms),
     }
+    # a block a firm lacks weighs on a column of its own, orthogonal to every other firm: the
+    # cosine of two firms is then the weighted mean of their blocks' cosines over all blocks, and
+    # a firm known only by its industry is not the closest match of every firm of that industry
+    missing = np.zeros(n)
+    for name, block in blocks.items():
+        if block.shape[1]:
+            missing += weights[name] * (np.diff(block.tocsr().indptr) == 0)
+    private = sp.csr_matrix((np.sqrt(missing), (np.arange(n), np.arange(n))), shape=(n, n))
     matrix = sp.hstack(
-        [np.sqrt(weights[name]) * block for name, block in blocks.items() if block.shape[1]],
+        [
+            *(np.sqrt(weights[name]) * block for name, block in blocks.items() if block.shape[1]),
+            private,
+        ],
         format="csr",
     )
     revenue = pd.to_numeric(firms[C.REVENUE], errors="coerce").to_numpy(dtype=float)
@@ -357,7 +372,10 @@ class Lookalikes:
         out: list[dict[str, str]] = []
         acts_a, acts_b = v.activities[a], v.activities[b]
         if acts_a and acts_b:
-            shared = [x for x in acts_a if x in set(acts_b)][:3]
+            # the products both name, specific ones (IDC服务) before generic ones (技术服务)
+            generic = default_matcher().is_generic
+            both = [x for x in acts_a if x in set(acts_b)]
+            shared = sorted(both, key=generic)[:3]
             what_zh = "提供" if v.from_products[a] and v.from_products[b] else "从事"
             what_en = "names the products" if v.from_products[a] and v.from_products[b] else "does"
             if shared:
@@ -420,7 +438,12 @@ class Lookalikes:
         text = self.vectors.text
         if text is None:
             return None
-        va, vb = text.transform(list(a[:20])), text.transform(list(b[:20]))
+        generic = default_matcher().is_generic  # 解决方案 ≈ 智能银行解决方案 says nothing
+        a = [x for x in a[:20] if not generic(x)]
+        b = [x for x in b[:20] if not generic(x)]
+        if not a or not b:
+            return None
+        va, vb = text.transform(a), text.transform(b)
         sims = (va @ vb.T).toarray()
         if not sims.size or sims.max() < CLOSE_PRODUCTS:
             return None

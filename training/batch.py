@@ -115,7 +115,15 @@ def score_context(
 ) -> ScoreContext:
     """Load the champion and build the park's feature context for a universe."""
     tables = tables or load_universe(
-        data_dir, ["enterprises", "enterprise_links", "park_roster", "tax_records"]
+        data_dir,
+        [
+            "enterprises",
+            "enterprise_links",
+            "park_roster",
+            "tax_records",
+            "products",  # products: the roster fit's lookalike vectors
+            "enterprise_products",
+        ],
     )
     park = default_parks()[park_id]
     fc = feature_context(park=park, chains=default_chains(), tables=tables)
@@ -160,7 +168,15 @@ def score_local(
     """Score in this process, slice by slice, and write ranked partitioned parquet."""
     started = time.perf_counter()
     tables = load_universe(
-        data_dir, ["enterprises", "enterprise_links", "park_roster", "tax_records"]
+        data_dir,
+        [
+            "enterprises",
+            "enterprise_links",
+            "park_roster",
+            "tax_records",
+            "products",  # products: the roster fit's lookalike vectors
+            "enterprise_products",
+        ],
     )
     ctx = score_context(settings, data_dir, park_id, tables)
     firms = tables["enterprises"]

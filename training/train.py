@@ -242,7 +242,7 @@ def _train(
     tables = load_universe(data_dir)
     manifest = read_manifest(data_dir)
     snapshot = str(manifest.get("snapshot_id", ""))
-    fc = feature_context(park=park, chains=chains, tables=tables)
+    fc = feature_context(park=park, chains=chains, tables=tables, keep_vectors=True)
     metrics: dict[str, float] = {}
     notes: list[str] = []
 

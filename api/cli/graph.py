@@ -5,19 +5,15 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
+import pandas as pd
 import typer
 from rich.table import Table
 
+from api.cli import MaybeParkOption, ParkOption, app, console, data_folder, fail
 from data.loaders import DataFileError
 from data.reference import ReferenceDataError, default_chains, default_parks
-
-if TYPE_CHECKING:
-    import pandas as pd
-
-
-from api.cli import MaybeParkOption, ParkOption, app, console, data_folder, fail
 
 graph_app = typer.Typer(help="The industry-chain knowledge graph.", no_args_is_help=True)
 app.add_typer(graph_app, name="graph")
@@ -207,3 +203,94 @@ def chains(
                 " ".join(link.sw2021),
             )
         console.print(table)
+
+
+@app.command()
+def similar(
+    ids: Annotated[
+        list[str],
+        typer.Argument(help="Enterprise ids or 6-digit stock codes; several = a set (its centre)."),
+    ],
+    data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
+    park: ParkOption = "shibei",
+    top: Annotated[int, typer.Option(min=1, max=100, help="How many lookalikes.")] = 10,
+    include_members: Annotated[
+        bool, typer.Option(help="Also list the park's own firms (left out by default).")
+    ] = False,
+    format: Annotated[str, typer.Option(help="table, json or csv.")] = "table",
+) -> None:
+    """Firms like one firm, or like a set, in what they make and do (never where), with why."""
+    from data import columns as C
+    from data.universe import load_universe
+    from features.similarity import MAX_SET, Lookalikes, firm_vectors
+
+    if format not in {"table", "json", "csv"}:
+        raise fail(f"--format: must be table, json or csv (got {format!r})")
+    if len(ids) > MAX_SET:
+        raise fail(f"ids: {len(ids)} ids, at most {MAX_SET} in one query")
+    try:
+        tables = load_universe(data_folder(data))
+    except DataFileError as exc:
+        raise fail(str(exc)) from exc
+    firms = tables["enterprises"]
+    known = set(firms[C.ENTERPRISE_ID])
+    wanted = [f"stock:{i}" if i.isdigit() and len(i) == 6 else i for i in ids]
+    unknown = [i for i in wanted if i not in known]
+    if unknown:
+        raise fail(f"ids: no enterprise {unknown[0]!r} in the universe")
+    roster = tables["park_roster"]
+    members = roster.loc[roster[C.PARK_ID] == park, C.ENTERPRISE_ID]
+    industries = tables["industries"]
+    lookalikes = Lookalikes(
+        firm_vectors(tables),
+        members=members,
+        link_names={x.id: x.name_zh for c in default_chains().values() for x in c.links},
+        industry_names=dict(zip(industries[C.CODE], industries[C.NAME], strict=True)),
+    )
+    found = lookalikes.similar(wanted, k=top, include_members=include_members)
+    by_id = firms.set_index(C.ENTERPRISE_ID)
+    rows = [
+        {
+            "rank": rank,
+            "enterprise_id": hit.enterprise_id,
+            "name": str(by_id.at[hit.enterprise_id, C.NAME]),
+            "city": by_id.at[hit.enterprise_id, C.CITY],
+            "industry_code": by_id.at[hit.enterprise_id, C.INDUSTRY_CODE],
+            "similarity": hit.similarity,
+            "like": str(by_id.at[hit.like, C.NAME]),
+            "reasons": "；".join(r["text_zh"] for r in hit.reasons),
+        }
+        for rank, hit in enumerate(found, start=1)
+    ]
+    frame = pd.DataFrame(rows).astype(object).where(lambda f: f.notna(), None)
+    if format == "json":
+        typer.echo(json.dumps(frame.to_dict("records"), ensure_ascii=False, indent=2))
+        return
+    if format == "csv":
+        typer.echo(frame.to_csv(index=False), nl=False)
+        return
+    names = "、".join(str(by_id.at[i, C.NAME]) for i in wanted[:3]) + (
+        f" 等 {len(wanted)} 家" if len(wanted) > 3 else ""
+    )
+    table = Table(title=f"相似企业 · like {names}")
+    for col in (
+        "#",
+        "firm",
+        "city",
+        "industry",
+        "similarity",
+        *(["like"] if len(wanted) > 1 else []),
+        "why",
+    ):
+        table.add_column(col, justify="right" if col in {"#", "similarity"} else "left")
+    for r in rows:
+        table.add_row(
+            str(r["rank"]),
+            str(r["name"]),
+            str(r["city"] or ""),
+            str(r["industry_code"] or ""),
+            f"{float(r['similarity']):.3f}",  # type: ignore[arg-type]
+            *([str(r["like"])] if len(wanted) > 1 else []),
+            str(r["reasons"]),
+        )
+    console.print(table)

@@ -132,7 +132,9 @@ def leads(
         return
     table = Table(
         title=f"{parks[park].name_zh} · {track} leads · model v{loaded.version} · data {manifest.get('snapshot_id')}"
-        + (" · P(land) = prior" if loaded.scorer.p_land_source == "prior" else "")
+        + {"prior": " · P(land) = prior", "roster": " · P(land) from the roster"}.get(
+            loaded.scorer.p_land_source, ""
+        )
     )
     for col in (
         "#",
@@ -151,7 +153,7 @@ def leads(
         table.add_row(
             str(row.rank),
             str(row.name),
-            f"{row.province} {row.city}",
+            " ".join(str(x) for x in (row.province, row.city) if isinstance(x, str)),
             f"{row.score:,.0f}",
             f"{row.p_land:.1%}",
             f"{row.value_wan_cny:,.0f}",
