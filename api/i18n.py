@@ -59,6 +59,16 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "zh": "落地概率为先验值（无历史接触数据）",
         "en": "P(land) is a prior (no outreach history)",
     },
+    "p_land_roster": {
+        "zh": "落地概率来自园区企业画像与区位因素（无历史接触数据）",
+        "en": "P(land) from the park's roster and location factors (no outreach history)",
+    },
+    "similar": {"zh": "相似企业", "en": "Similar firms"},
+    "similarity": {"zh": "相似度", "en": "similarity"},
+    "similar_note": {
+        "zh": "按产品、产业链环节、行业、规模和所有制相似（不看地点），已排除园区企业",
+        "en": "alike in products, chain links, industry, size and ownership (not location); park firms left out",
+    },
     "missing_broken": {"zh": "补链", "en": "Broken"},
     "missing": {"zh": "缺失", "en": "Missing"},
     "extension": {"zh": "延链", "en": "Extension"},

@@ -27,6 +27,7 @@ from api.services.chains import chain_map, link_candidates
 from api.services.enterprises import enterprise_profile
 from api.services.leads import EXPORT_COLUMNS, export_rows, leads_page
 from api.services.outreach import create_outreach
+from api.services.similar import similar_firms
 from api.state import ServiceState
 
 COOKIE_KEY = "attract_key"
@@ -432,7 +433,8 @@ def enterprise_page(request: Request, enterprise_id: str, lang: str | None = Non
         profile = enterprise_profile(state, request.app.state.sessions, enterprise_id)
     except NotFound as exc:
         return _render(request, "error.html", language, status=404, message=str(exc))
-    return _render(request, "enterprise.html", language, e=profile)
+    similar = similar_firms(state, [enterprise_id], k=10, include_members=False)
+    return _render(request, "enterprise.html", language, e=profile, similar=similar)
 
 
 @router.get("/model", response_class=HTMLResponse, response_model=None)

@@ -167,7 +167,15 @@ def test_sign_in_filter_export_record_and_chain_map(browser: object, site: Site)
     assert d.find_elements(By.CSS_SELECTOR, ".card.score")  # type: ignore[attr-defined]
     links = d.find_element(By.ID, "link-evidence").text  # type: ignore[attr-defined]
     assert "归入「隐私计算」：经营范围：" in links
+    # 相似企业: ten lookalikes outside the park, each with a link to its page and a reason
+    similar = d.find_elements(By.CSS_SELECTOR, "#similar tbody tr")  # type: ignore[attr-defined]
+    assert len(similar) == 10
+    first = similar[0].find_elements(By.TAG_NAME, "td")
+    assert first[1].find_element(By.TAG_NAME, "a").get_attribute("href").split("/")[-1].split("?")[0]
+    assert first[4].text.strip()  # why it is alike
     _shot(d, "06-enterprise")
+    d.execute_script("document.getElementById('similar').scrollIntoView()")  # type: ignore[attr-defined]
+    _shot(d, "06b-enterprise-similar")
     d.get(f"{site.base}/model?lang=en")  # type: ignore[attr-defined]
     assert "Holdout metrics" in d.page_source and d.find_element(
         By.ID, "model-version"
