@@ -408,3 +408,51 @@ def test_score_a_firm_with_nothing_but_a_name(api: Api) -> None:
         headers=api.officer,
     )
     assert r.status_code == 200 and len(r.json()["items"]) == 2
+
+
+def test_similar_firms_to_one_firm_and_to_a_set(api: Api, trained: Trained) -> None:
+    members = sorted(api.app.state.holder.current.fc.park_members)
+    eid = api.client.get(
+        f"{V1}/leads", params={"track": "bigdata", "limit": 1}, headers=api.officer
+    ).json()["items"][0]["enterprise_id"]
+    r = api.client.get(f"{V1}/enterprises/{eid}/similar", params={"k": 5}, headers=api.officer)
+    body = r.json()
+    assert r.status_code == 200 and body["query"][0]["enterprise_id"] == eid
+    items = body["items"]
+    assert [i["rank"] for i in items] == [1, 2, 3, 4, 5]
+    assert all(not i["in_park"] and i["enterprise_id"] != eid for i in items)  # members left out
+    sims = [i["similarity"] for i in items]
+    assert sims == sorted(sims, reverse=True) and 0 < sims[-1] <= 1
+    assert all(i["reasons"] and i["reasons"][0]["text_zh"] for i in items)
+    # the demo's firms say what they do in their business scope: the first reason quotes it
+    assert any(r["text_zh"].startswith(("同样从事「", "「")) for i in items for r in i["reasons"])
+    # a set (the roster): its centre; park members only when asked for
+    r = api.client.post(f"{V1}/similar", json={"ids": members[:50], "k": 10}, headers=api.officer)
+    assert r.status_code == 200
+    assert all(
+        not i["in_park"] and i["like"]["enterprise_id"] in members[:50] for i in r.json()["items"]
+    )
+    r = api.client.post(
+        f"{V1}/similar",
+        json={"ids": members[:50], "k": 10, "include_members": True},
+        headers=api.officer,
+    )
+    assert any(i["in_park"] for i in r.json()["items"])
+
+
+def test_similar_bad_input(api: Api) -> None:
+    missing = api.client.get(f"{V1}/enterprises/913101019999999999/similar", headers=api.officer)
+    assert missing.status_code == 404 and "913101019999999999" in missing.json()["detail"]
+    member = sorted(api.app.state.holder.current.fc.park_members)[0]
+    r = api.client.post(
+        f"{V1}/similar", json={"ids": [member, "913101019999999999"]}, headers=api.officer
+    )
+    assert r.status_code == 404 and "913101019999999999" in r.json()["detail"]
+    r = api.client.post(f"{V1}/similar", json={"ids": [member] * 1001}, headers=api.officer)
+    detail = r.json()["detail"][0]
+    assert r.status_code == 422 and detail["loc"] == ["body", "ids"] and "1000" in detail["msg"]
+    for body in ({"ids": []}, {"ids": [member], "k": 0}, {"ids": [member], "k": 101}):
+        assert api.client.post(f"{V1}/similar", json=body, headers=api.officer).status_code == 422
+    r = api.client.get(f"{V1}/enterprises/{member}/similar", params={"k": 500}, headers=api.officer)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "k"]
+    assert api.client.get(f"{V1}/enterprises/{member}/similar").status_code == 401

@@ -15,7 +15,7 @@ from tests.chainkg_fixture import write_chainkg
 
 PROFIT = ["报告年份", "信息来源", "股票代码", "股票简称", "营业总收入", "营业收入", "净利润"]
 CASH = ["报告年份", "信息来源", "股票代码", "股票简称", "支付的各项税费"]
-PEOPLE = ["报告年份", "信息来源", "股票代码", "股票简称", "职工人数"]
+PEOPLE = ["报告年份", "信息来源", "股票代码", "股票简称", "职工人数", "研发人员"]
 BASE = ["报告年份", "信息来源", "股票代码", "股票简称", "办公地址", "注册地址"]
 
 
@@ -51,12 +51,24 @@ def write_reports(folder: Path) -> Path:
     _csv(
         folder / "people.csv",
         PEOPLE,
-        [[2020, "年度报告", "603881", "数据港", 600], [2020, "年度报告", "603232", "格尔软件", 0]],
+        [
+            [2019, "年度报告", "603881", "数据港", 500, 50],
+            [2020, "年度报告", "603881", "数据港", 600, 70],
+            [2020, "年度报告", "603232", "格尔软件", 0, -1.0],
+        ],
     )
     _csv(
         folder / "baseinfo.csv",
         BASE,
         [
+            [  # FY2019: the office was still in Beijing
+                2019,
+                "年度报告",
+                "603881",
+                "数据港",
+                "北京市海淀区中关村大街1号",
+                "上海市静安区江场路1401弄",
+            ],
             [
                 2020,
                 "年度报告",
@@ -107,6 +119,14 @@ def test_fixture_universe(tmp_path: Path) -> None:
         ent.at["603232", C.DISTRICT] == "闸北区" and ent.at["603232", "office_district"] == "静安区"
     )
     assert ent.at["000001", C.PROVINCE] == "广东省" and pd.isna(ent.at["000001", C.REVENUE])
+    # expansion signals: office city moved FY2019 → FY2020, staff and R&D staff growth
+    assert ent.at["603881", C.OFFICE_CITY] == "上海市" and bool(
+        ent.at["603881", C.OFFICE_CITY_CHANGED]
+    )
+    assert ent.at["603881", C.EMPLOYEE_GROWTH] == pytest.approx(0.2)
+    assert ent.at["603881", C.RD_STAFF_GROWTH] == pytest.approx(0.4)
+    assert pd.isna(ent.at["603232", C.OFFICE_CITY_CHANGED])  # one year only: unknown, not False
+    assert pd.isna(ent.at["603232", C.EMPLOYEE_GROWTH])
     tax = imported.results["tax_records"]
     assert tax.source_rows == 4 and tax.accepted == 4
     cleared = tax.rejects[tax.rejects[C.REJECT_ACTION] == C.ACTION_VALUE_CLEARED]
@@ -205,6 +225,14 @@ def test_real_ashare_universe_jingan(shared_data: Path) -> None:
     # the exchange's industry name fills the Shenwan class the graph lacks (海螺水泥: 水泥)
     conch = ent[ent[C.STOCK_CODE] == "600585"].iloc[0]
     assert conch[C.INDUSTRY_CODE] == "610100" and conch[C.INDUSTRY_SCHEME] == "sw2021"
+    # expansion signals: 有棵树 moved from 南京 to 长沙 in 2020 (the data's own example)
+    by_code = ent.set_index(C.STOCK_CODE)
+    assert bool(by_code.at["300209", C.OFFICE_CITY_CHANGED])
+    assert by_code.at["300209", C.OFFICE_CITY] == "长沙市"
+    assert 10 <= int(ent[C.OFFICE_CITY_CHANGED].sum()) <= 60  # the derived file lists 52 moves
+    assert ent[C.EMPLOYEE_GROWTH].notna().sum() > 3_000
+    assert ent[C.RD_STAFF_GROWTH].notna().sum() > 2_500
+    assert by_code[C.LAST_FUNDING_ON].notna().sum() > 4_000  # the listing date
     known = tax.frame.dropna(subset=[C.TAX_PAID, C.REVENUE])
     ratio = known[C.TAX_PAID] / known[C.REVENUE]
     assert 0.04 < ratio.median() < 0.06  # the A-share figure the demo is calibrated to

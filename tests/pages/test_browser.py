@@ -171,7 +171,9 @@ def test_sign_in_filter_export_record_and_chain_map(browser: object, site: Site)
     similar = d.find_elements(By.CSS_SELECTOR, "#similar tbody tr")  # type: ignore[attr-defined]
     assert len(similar) == 10
     first = similar[0].find_elements(By.TAG_NAME, "td")
-    assert first[1].find_element(By.TAG_NAME, "a").get_attribute("href").split("/")[-1].split("?")[0]
+    assert (
+        first[1].find_element(By.TAG_NAME, "a").get_attribute("href").split("/")[-1].split("?")[0]
+    )
     assert first[4].text.strip()  # why it is alike
     _shot(d, "06-enterprise")
     d.execute_script("document.getElementById('similar').scrollIntoView()")  # type: ignore[attr-defined]
