@@ -617,6 +617,14 @@ def bench_attach_demo() -> dict[str, object]:
     )
 
 
+def bench_lookalikes_real() -> dict[str, object]:
+    """Lookalikes against Shenwan without the industry code, and the district hold-out of the
+    roster fit, on the real A-share universe (``bench/lookalikes.py``)."""
+    from bench.lookalikes import run
+
+    return run(WORK)
+
+
 BENCHES: dict[str, Callable[[], dict[str, object]]] = {
     "demo_generation": bench_demo_generation,
     "training": bench_training,
@@ -627,6 +635,7 @@ BENCHES: dict[str, Callable[[], dict[str, object]]] = {
     "gap_analysis": bench_gap_analysis,
     "attach_real": bench_attach_real,
     "attach_demo": bench_attach_demo,
+    "lookalikes_real": bench_lookalikes_real,
 }
 
 
