@@ -141,9 +141,21 @@ def feature_context(
 
 def roster_fit(vectors: FirmVectors, members: Iterable[str]) -> pd.Series:
     """Every firm's cosine to the centre of the park's members (``features.similarity``): how
-    much it resembles the firms that chose the park, in what they make and do, never where."""
+    much it resembles the firms that chose the park, in what they make and do, never where. A
+    member is compared with the centre of the *other* members: a firm that signed and joined
+    the roster must not look like the roster because it is in it."""
     rows = vectors.ids.get_indexer(pd.Index(sorted(members)))
-    return pd.Series(centroid_similarity(vectors, rows[rows >= 0]), index=vectors.ids)
+    rows = rows[rows >= 0]
+    fit = centroid_similarity(vectors, rows)
+    if len(rows) > 1:  # v·(S − v) / ‖S − v‖ with S the members' sum, all from dot products
+        own = vectors.matrix[rows]
+        total = np.asarray(own.sum(axis=0)).ravel()
+        with_total = np.asarray(own @ total).ravel()
+        own_sq = np.asarray(own.multiply(own).sum(axis=1)).ravel()
+        norms = np.sqrt(np.maximum(total @ total - 2 * with_total + own_sq, 0.0))
+        dots = with_total - own_sq
+        fit[rows] = np.where(norms > 0, dots / np.where(norms > 0, norms, 1.0), 0.0)
+    return pd.Series(fit, index=vectors.ids)
 
 
 @lru_cache(maxsize=1)

@@ -137,3 +137,20 @@ def test_roster_fit_and_precision_against_the_industry() -> None:
     p = precision_at_k(vectors, labels, k=2).set_index(C.ENTERPRISE_ID)["precision"]
     assert set(p.index) == {"a", "b", "c", "d", "e", "m", "t"}  # firms with products only
     assert p["d"] == 0.5 and p["a"] == 1.0  # d's second neighbour is not a distiller
+
+
+def test_a_member_is_compared_with_the_other_members() -> None:
+    from features.build import roster_fit
+
+    vectors = firm_vectors(tables())
+    fit = roster_fit(vectors, ["a", "m", "d"])
+    # m is a's twin: against the other members (a, d) it fits well, but not by being in the set
+    others = centroid_similarity(vectors, vectors.rows(["a", "d"]))
+    assert fit["m"] == pytest.approx(others[vectors.rows(["m"])[0]], abs=1e-5)
+    assert (
+        fit["m"]
+        < centroid_similarity(vectors, vectors.rows(["a", "m", "d"]))[vectors.rows(["m"])[0]]
+    )
+    # a firm outside the roster: its cosine to the whole roster's centre
+    whole = centroid_similarity(vectors, vectors.rows(["a", "m", "d"]))
+    assert fit["b"] == pytest.approx(whole[vectors.rows(["b"])[0]], abs=1e-6)
