@@ -172,13 +172,19 @@ def load_state(settings: Settings) -> ServiceState:
         state.status["model"] = "not loaded: needs the data"
         return _finish(state, started)
     try:
-        state.fc = feature_context(park=state.park, chains=state.chains, tables=state.tables)
         # free-text registry columns (经营范围 …) are read by the attacher at import and by the
-        # lookalike vectors (the roster fit above; lookalikes, rebuilt on demand), not by any
+        # lookalike vectors (the roster fit here; lookalikes, rebuilt on demand), not by any
         # route; at 1 M firms they hold ~100 MB the 2 GB server budget has no room for
-        state.tables["enterprises"] = state.tables["enterprises"].drop(
-            columns=[c for c in C.ENTERPRISE_EXTRA_COLUMNS if c in state.tables["enterprises"]]
+        full = state.tables["enterprises"]
+        state.tables["enterprises"] = full.drop(
+            columns=[c for c in C.ENTERPRISE_EXTRA_COLUMNS if c in full]
         )
+        vectors = firm_vectors(dict(state.tables) | {"enterprises": full})
+        del full
+        state.fc = feature_context(
+            park=state.park, chains=state.chains, tables=state.tables, vectors=vectors
+        )
+        del vectors
         state.status["graph"] = "ready"
     except (KeyError, ValueError) as exc:
         state.status["graph"] = f"not built: {_reason(exc)}"

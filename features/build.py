@@ -95,12 +95,14 @@ def feature_context(
     tables: Mapping[str, pd.DataFrame],
     rates_until: int | None = None,
     keep_vectors: bool = False,
+    vectors: FirmVectors | None = None,
 ) -> FeatureContext:
     """Gap analysis, gap values and synergy per track, for every firm with chain links; the
     industries' tax rates from the tax records up to ``rates_until`` (default: all); each firm's
     roster fit from the lookalike vectors of ``tables`` (its products and scope text must be
     there: the same tables give the same fit in training, serving and batch scoring), the
-    vectors themselves kept only with ``keep_vectors`` (hundreds of MB at a million firms)."""
+    vectors themselves kept only with ``keep_vectors`` (hundreds of MB at a million firms).
+    ``vectors`` given are used instead (the server builds them from the free text it then drops)."""
     links = tables["enterprise_links"]
     gaps = park_context(
         park=park,
@@ -121,7 +123,7 @@ def feature_context(
         )
     roster = tables["park_roster"]
     members = frozenset(roster.loc[roster[C.PARK_ID] == park.id, C.ENTERPRISE_ID])
-    vectors = firm_vectors(tables)
+    vectors = vectors if vectors is not None else firm_vectors(tables)
     return FeatureContext(
         park=park,
         gaps=gaps,
