@@ -344,7 +344,6 @@ class Lookalikes:
         skip = set(ids) | (set() if include_members else set(self.members))
         n = min(len(self.vectors.ids), k + len(skip))
         dist, idx = self._nn.kneighbors(query, n_neighbors=n)
-        norm = float(np.linalg.norm(query)) or 1.0
         out = []
         for d, j in zip(dist[0], idx[0], strict=True):
             eid = str(self.vectors.ids[j])
@@ -357,7 +356,7 @@ class Lookalikes:
             out.append(
                 Lookalike(
                     enterprise_id=eid,
-                    similarity=round(float(1.0 - d) * 1.0, 4) if norm else 0.0,
+                    similarity=round(float(1.0 - d), 4),  # cosine to the query (a set's centre)
                     like=str(self.vectors.ids[best]),
                     reasons=self.reasons(best, int(j)),
                 )
