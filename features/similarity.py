@@ -45,6 +45,11 @@ BLOCK_WEIGHTS: Final = {"activity": 1.0, "links": 0.2, "industry": 0.5, "profile
 INDUSTRY_PREFIXES: Final = {"sw2021": (2, 4, 6), "gbt4754_2017": (1, 3, 4, 5)}
 MAX_SET: Final = 1000  # ids in one lookalike query
 _SPLIT: Final = re.compile(r"[，,；;。、\s]+")  # scope items
+# segment lines of annual reports that are bookkeeping or regions, not what a firm does: a
+# reason never quotes them (分部间抵销, 海外业务, 其他业务)
+_NOT_AN_ACTIVITY: Final = re.compile(
+    r"抵销|抵消|调整|平衡|合计|分部|地区|境内|境外|海外|国内|国外|其他|其它"
+)
 CLOSE_PRODUCTS: Final = 0.5  # cosine of two product names that a reason calls alike
 _REVENUE_BANDS: Final = (
     (0.0, "营收 1 亿元以下", "revenue under 100 m CNY"),
@@ -373,7 +378,7 @@ class Lookalikes:
         if acts_a and acts_b:
             # the products both name, specific ones (IDC服务) before generic ones (技术服务)
             generic = default_matcher().is_generic
-            both = [x for x in acts_a if x in set(acts_b)]
+            both = [x for x in acts_a if x in set(acts_b) and not _NOT_AN_ACTIVITY.search(x)]
             shared = sorted(both, key=generic)[:3]
             what_zh = "提供" if v.from_products[a] and v.from_products[b] else "从事"
             what_en = "names the products" if v.from_products[a] and v.from_products[b] else "does"
@@ -438,8 +443,8 @@ class Lookalikes:
         if text is None:
             return None
         generic = default_matcher().is_generic  # 解决方案 ≈ 智能银行解决方案 says nothing
-        a = [x for x in a[:20] if not generic(x)]
-        b = [x for x in b[:20] if not generic(x)]
+        a = [x for x in a[:20] if not generic(x) and not _NOT_AN_ACTIVITY.search(x)]
+        b = [x for x in b[:20] if not generic(x) and not _NOT_AN_ACTIVITY.search(x)]
         if not a or not b:
             return None
         va, vb = text.transform(a), text.transform(b)

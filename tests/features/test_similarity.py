@@ -20,8 +20,8 @@ FIRMS = {
     "a": (["IDC服务", "数据中心服务"], ["big_data.storage"], "710301", "上海市", 1e5, "private"),
     "b": (["IDC服务", "带宽租用"], ["big_data.storage"], "710301", "广东省", 2e5, "private"),
     "c": (["数据中心服务", "云计算服务"], ["big_data.storage"], "710301", "北京市", 5e4, "private"),
-    "d": (["白酒", "啤酒"], [], "340501", "贵州省", 1e6, "local_soe"),
-    "e": (["白酒", "葡萄酒"], [], "340501", "四川省", 8e5, "local_soe"),
+    "d": (["白酒", "啤酒", "分部间抵销"], [], "340501", "贵州省", 1e6, "local_soe"),
+    "e": (["白酒", "葡萄酒", "分部间抵销"], [], "340501", "四川省", 8e5, "local_soe"),
     "f": ([], [], "710301", "浙江省", 1e5, "private"),  # no products, no links
     "g": ([], [], "710301", "江苏省", 1e5, "private"),
     "h": ([], [], "340501", "江苏省", 1e5, "private"),
@@ -106,6 +106,7 @@ def test_a_set_and_a_firm_without_products(lookalikes: Lookalikes) -> None:
     found = lookalikes.similar(["d", "b"], k=3)
     assert found[0].enterprise_id in {"e", "a", "t", "c"}
     liquor = next(x for x in found if x.enterprise_id == "e")
+    # a bookkeeping line both report (分部间抵销) is not something they both do
     assert liquor.like == "d" and liquor.reasons[0]["text_zh"] == "同样提供「白酒」"
     # no products, no links: alike by industry, size and ownership, and it says so
     plain = lookalikes.similar(["f"], k=4)
