@@ -152,6 +152,15 @@ def load_state(settings: Settings) -> ServiceState:
         state.park = parks[settings.park]
         folder = settings.universe_dir
         state.tables = load_universe(folder)
+        # free-text registry columns (经营范围 …) are read by the attacher at import and by the
+        # lookalike vectors (the roster fit below; lookalikes, rebuilt on demand), not by any
+        # route; at 1 M firms they hold ~100 MB the 2 GB server budget has no room for. Optional
+        # columns the universe does not fill (the demo's expansion signals) go too.
+        full = state.tables["enterprises"]
+        empty = [c for c in C.ENTERPRISE_OPTIONAL_SIGNALS if c in full and full[c].isna().all()]
+        state.tables["enterprises"] = full.drop(
+            columns=[c for c in C.ENTERPRISE_EXTRA_COLUMNS if c in full] + empty
+        )
         state.manifest = read_manifest(folder)
         state.as_of = universe_as_of(folder)
         ent = state.tables["enterprises"]
@@ -172,13 +181,6 @@ def load_state(settings: Settings) -> ServiceState:
         state.status["model"] = "not loaded: needs the data"
         return _finish(state, started)
     try:
-        # free-text registry columns (经营范围 …) are read by the attacher at import and by the
-        # lookalike vectors (the roster fit here; lookalikes, rebuilt on demand), not by any
-        # route; at 1 M firms they hold ~100 MB the 2 GB server budget has no room for
-        full = state.tables["enterprises"]
-        state.tables["enterprises"] = full.drop(
-            columns=[c for c in C.ENTERPRISE_EXTRA_COLUMNS if c in full]
-        )
         vectors = firm_vectors(dict(state.tables) | {"enterprises": full})
         del full
         state.fc = feature_context(
