@@ -267,12 +267,8 @@ def import_ashare(
 
     # the latest year per firm, growth against the year before
     fin = fin.sort_values(["stock_code", "year"])
-    fin["prev_revenue"] = fin.groupby("stock_code")["revenue"].shift(1)
-    fin["prev_year"] = fin.groupby("stock_code")["year"].shift(1)
     latest = fin.groupby("stock_code").tail(1).set_index("stock_code")
-    growth = (latest["revenue"] / latest["prev_revenue"] - 1).where(
-        (latest["prev_year"] == latest["year"] - 1) & (latest["prev_revenue"] > 0)
-    )
+    growth = _growth(fin, "revenue")
     margin = (latest["net_profit"] / latest["revenue"]).where(latest["revenue"] > 0)
     staff_years = _staff_years(people)
     staff = staff_years.groupby("stock_code").tail(1).set_index("stock_code")["staff"]

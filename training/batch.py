@@ -15,7 +15,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
@@ -107,6 +107,17 @@ def add_ranks(scores: pd.DataFrame) -> pd.DataFrame:
     return ranked
 
 
+# what scoring reads of a universe (products: the roster fit's lookalike vectors)
+SCORE_TABLES: Final = (
+    "enterprises",
+    "enterprise_links",
+    "park_roster",
+    "tax_records",
+    "products",
+    "enterprise_products",
+)
+
+
 def score_context(
     settings: Settings,
     data_dir: Path,
@@ -116,14 +127,7 @@ def score_context(
     """Load the champion and build the park's feature context for a universe."""
     tables = tables or load_universe(
         data_dir,
-        [
-            "enterprises",
-            "enterprise_links",
-            "park_roster",
-            "tax_records",
-            "products",  # products: the roster fit's lookalike vectors
-            "enterprise_products",
-        ],
+        SCORE_TABLES,
     )
     park = default_parks()[park_id]
     fc = feature_context(park=park, chains=default_chains(), tables=tables)
@@ -169,14 +173,7 @@ def score_local(
     started = time.perf_counter()
     tables = load_universe(
         data_dir,
-        [
-            "enterprises",
-            "enterprise_links",
-            "park_roster",
-            "tax_records",
-            "products",  # products: the roster fit's lookalike vectors
-            "enterprise_products",
-        ],
+        SCORE_TABLES,
     )
     ctx = score_context(settings, data_dir, park_id, tables)
     firms = tables["enterprises"]
