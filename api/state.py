@@ -106,18 +106,10 @@ class ServiceState:
                 if text:  # the free text the server dropped after the roster fit
                     extra = pq.read_table(path, columns=[C.ENTERPRISE_ID, *text]).to_pandas()
                     firms = firms.merge(extra, on=C.ENTERPRISE_ID, how="left")
-                tables = dict(self.tables) | {"enterprises": firms}
-                link_names = {
-                    link.id: link.name_zh for chain in self.chains.values() for link in chain.links
-                }
-                industries = self.tables.get("industries")
-                self._lookalikes = Lookalikes(
-                    firm_vectors(tables),
+                self._lookalikes = Lookalikes.of(
+                    dict(self.tables) | {"enterprises": firms},
+                    chains=self.chains,
                     members=self.fc.park_members,
-                    link_names=link_names,
-                    industry_names=dict(zip(industries[C.CODE], industries[C.NAME], strict=True))
-                    if industries is not None
-                    else {},
                 )
             return self._lookalikes
 

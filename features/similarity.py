@@ -39,6 +39,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 
 from data import columns as C
+from data.reference import Chain
 from industry_graph.attach import default_matcher
 
 BLOCK_WEIGHTS: Final = {"activity": 1.0, "links": 0.2, "industry": 0.5, "profile": 0.02}
@@ -333,6 +334,25 @@ class Lookalikes:
         self.industry_names = dict(industry_names or {})
         self._nn = NearestNeighbors(metric="cosine", algorithm="brute").fit(vectors.matrix)
 
+    @classmethod
+    def of(
+        cls,
+        tables: Mapping[str, pd.DataFrame],
+        *,
+        chains: Mapping[str, Chain],
+        members: Iterable[str],
+    ) -> Lookalikes:
+        """The lookalikes of a universe's firms, reasons naming links and industries by name."""
+        industries = tables.get("industries")
+        return cls(
+            firm_vectors(tables),
+            members=members,
+            link_names={x.id: x.name_zh for chain in chains.values() for x in chain.links},
+            industry_names=dict(zip(industries[C.CODE], industries[C.NAME], strict=True))
+            if industries is not None
+            else {},
+        )
+
     def similar(
         self, ids: Sequence[str], *, k: int = 10, include_members: bool = False
     ) -> list[Lookalike]:
@@ -378,7 +398,8 @@ class Lookalikes:
         if acts_a and acts_b:
             # the products both name, specific ones (IDC服务) before generic ones (技术服务)
             generic = default_matcher().is_generic
-            both = [x for x in acts_a if x in set(acts_b) and not _NOT_AN_ACTIVITY.search(x)]
+            in_b = set(acts_b)
+            both = [x for x in acts_a if x in in_b and not _NOT_AN_ACTIVITY.search(x)]
             shared = sorted(both, key=generic)[:3]
             what_zh = "提供" if v.from_products[a] and v.from_products[b] else "从事"
             what_en = "names the products" if v.from_products[a] and v.from_products[b] else "does"
@@ -399,7 +420,8 @@ class Lookalikes:
                             f"{pair[1]} is close to {pair[0]}",
                         )
                     )
-        shared_links = [x for x in v.links[a] if x in set(v.links[b])][:3]
+        links_b = set(v.links[b])
+        shared_links = [x for x in v.links[a] if x in links_b][:3]
         if shared_links:
             names = [self.link_names.get(x, x) for x in shared_links]
             out.append(

@@ -222,7 +222,7 @@ def similar(
     """Firms like one firm, or like a set, in what they make and do (never where), with why."""
     from data import columns as C
     from data.universe import load_universe
-    from features.similarity import MAX_SET, Lookalikes, firm_vectors
+    from features.similarity import MAX_SET, Lookalikes
 
     if format not in {"table", "json", "csv"}:
         raise fail(f"--format: must be table, json or csv (got {format!r})")
@@ -240,13 +240,7 @@ def similar(
         raise fail(f"ids: no enterprise {unknown[0]!r} in the universe")
     roster = tables["park_roster"]
     members = roster.loc[roster[C.PARK_ID] == park, C.ENTERPRISE_ID]
-    industries = tables["industries"]
-    lookalikes = Lookalikes(
-        firm_vectors(tables),
-        members=members,
-        link_names={x.id: x.name_zh for c in default_chains().values() for x in c.links},
-        industry_names=dict(zip(industries[C.CODE], industries[C.NAME], strict=True)),
-    )
+    lookalikes = Lookalikes.of(tables, chains=default_chains(), members=members)
     found = lookalikes.similar(wanted, k=top, include_members=include_members)
     by_id = firms.set_index(C.ENTERPRISE_ID)
     rows = [

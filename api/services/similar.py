@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from api.services import InvalidInput, NotFound, clean, public_reasons
 from api.state import ServiceState
 from data import columns as C
-from features.similarity import MAX_SET
 
 
 def similar_firms(
@@ -16,12 +15,13 @@ def similar_firms(
     """The ``k`` firms most like ``ids`` with their reasons; an unknown id is ``NotFound``, a set
     over ``MAX_SET`` ids ``InvalidInput``."""
     assert state.fc is not None
-    if len(ids) > MAX_SET:
-        raise InvalidInput(f"ids: {len(ids)} ids, at most {MAX_SET} in one query")
     unknown = [i for i in ids if state.row_of(i) is None]
     if unknown:
         raise NotFound(f"enterprise_id: no enterprise {unknown[0]!r}")
-    found = state.lookalikes().similar(ids, k=k, include_members=include_members)
+    try:  # more than MAX_SET ids, or none
+        found = state.lookalikes().similar(ids, k=k, include_members=include_members)
+    except ValueError as exc:
+        raise InvalidInput(str(exc)) from exc
     firms = state.tables["enterprises"]
 
     def ref(enterprise_id: str) -> dict[str, str]:
