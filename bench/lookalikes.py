@@ -21,21 +21,18 @@ from data import columns as C
 from data.reference import default_chains, default_parks
 from data.settings import get_settings
 from data.universe import load_universe, universe_as_of
-from features.build import feature_context, firm_features
+from features.build import feature_context
 from features.similarity import firm_vectors, precision_at_k
-from training.roster import RANKINGS, district_holdout
+from training.roster import RANKINGS, holdouts
 
 GOAL_L3 = 0.40
 
 
-def real_universe(work: Path) -> Path:
-    """The A-share universe with 静安区 as the roster, imported once into ``work``."""
-    out = work / "ashare"
+def real_universe(out: Path, shared: Path) -> Path:
+    """The A-share universe of ``shared`` (``../shared/data``) with 静安区 as the roster,
+    imported once into ``out`` by ``attract import ashare`` (the tests' real universe too)."""
     if (out / "manifest.json").exists():
         return out
-    shared = get_settings().shared_data
-    if not (shared / "chainkg").is_dir():
-        raise SystemExit(f"needs the real data at {shared.resolve()} (set ATTRACT_SHARED_DATA)")
     subprocess.run(
         [
             sys.executable,
@@ -61,7 +58,10 @@ def real_universe(work: Path) -> Path:
 
 
 def run(work: Path) -> dict[str, object]:
-    folder = real_universe(work)
+    shared = get_settings().shared_data
+    if not (shared / "chainkg").is_dir():
+        raise SystemExit(f"needs the real data at {shared.resolve()} (set ATTRACT_SHARED_DATA)")
+    folder = real_universe(work / "ashare", shared)
     tables = load_universe(folder)
     firms = tables["enterprises"]
     labels = firms.set_index(C.ENTERPRISE_ID)[C.INDUSTRY_CODE]
@@ -91,14 +91,12 @@ def run(work: Path) -> dict[str, object]:
     by_l1.insert(0, "name", [names.get(c, c) for c in by_l1.index])
     park = default_parks()["shibei"]
     fc = feature_context(park=park, chains=default_chains(), tables=tables, keep_vectors=True)
-    assert fc.vectors is not None
-    X = firm_features(fc, firms, track=next(iter(park.tracks)), as_of=universe_as_of(folder))
-    holdouts = {}
-    for level in ("district", "city"):
-        result = district_holdout(fc.vectors, firms, X, level=level)
+    results, _ = holdouts(fc, firms, as_of=universe_as_of(folder))
+    summaries = {}
+    for level, result in results.items():
         rows = result.places.set_index("place")
         jingan = rows.loc["上海市/静安区" if level == "district" else "上海市"]
-        holdouts[level] = {
+        summaries[level] = {
             "summary": {k: round(v, 3) for k, v in result.summary().items()},
             "coefficients": {k: round(v, 3) for k, v in result.coefficients.items()},
             "earned": {k: round(v, 3) for k, v in result.earned.items()},
@@ -108,7 +106,7 @@ def run(work: Path) -> dict[str, object]:
             },
             "places": result.places.round(3).to_dict("records"),
         }
-    d = holdouts["district"]["summary"]
+    d = summaries["district"]["summary"]
     best_baseline = max(d[f"roster_district_{b}_auc"] for b in ("random", "industry_share", "size"))
     return {
         "bench": "lookalikes and roster fit on the real A-share universe",
@@ -127,7 +125,7 @@ def run(work: Path) -> dict[str, object]:
         ),
         "precision_at_10": precision,
         "precision_by_shenwan_l1": by_l1.reset_index().to_dict("records"),
-        "holdout": holdouts,
+        "holdout": summaries,
         "rankings": list(RANKINGS),
     }
 

@@ -215,6 +215,26 @@ class RosterFit:
     note: str
 
 
+def holdouts(
+    fc: FeatureContext,
+    firms: pd.DataFrame,
+    *,
+    as_of: pd.Timestamp,
+    levels: Sequence[str] = ("district", "city"),
+) -> tuple[dict[str, HoldoutResult], pd.DataFrame]:
+    """The hold-out at each level that has places to hold out, with the expansion signals of the
+    park's first track's features (``fc`` keeps its vectors); also those features."""
+    assert fc.vectors is not None, "the hold-out needs feature_context(..., keep_vectors=True)"
+    X = firm_features(fc, firms, track=next(iter(fc.park.tracks)), as_of=as_of)
+    results: dict[str, HoldoutResult] = {}
+    for level in levels:
+        try:
+            results[level] = district_holdout(fc.vectors, firms, X, level=level)
+        except ValueError:  # no place with MIN_FIRMS firms
+            continue
+    return results, X
+
+
 def fit_roster_propensity(
     fc: FeatureContext, firms: pd.DataFrame, *, as_of: pd.Timestamp
 ) -> RosterFit | None:
@@ -226,17 +246,10 @@ def fit_roster_propensity(
     members = fc.park_members & set(firms[C.ENTERPRISE_ID])
     if len(members) < MIN_ROSTER or fc.vectors is None:
         return None
-    track = next(iter(fc.park.tracks))
-    X = firm_features(fc, firms, track=track, as_of=as_of)
-    holdouts: dict[str, HoldoutResult] = {}
-    for level in ("district", "city"):
-        try:
-            holdouts[level] = district_holdout(fc.vectors, firms, X, level=level)
-        except ValueError:
-            continue
-    if "district" not in holdouts:
+    results, X = holdouts(fc, firms, as_of=as_of)
+    if "district" not in results:
         return None
-    earned = holdouts["district"].earned
+    earned = results["district"].earned
     prior = fc.park.landing_prior
     weights = {name: factor.weight for name, factor in prior.factors.items()} | earned
     outside = ~firms[C.ENTERPRISE_ID].isin(list(members)).to_numpy()
@@ -246,7 +259,7 @@ def fit_roster_propensity(
         base_rate=prior.base_rate,
         measured=tuple(earned),
     )
-    summary = holdouts["district"].summary()
+    summary = results["district"].summary()
     note = (
         f"no outreach history: P(land) from the roster ({len(members)} firms) and the park YAML's "
         f"factors, mean {prior.base_rate:.0%} over the candidates; district hold-out AUC "
@@ -259,4 +272,4 @@ def fit_roster_propensity(
             else "the roster fit did not beat the baselines and has no weight"
         )
     )
-    return RosterFit(propensity=propensity, holdouts=holdouts, note=note)
+    return RosterFit(propensity=propensity, holdouts=results, note=note)

@@ -11,12 +11,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from bench.lookalikes import real_universe as import_real_universe
 from data import columns as C
 from data.reference import default_chains, default_parks
 from data.universe import load_universe, universe_as_of
-from features.build import feature_context, firm_features
+from features.build import feature_context
 from features.similarity import firm_vectors, precision_at_k
-from training.roster import district_holdout
+from training.roster import holdouts
 
 # measured in this repository (bench/lookalikes.py); the floors leave room for noise only
 PRECISION_L3_FLOOR = 0.27  # measured 0.287 without the industry code (random: 0.006)
@@ -25,29 +26,7 @@ PRECISION_L1_FLOOR = 0.50  # measured 0.541
 
 @pytest.fixture(scope="module")
 def real_universe(shared_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("real") / "u"
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "api.cli",
-            "import",
-            "ashare",
-            "--reports",
-            str(shared_data / "a_share_annual_reports_2019_2020"),
-            "--chainkg",
-            str(shared_data / "chainkg"),
-            "--stock-basic",
-            str(shared_data / "a_share_stock_basic" / "stock_basic.csv"),
-            "--roster-district",
-            "静安区",
-            "--out",
-            str(out),
-        ],
-        check=True,
-        capture_output=True,
-    )
-    return out
+    return import_real_universe(tmp_path_factory.mktemp("real") / "u", shared_data)
 
 
 def test_lookalikes_agree_with_shenwan_without_the_industry_code(real_universe: Path) -> None:
@@ -65,10 +44,10 @@ def test_district_holdout_the_roster_fit_beats_the_baselines(real_universe: Path
     tables = load_universe(real_universe)
     park = default_parks()["shibei"]
     fc = feature_context(park=park, chains=default_chains(), tables=tables, keep_vectors=True)
-    firms = tables["enterprises"]
-    X = firm_features(fc, firms, track="hq", as_of=universe_as_of(real_universe))
-    assert fc.vectors is not None
-    result = district_holdout(fc.vectors, firms, X, level="district")
+    results, _ = holdouts(
+        fc, tables["enterprises"], as_of=universe_as_of(real_universe), levels=("district",)
+    )
+    result = results["district"]
     s = result.summary()
     assert s["roster_district_places"] >= 25  # 29 districts with ≥ 15 listed firms
     assert s["roster_district_roster_fit_auc"] > 0.63  # measured 0.662
