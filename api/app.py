@@ -12,10 +12,22 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import pages
-from api.db import DatabaseBusy, ensure_schema, make_engine
-from api.keycache import ContactedCache, KeyCache
-from api.routes import chains, enterprises, health, leads, model, outreach, similar
+from api import pages, pipeline_pages
+from api.db import DatabaseBusy, make_engine
+from api.keycache import ContactedCache
+from api.migrate import schema_state, upgrade
+from api.people import CallerCache
+from api.routes import (
+    chains,
+    enterprises,
+    health,
+    leads,
+    model,
+    outreach,
+    pipeline,
+    similar,
+    users,
+)
 from api.services import Conflict, InvalidInput, NotFound
 from api.state import StateHolder
 from data.settings import Settings, get_settings
@@ -55,6 +67,10 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
 
+class SchemaOutdated(RuntimeError):
+    """The service database is not at this version's schema; the message says what to run."""
+
+
 def create_app(settings: Settings | None = None, *, load: str = "background") -> FastAPI:
     """The app; ``load`` is ``background`` (serve at once, 503 until loaded), ``sync`` or ``none``."""
     settings = settings or get_settings()
@@ -77,20 +93,24 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
         openapi_url="/openapi.json",
     )
     engine = make_engine(settings.database)
-    database = ensure_schema(engine)
-    if database != "ready":  # keep serving what does not need the database; writes answer 503
-        log.warning("service database %s", database)
+    database = schema_state(engine)
+    if database.kind == "empty":  # a new database: every table through the migrations
+        upgrade(engine)
+    elif database.kind in {"old", "newer"}:
+        raise SchemaOutdated(f"service database {settings.database}: {database.message}")
+    elif database.kind == "unreachable":  # keep serving what needs no database; writes: 503
+        log.warning("service database %s", database.message)
     app.state.settings = settings
     app.state.holder = holder
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
-    app.state.keys = KeyCache(app.state.sessions)
+    app.state.callers = CallerCache(app.state.sessions)
     app.state.contacted = ContactedCache(app.state.sessions, settings.park)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "POST", "PATCH"],
             allow_headers=["X-API-Key", "Content-Type", "Idempotency-Key"],
         )
 
@@ -103,6 +123,10 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
     @app.exception_handler(Conflict)
     async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(PermissionError)
+    async def forbidden(_request: Request, exc: PermissionError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.exception_handler(InvalidInput)
     async def invalid(_request: Request, exc: InvalidInput) -> JSONResponse:
@@ -129,8 +153,11 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
         similar.router,
         chains.router,
         outreach.router,
+        pipeline.router,
+        users.router,
         model.router,
     ):
         app.include_router(router, prefix=PREFIX)
     app.include_router(pages.router)
+    app.include_router(pipeline_pages.router)
     return app

@@ -1,8 +1,10 @@
-"""The service database (SQLAlchemy): API keys, outreach records and idempotency keys.
+"""The service database (SQLAlchemy): people (users, API keys, sign-in sessions), outreach
+records, the lead pipeline with its append-only audit, and idempotency keys.
 
 SQLite by default (``<ATTRACT_HOME>/service.db``, WAL journal, full sync so an acknowledged
 write survives a crash); any SQLAlchemy URL (PostgreSQL in production) via
-``ATTRACT_DATABASE_URL``.
+``ATTRACT_DATABASE_URL``. The tables are created and changed only by the Alembic migrations in
+``api/migrations`` (``attract db upgrade``); the classes here mirror the newest revision.
 """
 
 from __future__ import annotations
@@ -16,12 +18,14 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import (
+    Boolean,
     Date,
     DateTime,
     ForeignKey,
     Integer,
     String,
     Text,
+    UniqueConstraint,
     create_engine,
     event,
     select,
@@ -30,7 +34,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-ROLES = ("officer", "analyst")
+# officer: works leads; lead: the team lead, also assigns and reassigns them; analyst: models
+# and reloads; admin: everything, people included
+ROLES = ("officer", "lead", "analyst", "admin")
 # how long one attempt waits on a locked SQLite database; with ``with_retries`` a request gives
 # up (503) after at most ~ATTEMPTS × BUSY_SECONDS + 0.75 s
 BUSY_SECONDS = 1.5
@@ -42,15 +48,41 @@ class Base(DeclarativeBase):
     """Declarative base of the service tables."""
 
 
+class User(Base):
+    """A person (or, without a password, a script's identity) with one role."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(40), unique=True, index=True)
+    display_name: Mapped[str] = mapped_column(String(100), default="")
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
 class ApiKey(Base):
-    """An API key, stored as its SHA-256 hash only."""
+    """An API key, stored as its SHA-256 hash only; it acts as its user, with the user's role."""
 
     __tablename__ = "api_keys"
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     key_hash: Mapped[str] = mapped_column(String(64), unique=True, index=True)
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(16))  # the user's role when it was created
     label: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie's token, stored as its SHA-256 hash only."""
+
+    __tablename__ = "web_sessions"
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class OutreachRecord(Base):
@@ -68,7 +100,54 @@ class OutreachRecord(Base):
     officer: Mapped[str | None] = mapped_column(String(100), nullable=True)
     note: Mapped[str | None] = mapped_column(Text, nullable=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    api_key_id: Mapped[int] = mapped_column(ForeignKey("api_keys.id"))
+    api_key_id: Mapped[int | None] = mapped_column(ForeignKey("api_keys.id"), nullable=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+
+
+class PipelineLead(Base):
+    """A firm on one track of the park's pipeline: its stage, owner, next follow-up and the
+    scores it had when it entered (for realised-versus-predicted tax later). ``version`` grows by
+    one with every change: an update names the version it read."""
+
+    __tablename__ = "pipeline_leads"
+    __table_args__ = (UniqueConstraint("park_id", "enterprise_id", "track"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    park_id: Mapped[str] = mapped_column(String(32), index=True)
+    enterprise_id: Mapped[str] = mapped_column(String(64), index=True)
+    track: Mapped[str] = mapped_column(String(16))
+    stage: Mapped[str] = mapped_column(String(16), index=True)
+    lost_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True, index=True)
+    follow_up_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    stage_since: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    contacted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    p_land: Mapped[float | None] = mapped_column(nullable=True)
+    value: Mapped[float | None] = mapped_column(nullable=True)
+    tax_p10: Mapped[float | None] = mapped_column(nullable=True)
+    tax_p50: Mapped[float | None] = mapped_column(nullable=True)
+    tax_p90: Mapped[float | None] = mapped_column(nullable=True)
+    model_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class PipelineEvent(Base):
+    """One change of a lead, append-only (the migrations add triggers refusing UPDATE and
+    DELETE): who, when, which field, from → to, and the lead's version it produced."""
+
+    __tablename__ = "pipeline_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    lead_id: Mapped[int] = mapped_column(ForeignKey("pipeline_leads.id"), index=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    field: Mapped[str] = mapped_column(String(16))
+    from_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    to_value: Mapped[str | None] = mapped_column(Text, nullable=True)
+    version: Mapped[int] = mapped_column(Integer)
+    outreach_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
 class IdempotencyKey(Base):
@@ -103,15 +182,6 @@ def make_engine(url: str) -> Engine:
             cur.close()
 
     return engine
-
-
-def ensure_schema(engine: Engine) -> str:
-    """Create the tables if missing; ``ready`` or the reason the database cannot be reached."""
-    try:
-        Base.metadata.create_all(engine)
-    except OperationalError as exc:
-        return f"unreachable: {exc.orig}"
-    return "ready"
 
 
 @contextmanager
@@ -153,20 +223,56 @@ def hash_key(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
-def create_key(factory: sessionmaker[Session], *, role: str, label: str = "") -> str:
-    """Create a key with ``role``; the key itself is returned once and never stored."""
-    if role not in ROLES:
+def scripts_user(s: Session, role: str) -> User:
+    """The password-less user a key created with only a role belongs to (``scripts-<role>``)."""
+    name = f"scripts-{role}"
+    found = s.scalars(select(User).where(User.username == name)).first()
+    if found is None:
+        found = User(
+            username=name,
+            display_name=f"scripts ({role})",
+            role=role,
+            password_hash=None,
+            disabled=False,
+            failed_logins=0,
+            created_at=datetime.now(UTC),
+        )
+        s.add(found)
+        s.flush()
+    return found
+
+
+def create_key(
+    factory: sessionmaker[Session],
+    *,
+    username: str | None = None,
+    role: str | None = None,
+    label: str = "",
+) -> str:
+    """Create a key acting as user ``username`` (or, given only ``role``, as the scripts user of
+    that role); the key itself is returned once and never stored."""
+    if role is not None and role not in ROLES:
         raise ValueError(f"role: must be one of {', '.join(ROLES)} (got {role!r})")
+    if (username is None) == (role is None):
+        raise ValueError("user: name the key's user or (for scripts) its role, not both")
     key = "sa_" + secrets.token_urlsafe(32)
     with session_scope(factory) as s:
-        s.add(ApiKey(key_hash=hash_key(key), role=role, label=label, created_at=datetime.now(UTC)))
+        if username is not None:
+            user = s.scalars(select(User).where(User.username == username)).first()
+            if user is None:
+                raise LookupError(f"user: no user {username!r}")
+            if user.disabled:
+                raise ValueError(f"user: {username!r} is disabled")
+        else:
+            assert role is not None
+            user = scripts_user(s, role)
+        s.add(
+            ApiKey(
+                key_hash=hash_key(key),
+                role=user.role,
+                label=label,
+                created_at=datetime.now(UTC),
+                user_id=user.id,
+            )
+        )
     return key
-
-
-def find_key(factory: sessionmaker[Session], key: str) -> ApiKey | None:
-    """The stored key matching ``key``, or ``None``."""
-    with session_scope(factory) as s:
-        found = s.scalars(select(ApiKey).where(ApiKey.key_hash == hash_key(key))).first()
-        if found is not None:
-            s.expunge(found)
-        return found

@@ -9,8 +9,9 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import ApiKey, DatabaseBusy
+from api.db import DatabaseBusy
 from api.keycache import ContactedCache
+from api.people import Caller
 from api.schemas import Track
 from api.state import ServiceState, StateHolder
 from data.reference import default_parks
@@ -57,30 +58,32 @@ ContactedDep = Annotated[ContactedCache, Depends(get_contacted)]
 async def current_key(
     request: Request,
     x_api_key: Annotated[str | None, Header(description="API key (attract keys create)")] = None,
-) -> ApiKey:
-    """The caller's key; 401 when missing or unknown."""
+) -> Caller:
+    """The caller the key stands for; 401 when missing, unknown or its user is disabled."""
     if not x_api_key:
         raise HTTPException(
             status_code=401, detail="X-API-Key: missing", headers={"WWW-Authenticate": "ApiKey"}
         )
     try:
-        key: ApiKey | None = request.app.state.keys.get(x_api_key)
+        caller: Caller | None = request.app.state.callers.get("key", x_api_key)
     except DatabaseBusy as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
-    if key is None:
+    if caller is None:
         raise HTTPException(
-            status_code=401, detail="X-API-Key: unknown key", headers={"WWW-Authenticate": "ApiKey"}
+            status_code=401,
+            detail="X-API-Key: unknown key (or its user is disabled)",
+            headers={"WWW-Authenticate": "ApiKey"},
         )
-    return key
+    return caller
 
 
-KeyDep = Annotated[ApiKey, Depends(current_key)]
+KeyDep = Annotated[Caller, Depends(current_key)]
 
 
-def require_role(*roles: str) -> Callable[[ApiKey], Awaitable[ApiKey]]:
+def require_role(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:
     """A dependency that lets only ``roles`` through (403 otherwise)."""
 
-    async def check(key: KeyDep) -> ApiKey:
+    async def check(key: KeyDep) -> Caller:
         if key.role not in roles:
             raise HTTPException(
                 status_code=403,
@@ -91,8 +94,12 @@ def require_role(*roles: str) -> Callable[[ApiKey], Awaitable[ApiKey]]:
     return check
 
 
-OfficerDep = Annotated[ApiKey, Depends(require_role("officer", "analyst"))]
-AnalystDep = Annotated[ApiKey, Depends(require_role("analyst"))]
+# every role reads and records outreach; analysts and admins run models; admins manage people
+OfficerDep = Annotated[Caller, Depends(require_role("officer", "lead", "analyst", "admin"))]
+AnalystDep = Annotated[Caller, Depends(require_role("analyst", "admin"))]
+AdminDep = Annotated[Caller, Depends(require_role("admin"))]
+# the pipeline is worked by officers, their team lead and admins (analysts read it)
+WriterDep = Annotated[Caller, Depends(require_role("officer", "lead", "admin"))]
 
 
 def needs(*components: str) -> Callable[..., Awaitable[ServiceState]]:

@@ -1,6 +1,5 @@
-"""Short-lived in-memory caches of database reads, so a request costs no database round trip:
-API-key lookups (a deleted or changed key stops working within ``ttl``) and the firms contacted
-through the service."""
+"""A short-lived in-memory cache of the firms contacted through the service, so a request costs
+no database round trip (callers are cached by ``api.people.CallerCache``)."""
 
 from __future__ import annotations
 
@@ -12,35 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import ApiKey, OutreachRecord, find_key, hash_key, session_scope, with_retries
-
-
-class KeyCache:
-    """Maps a key's hash to its stored record (or to ``None`` for an unknown key)."""
-
-    def __init__(self, sessions: sessionmaker[Session], ttl: float = 60.0) -> None:
-        self.sessions = sessions
-        self.ttl = ttl
-        self._entries: dict[str, tuple[float, ApiKey | None]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, key: str) -> ApiKey | None:
-        """The stored key, from the cache when fresh, else from the database."""
-        digest = hash_key(key)
-        now = time.monotonic()
-        with self._lock:
-            hit = self._entries.get(digest)
-        if hit is not None and now - hit[0] < self.ttl:
-            return hit[1]
-        found = with_retries(lambda: find_key(self.sessions, key))
-        with self._lock:
-            if (
-                len(self._entries) > 10_000
-            ):  # unknown keys from a scan must not grow it without bound
-                self._entries.clear()
-            self._entries[digest] = (now, found)
-        return found
-
+from api.db import OutreachRecord, session_scope, with_retries
 
 LATE_COMMIT_MARGIN = timedelta(minutes=2)
 

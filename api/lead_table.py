@@ -181,6 +181,10 @@ class LeadTable:
             )
         return np.flatnonzero(keep)
 
+    def scores_at(self, position: int) -> dict[str, float]:
+        """The scores of one row, without reasons (cheap)."""
+        return {k: float(self._columns[k][position]) for k in SCORE_FIELDS}
+
     def rows(self, positions: np.ndarray) -> list[dict[str, object]]:
         """Lead records of the given row positions, reasons included."""
         self._fill_reasons(positions)

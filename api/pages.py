@@ -1,12 +1,15 @@
 """Server-rendered pages (Jinja2) for officers and strategists, on the same app and data.
 
-Sign-in stores the API key in an HTTP-only, secure, same-site cookie; the pages then apply the
-same roles as the API. Chinese by default, English with ``?lang=en`` (remembered in a cookie).
+Sign-in with a username and password starts a session whose random token lives in an
+HTTP-only, secure, same-site cookie (stored only hashed); the pages then apply the same roles as
+the API. Repeated wrong passwords lock the account (``api.people``).
+Chinese by default, English with ``?lang=en`` (remembered in a cookie).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
@@ -17,10 +20,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
-from api.db import ApiKey, DatabaseBusy, find_key, with_retries
+from api.db import DatabaseBusy, with_retries
 from api.export import to_csv, to_xlsx
 from api.i18n import translator
 from api.lead_table import LeadFilters
+from api.people import Caller, SignInRefused, authenticate, end_session, start_session
 from api.schemas import OutreachIn
 from api.services import Conflict, NotFound
 from api.services.chains import chain_map, link_candidates
@@ -30,7 +34,7 @@ from api.services.outreach import create_outreach
 from api.services.similar import similar_firms
 from api.state import ServiceState
 
-COOKIE_KEY = "attract_key"
+COOKIE_SESSION = "attract_session"
 COOKIE_LANG = "attract_lang"
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
 router = APIRouter(include_in_schema=False)
@@ -48,12 +52,13 @@ def _lang(request: Request, lang: str | None) -> str:
     return chosen if chosen in {"zh", "en"} else "zh"
 
 
-def _key(request: Request) -> ApiKey | None:
-    raw = request.cookies.get(COOKIE_KEY)
+def signed_in(request: Request) -> Caller | None:
+    """The person signed in by the session cookie, or ``None``."""
+    raw = request.cookies.get(COOKIE_SESSION)
     if not raw:
         return None
     try:
-        found: ApiKey | None = request.app.state.keys.get(raw)
+        found: Caller | None = request.app.state.callers.get("session", raw)
     except DatabaseBusy:
         return None
     return found
@@ -73,6 +78,7 @@ def _render(
             "path": request.url.path,
             "query": dict(request.query_params),
             "colours": GAP_COLOURS,
+            "me": signed_in(request),
             **context,
         },
         status_code=status,
@@ -106,7 +112,7 @@ def _signin_redirect(request: Request) -> RedirectResponse:
 def _gate(request: Request, lang: str, *components: str) -> Response | None:
     """The sign-in page without a key, the not-ready page until ``components`` are loaded;
     ``None`` when the page may be shown."""
-    if _key(request) is None:
+    if signed_in(request) is None:
         return _signin_redirect(request)
     state: ServiceState = request.app.state.holder.current
     problems = state.problems(*components)
@@ -132,24 +138,27 @@ def login_form(
 @router.post("/login", response_class=HTMLResponse, response_model=None)
 def login(
     request: Request,
-    api_key: Annotated[str, Form(max_length=200)],
+    username: Annotated[str, Form(max_length=40)],
+    password: Annotated[str, Form(max_length=200)],
     next: Annotated[str, Form(max_length=2000)] = "/leads?track=bigdata",
 ) -> Response:
-    """Check the key and keep it in a secure, HTTP-only cookie."""
+    """Check the name and password, start a session and keep its token in a secure cookie."""
     lang = _lang(request, None)
+    sessions = request.app.state.sessions
     try:
-        found = with_retries(lambda: find_key(request.app.state.sessions, api_key.strip()))
-    except DatabaseBusy:
-        found = None
-    if found is None:
+        caller = with_retries(lambda: authenticate(sessions, username, password))
+        token = with_retries(lambda: start_session(sessions, caller))
+    except (SignInRefused, DatabaseBusy) as exc:
+        status = 503 if isinstance(exc, DatabaseBusy) else 401
+        message = translator(lang)["bad_login"] if "wrong" in str(exc) else str(exc)
         return _render(
-            request, "login.html", lang, status=401, next=next, error=translator(lang)["bad_key"]
+            request, "login.html", lang, status=status, next=next, error=message, username=username
         )
     target = next if next.startswith("/") and not next.startswith("//") else "/leads?track=bigdata"
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
-        COOKIE_KEY,
-        api_key.strip(),
+        COOKIE_SESSION,
+        token,
         httponly=True,
         secure=_secure(request),
         samesite="strict",
@@ -159,10 +168,15 @@ def login(
 
 
 @router.post("/logout")
-def logout() -> RedirectResponse:
-    """Forget the key."""
+def logout(request: Request) -> RedirectResponse:
+    """End the session (in the database, so the cookie is worthless even if kept)."""
+    token = request.cookies.get(COOKIE_SESSION)
+    if token:
+        with suppress(DatabaseBusy):  # the cookie goes anyway; the session then expires
+            with_retries(lambda: end_session(request.app.state.sessions, token))
+        request.app.state.callers.forget("session", token)
     response = RedirectResponse("/login", status_code=303)
-    response.delete_cookie(COOKIE_KEY)
+    response.delete_cookie(COOKIE_SESSION)
     return response
 
 
@@ -265,7 +279,7 @@ def export(
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "xlsx",
 ) -> Response:
     """The current filter as an Excel or CSV file (the page's export buttons)."""
-    if _key(request) is None:
+    if signed_in(request) is None:
         return _signin_redirect(request)
     state: ServiceState = request.app.state.holder.current
     if state.problems("data", "graph", "model"):
@@ -299,8 +313,8 @@ def record_outcome(
     back: Annotated[str, Form(max_length=2000)] = "/leads",
 ) -> Response:
     """The outcome form on a lead: stored like ``POST /api/v1/outreach``, then back to the list."""
-    key = _key(request)
-    if key is None:
+    caller = signed_in(request)
+    if caller is None:
         return _signin_redirect(request)
     lang = _lang(request, None)
     state: ServiceState = request.app.state.holder.current
@@ -315,7 +329,7 @@ def record_outcome(
         create_outreach(
             state,
             request.app.state.sessions,
-            api_key_id=key.id,
+            caller=caller,
             payload=payload,
             idempotency_key=None,
         )

@@ -378,3 +378,105 @@ class SimilarPublic(_Out):
     include_members: bool
     items: list[SimilarFirmPublic]
     snapshot_id: str
+
+
+Stage = Literal["new", "contacted", "negotiating", "signed", "landed", "paying", "lost"]
+LostReason = Literal["declined", "chose_other_location", "no_response", "not_eligible"]
+Role = Literal["officer", "lead", "analyst", "admin"]
+Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{2,39}$")]
+
+
+class PipelineIn(_In):
+    enterprise_id: str = Field(min_length=1, max_length=64)
+    track: Track
+    owner: Username | None = Field(default=None, description="an officer's username")
+    follow_up_on: date | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class PipelinePatch(_In):
+    """A change of one lead; fields left out stay as they are, ``null`` clears one."""
+
+    version: int = Field(ge=1, description="the version you read: a stale one is a 409")
+    stage: Stage | None = None
+    lost_reason: LostReason | None = Field(default=None, description="required with stage lost")
+    owner: Username | None = Field(default=None, description="null unassigns")
+    follow_up_on: date | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class CreatedWithPublic(_Out):
+    p_land: float | None
+    tax_p10_wan_cny: float | None
+    tax_p50_wan_cny: float | None
+    tax_p90_wan_cny: float | None
+    model_version: str | None
+
+
+class PipelineLeadPublic(_Out):
+    id: int
+    enterprise_id: str
+    name: str
+    track: str
+    stage: Stage
+    stage_zh: str
+    lost_reason: LostReason | None
+    owner: str | None
+    follow_up_on: date | None
+    overdue: bool
+    due: bool
+    note: str | None
+    version: int
+    created_at: str
+    updated_at: str
+    stage_since: str
+    stage_age_days: int
+    contacted_on: date | None
+    closed_on: date | None
+    p_land: float | None
+    value_wan_cny: float | None
+    expected_value_wan_cny: float | None
+    created_with: CreatedWithPublic
+
+
+class PipelineListPublic(_Out):
+    items: list[PipelineLeadPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+class PipelineEventPublic(_Out):
+    id: int
+    at: str
+    user: str | None
+    field: str
+    from_: str | None = Field(alias="from")
+    to: str | None
+    version: int
+    outreach_id: str | None
+
+
+class UserIn(_In):
+    username: Username
+    role: Role
+    password: str = Field(min_length=10, max_length=200)
+    display_name: str = Field(default="", max_length=100)
+
+
+class UserPatch(_In):
+    disabled: bool | None = None
+    password: str | None = Field(default=None, min_length=10, max_length=200)
+    role: Role | None = None
+    display_name: str | None = Field(default=None, max_length=100)
+
+
+class UserPublic(_Out):
+    id: int
+    username: str
+    display_name: str
+    role: Role
+    disabled: bool
+    can_sign_in: bool
+    locked_until: str | None
+    created_at: str

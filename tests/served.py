@@ -19,7 +19,9 @@ from typing import IO, Any
 import httpx
 from sqlalchemy.orm import sessionmaker
 
-from api.db import create_key, ensure_schema, make_engine
+from api.db import create_key
+from api.migrate import open_database
+from api.people import create_user
 from data.settings import Settings
 
 
@@ -51,10 +53,18 @@ def home_with_models(source: Path, home: Path) -> Path:
 
 def make_key(home: Path, role: str) -> str:
     """A new API key in the service database of ``home``."""
-    engine = make_engine(Settings(home=home).database)
-    assert ensure_schema(engine) == "ready"
+    engine = open_database(Settings(home=home).database)
     try:
         return create_key(sessionmaker(engine), role=role, label="test")
+    finally:
+        engine.dispose()
+
+
+def make_user(home: Path, username: str, role: str, password: str) -> None:
+    """A new user who signs in with ``password``, in the service database of ``home``."""
+    engine = open_database(Settings(home=home).database)
+    try:
+        create_user(sessionmaker(engine), username=username, role=role, password=password)
     finally:
         engine.dispose()
 

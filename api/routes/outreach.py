@@ -32,7 +32,7 @@ def post_outreach(
 ) -> JSONResponse:
     """Record an outreach outcome; a retry with the same ``Idempotency-Key`` returns the first result."""
     status, body = create_outreach(
-        state, sessions, api_key_id=key.id, payload=payload, idempotency_key=idempotency_key
+        state, sessions, caller=key, payload=payload, idempotency_key=idempotency_key
     )
     recorded.add(payload.enterprise_id)
     return JSONResponse(body, status_code=status)

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import IdempotencyKey, OutreachRecord, session_scope, with_retries
+from api.people import Caller
 from api.schemas import OutreachIn
 from api.services import (
     Conflict,
@@ -23,6 +24,7 @@ from api.services import (
     clean,
     json_default,
 )
+from api.services.pipeline import record_outreach, snapshot_of
 from api.state import ServiceState
 from data import columns as C
 
@@ -51,18 +53,23 @@ def create_outreach(
     state: ServiceState,
     factory: sessionmaker[Session],
     *,
-    api_key_id: int,
+    caller: Caller,
     payload: OutreachIn,
     idempotency_key: str | None,
 ) -> tuple[int, dict[str, Any]]:
-    """Store an outreach record; a repeated idempotency key returns the first response
-    (``Conflict`` when the body differs). Returns (status code, body)."""
+    """Store an outreach record and its pipeline event; a repeated idempotency key (scoped to
+    the caller's API key) returns the first response (``Conflict`` when the body differs).
+    Returns (status code, body)."""
+    api_key_id = caller.key_id
+    if api_key_id is None:  # a browser session has no key to scope the idempotency key to
+        idempotency_key = None
     if state.row_of(payload.enterprise_id) is None:
         raise NotFound(f"enterprise_id: no enterprise {payload.enterprise_id!r}")
     check_track(state, payload.track)
     if payload.closed_on is not None and payload.closed_on < payload.contacted_on:
         raise InvalidInput("closed_on: must not be before contacted_on")
     body_hash = _body_hash(payload)
+    snapshot = snapshot_of(state, payload.enterprise_id, payload.track)
 
     def previous(s: Session) -> tuple[int, dict[str, Any]] | None:
         if idempotency_key is None:
@@ -92,8 +99,22 @@ def create_outreach(
                 note=payload.note,
                 created_at=datetime.now(UTC),
                 api_key_id=api_key_id,
+                user_id=caller.user_id,
             )
             s.add(record)
+            record_outreach(
+                s,
+                caller,
+                park=state.settings.park,
+                enterprise_id=payload.enterprise_id,
+                track=payload.track,
+                outcome=payload.outcome,
+                contacted_on=payload.contacted_on,
+                closed_on=payload.closed_on,
+                note=payload.note,
+                outreach_id=record.outreach_id,
+                snapshot=snapshot,
+            )
             body = _record_dict(record)
             if idempotency_key is not None:
                 s.add(

@@ -1,4 +1,5 @@
-"""A loaded app over the session's trained demo, with an officer and an analyst key."""
+"""A loaded app over the session's trained demo, with a key of each role (each acts as its
+role's scripts user)."""
 
 from __future__ import annotations
 
@@ -20,6 +21,8 @@ class Api:
     client: TestClient
     officer: dict[str, str]
     analyst: dict[str, str]
+    admin: dict[str, str]
+    lead: dict[str, str]
 
 
 @pytest.fixture(scope="session")
@@ -28,4 +31,6 @@ def api(trained: Trained) -> Iterator[Api]:
     with TestClient(app) as client:
         officer = {"X-API-Key": create_key(app.state.sessions, role="officer")}
         analyst = {"X-API-Key": create_key(app.state.sessions, role="analyst")}
-        yield Api(app=app, client=client, officer=officer, analyst=analyst)
+        admin = {"X-API-Key": create_key(app.state.sessions, role="admin")}
+        lead = {"X-API-Key": create_key(app.state.sessions, role="lead")}
+        yield Api(app=app, client=client, officer=officer, analyst=analyst, admin=admin, lead=lead)

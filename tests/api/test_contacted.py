@@ -8,16 +8,14 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
-from api.db import ApiKey, OutreachRecord, ensure_schema, make_engine, session_scope
+from api.db import OutreachRecord, session_scope
 from api.keycache import ContactedCache
+from api.migrate import open_database
 
 
 def test_contacted_cache(tmp_path: Path) -> None:
-    engine = make_engine(f"sqlite:///{tmp_path / 'service.db'}")
-    assert ensure_schema(engine) == "ready"
+    engine = open_database(f"sqlite:///{tmp_path / 'service.db'}")
     sessions = sessionmaker(engine, expire_on_commit=False)
-    with session_scope(sessions) as s:
-        s.add(ApiKey(id=1, key_hash="0" * 64, role="officer", created_at=datetime.now(UTC)))
     cache = ContactedCache(sessions, "shibei", ttl=0.3)
     assert list(cache.get()) == []
 
@@ -32,7 +30,6 @@ def test_contacted_cache(tmp_path: Path) -> None:
                     contacted_on=date(2026, 11, 26),
                     outcome="pending",
                     created_at=datetime.now(UTC),
-                    api_key_id=1,
                 )
             )
 

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from tests.conftest import Trained
-from tests.served import make_key, serve_env, serving
+from tests.served import make_key, make_user, serve_env, serving
 
 pytestmark = pytest.mark.browser
 SCREENSHOTS = Path(__file__).resolve().parents[1] / "screenshots"
@@ -25,6 +25,7 @@ class Site:
     base: str
     key: str
     downloads: Path
+    password: str = "officer-pass-123"
 
 
 @pytest.fixture(scope="module")
@@ -35,6 +36,10 @@ def site(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         )
     home = trained.settings.home
     key = make_key(home, "officer")
+    make_user(home, "zhang.wei", "officer", "officer-pass-123")
+    make_user(home, "li.na", "officer", "officer-pass-456")
+    make_user(home, "wang.lead", "lead", "lead-pass-1234")
+    make_user(home, "admin", "admin", "admin-pass-1234")
     log = tmp_path_factory.mktemp("server") / "server.log"
     with serving(serve_env(home, trained.data_dir), log) as server:
         ready = server.ready(timeout=120)
@@ -80,6 +85,16 @@ def browser(site: Site) -> Iterator[object]:
         driver.quit()
 
 
+def _sign_in(d: object, username: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    for field, value in (("username", username), ("password", password)):
+        box = d.find_element(By.ID, field)  # type: ignore[attr-defined]
+        box.clear()
+        box.send_keys(value)
+    d.find_element(By.ID, "sign-in").click()  # type: ignore[attr-defined]
+
+
 def _shot(driver: object, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))  # type: ignore[attr-defined]
@@ -93,14 +108,12 @@ def test_sign_in_filter_export_record_and_chain_map(browser: object, site: Site)
     d = browser
     d.get(f"{site.base}/leads?track=bigdata")  # type: ignore[attr-defined]
     assert "/login" in d.current_url  # type: ignore[attr-defined]
-    d.find_element(By.ID, "api-key").send_keys("sa_wrong")  # type: ignore[attr-defined]
-    d.find_element(By.ID, "sign-in").click()  # type: ignore[attr-defined]
-    assert d.find_element(By.ID, "login-error").text == "密钥无效"  # type: ignore[attr-defined]
-    d.find_element(By.ID, "api-key").send_keys(site.key)  # type: ignore[attr-defined]
-    d.find_element(By.ID, "sign-in").click()  # type: ignore[attr-defined]
+    _sign_in(d, "zhang.wei", "wrong-password")
+    assert d.find_element(By.ID, "login-error").text == "用户名或密码错误"  # type: ignore[attr-defined]
+    _sign_in(d, "zhang.wei", site.password)
     rows = d.find_elements(By.CSS_SELECTOR, "tr.lead")  # type: ignore[attr-defined]
     assert len(rows) == 25 and "招商线索" in d.page_source  # type: ignore[attr-defined]
-    cookie = d.get_cookie("attract_key")  # type: ignore[attr-defined]
+    cookie = d.get_cookie("attract_session")  # type: ignore[attr-defined]
     assert cookie["httpOnly"] and cookie["secure"]
     _shot(d, "01-leads-bigdata")
 
@@ -190,8 +203,8 @@ def test_sign_in_filter_export_record_and_chain_map(browser: object, site: Site)
 
 def test_pages_render_quickly(site: Site) -> None:
     with httpx.Client(base_url=site.base, timeout=10) as client:
-        client.post("/login", data={"api_key": site.key})
-        cookies = {"attract_key": site.key}
+        signed = client.post("/login", data={"username": "zhang.wei", "password": site.password})
+        cookies = {"attract_session": signed.cookies["attract_session"]}
         for path in (
             "/leads?track=bigdata",
             "/leads?track=hq&chain=big_data",

@@ -1,0 +1,1 @@
+"""Alembic migrations of the service database (``attract db upgrade``; ``api/migrate.py``)."""

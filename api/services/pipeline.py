@@ -1,0 +1,666 @@
+"""The lead pipeline: a firm on a track moves through stages, has an owner, a next follow-up and
+notes; every change is one row of the append-only audit (``pipeline_events``).
+
+An update names the version it read and lands only if the lead is still at that version (one
+compare-and-set ``UPDATE``), so two officers editing the same lead never lose each other's
+change: the second gets a ``Conflict`` (409) with the current version. Officers change only
+leads they own (or unowned ones, which they may claim); the team lead (``lead``) and admins
+assign and reassign. Outreach recorded through the service is written here too, so the pipeline
+is where ``attract train`` reads outcomes (``pipeline_outcomes``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any, cast
+
+import pandas as pd
+from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import PipelineEvent, PipelineLead, User, session_scope, with_retries
+from api.people import Caller
+from api.services import Conflict, InvalidInput, NotFound, check_track
+from api.state import ServiceState
+from data import columns as C
+
+STAGES = ("new", "contacted", "negotiating", "signed", "landed", "paying", "lost")
+STAGE_NAMES = {
+    "new": ("线索", "new"),
+    "contacted": ("已接洽", "contacted"),
+    "negotiating": ("洽谈中", "negotiating"),
+    "signed": ("已签约", "signed"),
+    "landed": ("已落地", "landed"),
+    "paying": ("已纳税", "paying"),
+    "lost": ("已流失", "lost"),
+}
+LOST_REASONS = ("declined", "chose_other_location", "no_response", "not_eligible")
+# the moves the rules allow: one step forward, back one step while negotiating, lost from any
+# stage before landing, and a lost lead reopened as contacted
+MOVES = {
+    "new": {"contacted", "lost"},
+    "contacted": {"negotiating", "lost"},
+    "negotiating": {"signed", "contacted", "lost"},
+    "signed": {"landed", "lost"},
+    "landed": {"paying"},
+    "paying": set(),
+    "lost": {"contacted"},
+}
+OPEN_STAGES = ("new", "contacted", "negotiating", "signed")
+WRITERS = ("officer", "lead", "admin")
+ASSIGNERS = ("lead", "admin")
+OWNER_ROLES = ("officer", "lead")
+# an outreach outcome as the stage (and loss reason) it leaves the lead in
+OUTCOME_STAGE: dict[str, tuple[str, str | None]] = {
+    "pending": ("contacted", None),
+    "interested": ("negotiating", None),
+    "signed": ("signed", None),
+    "declined": ("lost", "declined"),
+    "no_response": ("lost", "no_response"),
+}
+# a lead's stage as the outcome training learns from (new and contacted are unresolved)
+STAGE_OUTCOME = {
+    "negotiating": "interested",
+    "signed": "signed",
+    "landed": "signed",
+    "paying": "signed",
+}
+LOST_OUTCOME = {
+    "declined": "declined",
+    "chose_other_location": "declined",
+    "not_eligible": "declined",
+    "no_response": "no_response",
+}
+UNSET: Any = object()  # a field the update leaves alone (``None`` clears it)
+
+
+@dataclass(frozen=True)
+class Change:
+    """What an update asks for; ``UNSET`` fields are left as they are."""
+
+    version: int
+    stage: str | None = None
+    lost_reason: str | None = None
+    owner: Any = UNSET  # a username, or None to unassign
+    follow_up_on: Any = UNSET  # a date, or None to clear
+    note: Any = UNSET  # text, or None to clear
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def stage_move_error(current: str, wanted: str) -> str | None:
+    """Why ``current`` → ``wanted`` is not allowed, or ``None`` when it is."""
+    if wanted == current:
+        return None
+    allowed = MOVES[current]
+    if wanted in allowed:
+        return None
+    return (
+        f"stage: cannot move from {current} ({STAGE_NAMES[current][0]}) to {wanted} "
+        f"({STAGE_NAMES[wanted][0]}); from {current} a lead can move to "
+        + (", ".join(sorted(allowed)) if allowed else "nothing (it is final)")
+    )
+
+
+def snapshot_of(state: ServiceState, enterprise_id: str, track: str) -> dict[str, Any]:
+    """The lead scores of a firm on a track, for the snapshot stored with the lead."""
+    table = state.leads.get(track)
+    pos = table.position_of(enterprise_id) if table is not None else None
+    if table is None or pos is None:
+        return {}
+    s = table.scores_at(pos)
+    return {
+        "p_land": s["p_land"],
+        "value": s["value_wan_cny"],
+        "tax_p10": s["tax_p10_wan_cny"],
+        "tax_p50": s["tax_p50_wan_cny"],
+        "tax_p90": s["tax_p90_wan_cny"],
+        "model_version": table.model_version,
+    }
+
+
+def _user_id(s: Session, username: str) -> int:
+    user = s.scalars(select(User).where(User.username == username)).first()
+    if user is None:
+        raise InvalidInput(f"owner: no user {username!r}")
+    if user.disabled:
+        raise InvalidInput(f"owner: {username!r} is disabled")
+    if user.role not in OWNER_ROLES:
+        raise InvalidInput(f"owner: {username!r} is {user.role}; leads are owned by officers")
+    return user.id
+
+
+def _check_writer(caller: Caller) -> None:
+    if caller.role not in WRITERS:
+        raise PermissionError(f"role {caller.role!r} may not change the pipeline")
+
+
+def _event(
+    lead: PipelineLead | int,
+    caller: Caller | None,
+    field: str,
+    old: Any,
+    new: Any,
+    version: int,
+    at: datetime,
+    outreach_id: str | None = None,
+) -> PipelineEvent:
+    return PipelineEvent(
+        lead_id=lead if isinstance(lead, int) else lead.id,
+        at=at,
+        user_id=caller.user_id if caller else None,
+        field=field,
+        from_value=None if old is None else str(old),
+        to_value=None if new is None else str(new),
+        version=version,
+        outreach_id=outreach_id,
+    )
+
+
+def create_lead(
+    state: ServiceState,
+    factory: sessionmaker[Session],
+    caller: Caller,
+    *,
+    enterprise_id: str,
+    track: str,
+    owner: str | None = None,
+    follow_up_on: date | None = None,
+    note: str | None = None,
+) -> dict[str, Any]:
+    """Put a firm on the pipeline at ``new``, owned by ``owner`` (an officer creating it owns it
+    unless a team lead names someone), with the scores it has now."""
+    _check_writer(caller)
+    if state.row_of(enterprise_id) is None:
+        raise NotFound(f"enterprise_id: no enterprise {enterprise_id!r}")
+    check_track(state, track)
+    if owner not in (None, caller.username) and caller.role not in ASSIGNERS:
+        raise PermissionError("owner: only a team lead or an admin assigns a lead to someone else")
+    snapshot = snapshot_of(state, enterprise_id, track)
+
+    def write() -> int:
+        now = _now()
+        with session_scope(factory) as s:
+            owner_id = (
+                _user_id(s, owner)
+                if owner is not None
+                else (caller.user_id if caller.role in OWNER_ROLES else None)
+            )
+            lead = PipelineLead(
+                park_id=state.settings.park,
+                enterprise_id=enterprise_id,
+                track=track,
+                stage="new",
+                owner_id=owner_id,
+                follow_up_on=follow_up_on,
+                note=note,
+                version=1,
+                created_at=now,
+                updated_at=now,
+                stage_since=now,
+                **snapshot,
+            )
+            s.add(lead)
+            s.flush()
+            s.add(_event(lead, caller, "created", None, "new", 1, now))
+            return lead.id
+
+    try:
+        lead_id = with_retries(write)
+    except IntegrityError as exc:
+        existing = _find_id(factory, state.settings.park, enterprise_id, track)
+        raise Conflict(
+            f"enterprise_id: {enterprise_id!r} is already on the {track} pipeline (lead {existing})"
+        ) from exc
+    return get_lead(state, factory, lead_id)
+
+
+def _find_id(
+    factory: sessionmaker[Session], park: str, enterprise_id: str, track: str
+) -> int | None:
+    with session_scope(factory) as s:
+        return s.scalar(
+            select(PipelineLead.id).where(
+                PipelineLead.park_id == park,
+                PipelineLead.enterprise_id == enterprise_id,
+                PipelineLead.track == track,
+            )
+        )
+
+
+def update_lead(
+    state: ServiceState,
+    factory: sessionmaker[Session],
+    caller: Caller,
+    lead_id: int,
+    change: Change,
+) -> dict[str, Any]:
+    """Apply ``change`` if the lead is still at ``change.version`` (``Conflict`` otherwise); a
+    forbidden stage move or a missing loss reason is ``InvalidInput`` naming the stages or field."""
+    _check_writer(caller)
+
+    def write() -> None:
+        now = _now()
+        with session_scope(factory) as s:
+            lead = s.get(PipelineLead, lead_id)
+            if lead is None or lead.park_id != state.settings.park:
+                raise NotFound(f"id: no pipeline lead {lead_id}")
+            if lead.version != change.version:
+                raise Conflict(
+                    f"version: the lead changed since you read it (you sent {change.version}, "
+                    f"it is now at {lead.version}); read it again and reapply your change"
+                )
+            mine = lead.owner_id in (None, caller.user_id)
+            if caller.role not in ASSIGNERS and not mine:
+                raise PermissionError(
+                    "this lead belongs to another officer; the team lead or an admin can reassign it"
+                )
+            values, events = _changes(s, lead, caller, change, now)
+            if not values:
+                return
+            version = lead.version + 1
+            done = s.execute(  # a CursorResult: an UPDATE's rowcount
+                update(PipelineLead)
+                .where(PipelineLead.id == lead_id, PipelineLead.version == change.version)
+                .values(**values, version=version, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if (
+                cast(CursorResult[Any], done).rowcount != 1
+            ):  # another writer got in between the read and the update
+                raise Conflict(
+                    f"version: the lead changed since you read it (you sent {change.version}); "
+                    "read it again and reapply your change"
+                )
+            for field, old, new in events:
+                s.add(_event(lead_id, caller, field, old, new, version, now))
+
+    with_retries(write)
+    return get_lead(state, factory, lead_id)
+
+
+def _changes(
+    s: Session, lead: PipelineLead, caller: Caller, change: Change, now: datetime
+) -> tuple[dict[str, Any], list[tuple[str, Any, Any]]]:
+    """The column values and audit rows of ``change`` against ``lead`` (nothing for a no-op)."""
+    values: dict[str, Any] = {}
+    events: list[tuple[str, Any, Any]] = []
+    if change.lost_reason is not None and change.lost_reason not in LOST_REASONS:
+        raise InvalidInput(f"lost_reason: must be one of {', '.join(LOST_REASONS)}")
+    if change.stage is not None and change.stage != lead.stage:
+        error = stage_move_error(lead.stage, change.stage)
+        if error:
+            raise InvalidInput(error)
+        if change.stage == "lost" and change.lost_reason is None:
+            raise InvalidInput(f"lost_reason: required to move to lost ({', '.join(LOST_REASONS)})")
+        values.update(stage=change.stage, stage_since=now)
+        values["lost_reason"] = change.lost_reason if change.stage == "lost" else None
+        if change.stage == "contacted" and lead.contacted_on is None:
+            values["contacted_on"] = now.date()
+        if change.stage in {"signed", "lost"}:
+            values["closed_on"] = now.date()
+        elif change.stage == "contacted":  # reopened or stepped back: unresolved again
+            values["closed_on"] = None
+        events.append(("stage", lead.stage, change.stage))
+        if change.stage == "lost":
+            events.append(("lost_reason", lead.lost_reason, change.lost_reason))
+    elif change.lost_reason is not None and lead.stage != "lost":
+        raise InvalidInput("lost_reason: only with stage lost")
+    if change.owner is not UNSET:
+        if caller.role not in ASSIGNERS and change.owner not in (None, caller.username):
+            raise PermissionError(
+                "owner: only a team lead or an admin assigns a lead to someone else"
+            )
+        owner_id = None if change.owner is None else _user_id(s, change.owner)
+        if owner_id != lead.owner_id:
+            old = s.get(User, lead.owner_id).username if lead.owner_id else None  # type: ignore[union-attr]
+            values["owner_id"] = owner_id
+            events.append(("owner", old, change.owner))
+    if change.follow_up_on is not UNSET and change.follow_up_on != lead.follow_up_on:
+        values["follow_up_on"] = change.follow_up_on
+        events.append(("follow_up_on", lead.follow_up_on, change.follow_up_on))
+    if change.note is not UNSET and change.note != lead.note:
+        values["note"] = change.note
+        events.append(("note", lead.note, change.note))
+    return values, events
+
+
+def record_outreach(
+    s: Session,
+    caller: Caller,
+    *,
+    park: str,
+    enterprise_id: str,
+    track: str,
+    outcome: str,
+    contacted_on: date,
+    closed_on: date | None,
+    note: str | None,
+    outreach_id: str,
+    snapshot: dict[str, Any],
+) -> None:
+    """An outreach record as a pipeline event, in the caller's transaction: the lead is created
+    at the outcome's stage if new, else moved there when the rules allow the move (the event is
+    written either way, so nothing recorded is lost)."""
+    now = _now()
+    stage, reason = OUTCOME_STAGE[outcome]
+    lead = s.scalars(
+        select(PipelineLead).where(
+            PipelineLead.park_id == park,
+            PipelineLead.enterprise_id == enterprise_id,
+            PipelineLead.track == track,
+        )
+    ).first()
+    resolved = stage in {"signed", "lost"}
+    if lead is None:
+        lead = PipelineLead(
+            park_id=park,
+            enterprise_id=enterprise_id,
+            track=track,
+            stage=stage,
+            lost_reason=reason,
+            owner_id=caller.user_id if caller.role in OWNER_ROLES else None,
+            note=note,
+            version=1,
+            created_at=now,
+            updated_at=now,
+            stage_since=now,
+            contacted_on=contacted_on,
+            closed_on=(closed_on or contacted_on) if resolved else None,
+            **snapshot,
+        )
+        s.add(lead)
+        s.flush()
+        s.add(_event(lead, caller, "outreach", None, stage, 1, now, outreach_id))
+        return
+    moves = stage != lead.stage and stage_move_error(lead.stage, stage) is None
+    version = lead.version + 1
+    values: dict[str, Any] = {"version": version, "updated_at": now}
+    if moves:
+        values.update(stage=stage, lost_reason=reason, stage_since=now)
+        values["closed_on"] = (closed_on or contacted_on) if resolved else None
+    if lead.contacted_on is None:
+        values["contacted_on"] = contacted_on
+    s.execute(
+        update(PipelineLead)
+        .where(PipelineLead.id == lead.id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    s.add(
+        _event(
+            lead,
+            caller,
+            "outreach",
+            lead.stage,
+            stage if moves else lead.stage,
+            version,
+            now,
+            outreach_id,
+        )
+    )
+
+
+def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(s.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples().all())
+
+
+def _lead_dict(
+    state: ServiceState, lead: PipelineLead, owners: dict[int, str], today: date
+) -> dict[str, Any]:
+    row = state.row_of(lead.enterprise_id)
+    name = (
+        str(state.tables["enterprises"][C.NAME].iloc[row])
+        if row is not None
+        else lead.enterprise_id
+    )
+    current = snapshot_of(state, lead.enterprise_id, lead.track)
+    p_land = current.get("p_land", lead.p_land)
+    value = current.get("value", lead.value)
+    return {
+        "id": lead.id,
+        "enterprise_id": lead.enterprise_id,
+        "name": name,
+        "track": lead.track,
+        "stage": lead.stage,
+        "stage_zh": STAGE_NAMES[lead.stage][0],
+        "lost_reason": lead.lost_reason,
+        "owner": owners.get(lead.owner_id) if lead.owner_id else None,
+        "follow_up_on": lead.follow_up_on,
+        "overdue": lead.follow_up_on is not None and lead.follow_up_on < today,
+        "due": lead.follow_up_on is not None and lead.follow_up_on <= today,
+        "note": lead.note,
+        "version": lead.version,
+        "created_at": _aware(lead.created_at).isoformat(),
+        "updated_at": _aware(lead.updated_at).isoformat(),
+        "stage_since": _aware(lead.stage_since).isoformat(),
+        "stage_age_days": (today - _aware(lead.stage_since).date()).days,
+        "contacted_on": lead.contacted_on,
+        "closed_on": lead.closed_on,
+        "p_land": p_land,
+        "value_wan_cny": value,
+        "expected_value_wan_cny": p_land * value
+        if p_land is not None and value is not None
+        else None,
+        "created_with": {
+            "p_land": lead.p_land,
+            "tax_p10_wan_cny": lead.tax_p10,
+            "tax_p50_wan_cny": lead.tax_p50,
+            "tax_p90_wan_cny": lead.tax_p90,
+            "model_version": lead.model_version,
+        },
+    }
+
+
+def get_lead(state: ServiceState, factory: sessionmaker[Session], lead_id: int) -> dict[str, Any]:
+    """One lead (``NotFound`` if it is not on this park's pipeline)."""
+    with session_scope(factory) as s:
+        lead = s.get(PipelineLead, lead_id)
+        if lead is None or lead.park_id != state.settings.park:
+            raise NotFound(f"id: no pipeline lead {lead_id}")
+        owners = _usernames(s, {lead.owner_id} if lead.owner_id else set())
+        return _lead_dict(state, lead, owners, date.today())
+
+
+@dataclass(frozen=True)
+class PipelineQuery:
+    """Filters of a pipeline list (all optional)."""
+
+    owner: str | None = None  # a username; "" for unassigned
+    stage: str | None = None
+    track: str | None = None
+    due_by: date | None = None  # follow-ups on or before this day
+    open_only: bool = False
+
+
+def list_leads(
+    state: ServiceState,
+    factory: sessionmaker[Session],
+    query: PipelineQuery,
+    *,
+    limit: int,
+    offset: int,
+) -> dict[str, Any]:
+    """Leads of the park's pipeline: due and overdue follow-ups first (earliest first), then those
+    without a follow-up, most recently changed first."""
+    with session_scope(factory) as s:
+        q = select(PipelineLead).where(PipelineLead.park_id == state.settings.park)
+        if query.owner == "":
+            q = q.where(PipelineLead.owner_id.is_(None))
+        elif query.owner is not None:
+            owner = s.scalar(select(User.id).where(User.username == query.owner))
+            if owner is None:
+                raise InvalidInput(f"owner: no user {query.owner!r}")
+            q = q.where(PipelineLead.owner_id == owner)
+        if query.stage is not None:
+            q = q.where(PipelineLead.stage == query.stage)
+        if query.track is not None:
+            q = q.where(PipelineLead.track == query.track)
+        if query.due_by is not None:
+            q = q.where(PipelineLead.follow_up_on <= query.due_by)
+        if query.open_only:
+            q = q.where(PipelineLead.stage.in_(OPEN_STAGES))
+        total = s.scalar(select(func.count()).select_from(q.subquery())) or 0
+        ordered = q.order_by(
+            PipelineLead.follow_up_on.is_(None),
+            PipelineLead.follow_up_on,
+            PipelineLead.updated_at.desc(),
+            PipelineLead.id,
+        )
+        leads = s.scalars(ordered.limit(limit).offset(offset)).all()
+        owners = _usernames(s, {lead.owner_id for lead in leads if lead.owner_id})
+        today = date.today()
+        items = [_lead_dict(state, lead, owners, today) for lead in leads]
+    return {"items": items, "total": int(total), "limit": limit, "offset": offset}
+
+
+def history(
+    state: ServiceState, factory: sessionmaker[Session], lead_id: int
+) -> list[dict[str, Any]]:
+    """Every change of a lead, oldest first: who, when, what, from → to, the version it made."""
+    with session_scope(factory) as s:
+        lead = s.get(PipelineLead, lead_id)
+        if lead is None or lead.park_id != state.settings.park:
+            raise NotFound(f"id: no pipeline lead {lead_id}")
+        events = s.scalars(
+            select(PipelineEvent).where(PipelineEvent.lead_id == lead_id).order_by(PipelineEvent.id)
+        ).all()
+        names = _usernames(s, {e.user_id for e in events if e.user_id})
+        return [
+            {
+                "id": e.id,
+                "at": _aware(e.at).isoformat(),
+                "user": names.get(e.user_id) if e.user_id else None,
+                "field": e.field,
+                "from": e.from_value,
+                "to": e.to_value,
+                "version": e.version,
+                "outreach_id": e.outreach_id,
+            }
+            for e in events
+        ]
+
+
+def _all_leads(state: ServiceState, factory: sessionmaker[Session]) -> list[dict[str, Any]]:
+    """Every lead of the park (the board and the team view aggregate them)."""
+    return list(list_leads(state, factory, PipelineQuery(), limit=1_000_000, offset=0)["items"])
+
+
+def board(
+    state: ServiceState, factory: sessionmaker[Session], track: str | None = None
+) -> list[dict[str, Any]]:
+    """Per stage: the number of leads and their expected value (Σ P(land) × value, today's
+    scores; the stored ones for firms no longer scored)."""
+    leads = [x for x in _all_leads(state, factory) if track is None or x["track"] == track]
+    out = []
+    for stage in STAGES:
+        these = [x for x in leads if x["stage"] == stage]
+        out.append(
+            {
+                "stage": stage,
+                "stage_zh": STAGE_NAMES[stage][0],
+                "count": len(these),
+                "expected_value_wan_cny": sum(x["expected_value_wan_cny"] or 0.0 for x in these),
+                "leads": these,
+            }
+        )
+    return out
+
+
+def team(
+    state: ServiceState, factory: sessionmaker[Session], stale_days: int = 30
+) -> dict[str, Any]:
+    """Per owner (and unassigned): open leads per stage, the oldest stage age, and the open leads
+    whose stage has not changed for more than ``stale_days``."""
+    leads = _all_leads(state, factory)
+    owners = sorted({x["owner"] or "" for x in leads})
+    rows = []
+    for owner in owners:
+        mine = [x for x in leads if (x["owner"] or "") == owner]
+        open_ = [x for x in mine if x["stage"] in OPEN_STAGES]
+        stale = [x for x in open_ if x["stage_age_days"] > stale_days]
+        rows.append(
+            {
+                "owner": owner or None,
+                "leads": len(mine),
+                "open": len(open_),
+                "per_stage": {st: sum(x["stage"] == st for x in mine) for st in STAGES},
+                "oldest_stage_age_days": max((x["stage_age_days"] for x in open_), default=None),
+                "overdue": sum(x["overdue"] for x in open_),
+                "stale": stale,
+            }
+        )
+    return {"stale_days": stale_days, "owners": rows}
+
+
+def pipeline_outcomes(factory: sessionmaker[Session], park: str) -> pd.DataFrame:
+    """The pipeline's resolved leads as outreach records (the contract's ``outreach`` columns)
+    for training: negotiating → interested, signed / landed / paying → signed, lost → declined
+    or no_response; leads not yet contacted or still waiting are left out."""
+    with session_scope(factory) as s:
+        rows = s.execute(
+            select(PipelineLead, User.username)
+            .outerjoin(User, User.id == PipelineLead.owner_id)
+            .where(PipelineLead.park_id == park)
+        ).all()
+    records = []
+    for lead, owner in rows:
+        outcome = (
+            LOST_OUTCOME.get(lead.lost_reason or "", "declined")
+            if lead.stage == "lost"
+            else STAGE_OUTCOME.get(lead.stage)
+        )
+        if outcome is None:
+            continue
+        contacted = lead.contacted_on or _aware(lead.created_at).date()
+        records.append(
+            {
+                C.OUTREACH_ID: f"pipeline-{lead.id}",
+                C.ENTERPRISE_ID: lead.enterprise_id,
+                C.PARK_ID: park,
+                C.TRACK: lead.track,
+                C.CAMPAIGN: "pipeline",
+                C.CONTACTED_ON: pd.Timestamp(contacted),
+                C.OUTCOME: outcome,
+                C.CLOSED_ON: pd.Timestamp(lead.closed_on) if lead.closed_on else pd.NaT,
+                C.OFFICER: owner,
+                C.NOTE: None,
+            }
+        )
+    columns = [
+        C.OUTREACH_ID,
+        C.ENTERPRISE_ID,
+        C.PARK_ID,
+        C.TRACK,
+        C.CAMPAIGN,
+        C.CONTACTED_ON,
+        C.OUTCOME,
+        C.CLOSED_ON,
+        C.OFFICER,
+        C.NOTE,
+    ]
+    return pd.DataFrame(records, columns=columns)
+
+
+def owners_of(factory: sessionmaker[Session]) -> Sequence[str]:
+    """The usernames a lead can be assigned to (enabled officers and team leads)."""
+    with session_scope(factory) as s:
+        return list(
+            s.scalars(
+                select(User.username)
+                .where(User.role.in_(OWNER_ROLES), User.disabled.is_(False))
+                .where(User.password_hash.is_not(None))
+                .order_by(User.username)
+            )
+        )
