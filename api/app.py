@@ -7,6 +7,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, HTTPException, Request
+from fastapi.exception_handlers import request_validation_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
@@ -123,6 +125,15 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
     @app.exception_handler(Conflict)
     async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        # FastAPI's own 422, except that a refused password is never echoed back
+        errors = [
+            {k: v for k, v in e.items() if k != "input"} if "password" in e.get("loc", ()) else e
+            for e in exc.errors()
+        ]
+        return await request_validation_exception_handler(request, RequestValidationError(errors))
 
     @app.exception_handler(PermissionError)
     async def forbidden(_request: Request, exc: PermissionError) -> JSONResponse:

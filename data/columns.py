@@ -80,6 +80,7 @@ OUTCOME: Final = "outcome"
 CLOSED_ON: Final = "closed_on"
 OFFICER: Final = "officer"
 NOTE: Final = "note"
+PIPELINE_CAMPAIGN: Final = "pipeline"  # the campaign of outcomes read from the service's pipeline
 
 # oracle (evaluation only): the true P(sign if approached now) and what the firm would bring
 P_SIGN: Final = "p_sign"

@@ -201,8 +201,12 @@ def train(
     engine: str = "local",
     scheduler: str | None = None,
     workers: int = 2,
+    outcomes: pd.DataFrame | None = None,
 ) -> TrainResult:
     """Train all models on a universe and log one MLflow run (see the module docstring).
+
+    ``outcomes`` are outreach records from outside the universe's files — the service's
+    pipeline (``api.services.pipeline.pipeline_outcomes``) — learnt from with the imported history.
 
     ``engine="dask"`` fits every booster with ``lightgbm.dask`` on ``scheduler`` (or a
     ``LocalCluster`` of ``workers``) and logs and registers exactly as the local engine does."""
@@ -217,6 +221,7 @@ def train(
                 register=register,
                 fitter=fitter,
                 engine=engine,
+                outcomes=outcomes,
             )
     if engine != "local":
         raise ValueError(f"engine: must be local or dask (got {engine!r})")
@@ -227,11 +232,34 @@ def train(
         register=register,
         fitter=LOCAL,
         engine=engine,
+        outcomes=outcomes,
+    )
+
+
+def training_outreach(
+    tables: Mapping[str, pd.DataFrame], park_id: str, outcomes: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """The resolved outreach the landing model learns from: the universe's history and the
+    pipeline's ``outcomes`` of ``park_id`` (``pending`` left out), oldest contact first."""
+    parts = [tables["outreach"]]
+    if outcomes is not None and len(outcomes):
+        parts.append(outcomes[list(tables["outreach"].columns)])
+    outreach = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+    outreach = outreach[(outreach[C.PARK_ID] == park_id) & (outreach[C.OUTCOME] != "pending")]
+    return outreach.sort_values([C.CONTACTED_ON, C.OUTREACH_ID], kind="stable").reset_index(
+        drop=True
     )
 
 
 def _train(
-    *, settings: Settings, data_dir: Path, park_id: str, register: bool, fitter: Fitter, engine: str
+    *,
+    settings: Settings,
+    data_dir: Path,
+    park_id: str,
+    register: bool,
+    fitter: Fitter,
+    engine: str,
+    outcomes: pd.DataFrame | None = None,
 ) -> TrainResult:
     started = time.perf_counter()
     parks = default_parks()
@@ -260,11 +288,17 @@ def _train(
     metrics |= tax_metrics(y_test[has_hist], pred_h[has_hist], "tax_with_history_")
 
     # landing propensity
-    outreach = tables["outreach"]
-    outreach = outreach[(outreach[C.PARK_ID] == park_id) & (outreach[C.OUTCOME] != "pending")]
-    outreach = outreach.sort_values([C.CONTACTED_ON, C.OUTREACH_ID], kind="stable").reset_index(
-        drop=True
-    )
+    outreach = training_outreach(tables, park_id, outcomes)
+    from_pipeline = outreach[C.CAMPAIGN].eq(C.PIPELINE_CAMPAIGN).to_numpy()
+    if outcomes is not None:
+        metrics["pipeline_outcomes"] = float(from_pipeline.sum())
+        metrics["pipeline_signed"] = float(
+            (from_pipeline & outreach[C.OUTCOME].eq("signed").to_numpy()).sum()
+        )
+        notes.append(
+            f"{int(metrics['pipeline_outcomes'])} resolved outcomes from the pipeline "
+            f"({int(metrics['pipeline_signed'])} signed) learnt with the imported history"
+        )
 
     def make_scorer(
         propensity: LandingPropensityModel | RosterPropensity | PriorPropensity,
@@ -282,7 +316,11 @@ def _train(
 
     propensity: LandingPropensityModel | RosterPropensity | PriorPropensity
     holdout = pd.DataFrame()
-    roster_tables: dict[str, pd.DataFrame] = {}
+    csv_tables: dict[str, pd.DataFrame] = {}
+    if from_pipeline.any():  # what the run learnt from the pipeline, with its label
+        csv_tables["pipeline_outcomes.csv"] = outreach.loc[from_pipeline].assign(
+            label=outreach.loc[from_pipeline, C.OUTCOME].eq("signed").astype(int)
+        )
     if len(outreach) >= 200 and outreach[C.OUTCOME].eq("signed").sum() >= 20:
         X_contacts = _contact_features(fc, tables, outreach)
         y = (outreach[C.OUTCOME] == "signed").to_numpy(dtype=int)
@@ -381,7 +419,7 @@ def _train(
             notes.append(fit.note)
             for result in fit.holdouts.values():
                 metrics |= result.summary()
-                roster_tables[f"roster_holdout_{result.level}.csv"] = result.places
+                csv_tables[f"roster_holdout_{result.level}.csv"] = result.places
             metrics |= {f"roster_weight_{k}": w for k, w in fit.propensity.weights.items()}
         scorer = make_scorer(propensity)
     scorer.metrics = dict(metrics)
@@ -419,7 +457,7 @@ def _train(
                 encoding="utf-8",
             )
             (folder / "notes.txt").write_text("\n".join(notes) + "\n", encoding="utf-8")
-            for name, table in roster_tables.items():
+            for name, table in csv_tables.items():
                 table.to_csv(folder / name, index=False)
             tax_holdout = X_test_h.copy()
             tax_holdout["tax_paid_wan_cny"] = y_test

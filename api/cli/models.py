@@ -14,9 +14,9 @@ from data.reference import default_chains, default_parks
 from data.settings import get_settings
 
 if TYPE_CHECKING:
-    pass
+    import pandas as pd
 
-from api.cli import ParkOption, app, console, data_folder, fail
+from api.cli import ParkOption, app, console, data_folder, err_console, fail
 
 SchedulerOption = Annotated[
     str | None, typer.Option(help="Dask scheduler address (tcp://host:8786).")
@@ -24,6 +24,30 @@ SchedulerOption = Annotated[
 WorkersOption = Annotated[
     int, typer.Option(help="Workers of a LocalCluster when no scheduler is given.")
 ]
+
+
+def _pipeline_outcomes(park: str) -> pd.DataFrame | None:
+    """The service pipeline's resolved leads of ``park`` as outreach records, or ``None`` (said
+    on stderr) when the service database is not there or not at this version's schema."""
+    from sqlalchemy.orm import sessionmaker
+
+    from api.db import make_engine
+    from api.migrate import schema_state
+    from api.services.pipeline import pipeline_outcomes
+
+    engine = make_engine(get_settings().database)
+    try:
+        state = schema_state(engine)
+        if state.kind != "ready":
+            if state.kind != "empty":
+                err_console.print(
+                    f"pipeline outcomes not read: service database {state.message}",
+                    highlight=False,
+                )
+            return None
+        return pipeline_outcomes(sessionmaker(engine), park)
+    finally:
+        engine.dispose()
 
 
 @app.command()
@@ -49,6 +73,7 @@ def train(
             engine=engine,
             scheduler=scheduler,
             workers=workers,
+            outcomes=_pipeline_outcomes(park),
         )
     except (DataFileError, ValueError) as exc:
         raise fail(str(exc)) from exc

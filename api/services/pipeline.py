@@ -413,7 +413,8 @@ def record_outreach(
 def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
     if not ids:
         return {}
-    return dict(s.execute(select(User.id, User.username).where(User.id.in_(ids))).tuples().all())
+    rows = s.execute(select(User.id, User.username).where(User.id.in_(ids))).all()
+    return {int(uid): str(name) for uid, name in rows}
 
 
 def _lead_dict(
@@ -630,7 +631,7 @@ def pipeline_outcomes(factory: sessionmaker[Session], park: str) -> pd.DataFrame
                 C.ENTERPRISE_ID: lead.enterprise_id,
                 C.PARK_ID: park,
                 C.TRACK: lead.track,
-                C.CAMPAIGN: "pipeline",
+                C.CAMPAIGN: C.PIPELINE_CAMPAIGN,
                 C.CONTACTED_ON: pd.Timestamp(contacted),
                 C.OUTCOME: outcome,
                 C.CLOSED_ON: pd.Timestamp(lead.closed_on) if lead.closed_on else pd.NaT,
