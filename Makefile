@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install browser run test lint bench load wrk clean
+.PHONY: install browser postgres run test lint bench load wrk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,12 +17,14 @@ install: $(STAMP)
 ## tracks, create an analyst API key and serve the API and pages on http://127.0.0.1:8000
 run: install
 	$(BIN)/attract demo
+	$(BIN)/attract db upgrade
 	$(BIN)/attract train
 	$(BIN)/attract promote
 	$(BIN)/attract leads --track hq --top 10
 	$(BIN)/attract leads --track bigdata --top 10
+	@$(BIN)/attract users create admin --role admin --display-name 'Demo admin' --exist-ok
 	@echo "API key (analyst): $$($(BIN)/attract keys create --role analyst --label 'make run' 2>/dev/null | tail -n 1)"
-	@echo "API docs: http://127.0.0.1:8000/docs   leads: http://127.0.0.1:8000/api/v1/leads?track=bigdata"
+	@echo "pages: http://127.0.0.1:8000/ (sign in as admin)   API docs: http://127.0.0.1:8000/docs"
 	$(BIN)/attract serve --host 127.0.0.1 --port 8000
 
 ## browser: Debian's chromium + chromium-driver (and CJK fonts) for the browser tests, if missing
@@ -34,8 +36,18 @@ browser:
 	    chromium chromium-driver fonts-noto-cjk >/dev/null; \
 	fi
 
-## test: lint (ruff), types (mypy --strict) and the test suite (pytest), browser tests included
-test: install browser
+## postgres: Debian's postgresql server programs, for the tests' PostgreSQL run, if missing
+postgres:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" -eq 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    postgresql postgresql-client >/dev/null; \
+	fi
+
+## test: lint (ruff), types (mypy --strict) and the test suite (pytest), browser tests included;
+## the API, pipeline and reliability tests run on SQLite and on a PostgreSQL server they start
+test: install browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -167,9 +167,15 @@ def make_engine(url: str) -> Engine:
     is_sqlite = url.startswith("sqlite")
     if is_sqlite and url.startswith("sqlite:///") and url != "sqlite:///:memory:":
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(
-        url, connect_args={"timeout": BUSY_SECONDS} if is_sqlite else {}, pool_pre_ping=True
-    )
+    if is_sqlite:
+        connect_args: dict[str, Any] = {"timeout": BUSY_SECONDS}
+    elif url.startswith(
+        "postgresql"
+    ):  # a held lock is waited for as long as SQLite's, then retried
+        connect_args = {"options": f"-c lock_timeout={int(BUSY_SECONDS * 1000)}"}
+    else:
+        connect_args = {}
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
     if is_sqlite:
 
         @event.listens_for(engine, "connect")

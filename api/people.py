@@ -266,9 +266,7 @@ class CallerCache:
         """Drop every cached answer for this user (after disabling, enabling or changing it),
         and every cached refusal (which may have been this user's while disabled)."""
         with self._lock:
-            stale = [
-                k for k, (_, c) in self._entries.items() if c is None or c.user_id == user_id
-            ]
+            stale = [k for k, (_, c) in self._entries.items() if c is None or c.user_id == user_id]
             for k in stale:
                 del self._entries[k]
 

@@ -397,7 +397,9 @@ class PipelineIn(_In):
 class PipelinePatch(_In):
     """A change of one lead; fields left out stay as they are, ``null`` clears one."""
 
-    version: int = Field(ge=1, description="the version you read: a stale one is a 409")
+    version: int = Field(
+        ge=1, le=2_147_483_647, description="the version you read: a stale one is a 409"
+    )
     stage: Stage | None = None
     lost_reason: LostReason | None = Field(default=None, description="required with stage lost")
     owner: Username | None = Field(default=None, description="null unassigns")

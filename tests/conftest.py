@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 from data.demo.generator import DemoUniverse, write
 from data.settings import SEED, Settings
 from industry_graph.demo import build_demo
+from tests.pg import PostgresServer, postgres_server
 from training.promote import promote
 from training.train import TrainResult, train
 
@@ -22,6 +24,19 @@ def shared_data() -> Path:
     if not SHARED_DATA.is_dir():
         pytest.skip(f"real public data not found at {SHARED_DATA.resolve()} (../shared/data)")
     return SHARED_DATA.resolve()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (Debian's ``postgresql``; ``make test`` installs
+    it); tests on PostgreSQL skip, saying so, where it is not installed."""
+    try:
+        with postgres_server() as server:
+            yield server
+    except RuntimeError as exc:
+        if "not installed" not in str(exc):
+            raise
+        pytest.skip(str(exc))
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
 from api.deps import GraphDep, OfficerDep, SessionsDep, WriterDep
@@ -21,6 +21,7 @@ from api.schemas import (
 from api.services import pipeline as service
 from api.services.pipeline import UNSET, Change, PipelineQuery
 
+LeadId = Annotated[int, Path(ge=1, le=2_147_483_647, description="the lead's id")]
 router = APIRouter(
     tags=["pipeline"],
     responses={
@@ -90,7 +91,7 @@ async def post_pipeline(
 
 @router.get("/pipeline/{lead_id}", response_model=PipelineLeadPublic)
 async def get_pipeline_lead(
-    lead_id: int, state: GraphDep, sessions: SessionsDep, _caller: OfficerDep
+    lead_id: LeadId, state: GraphDep, sessions: SessionsDep, _caller: OfficerDep
 ) -> dict[str, object]:
     """One lead."""
     return await run_in_threadpool(service.get_lead, state, sessions, lead_id)
@@ -102,7 +103,7 @@ async def get_pipeline_lead(
     responses={404: {"description": "unknown lead"}, **CONFLICT, **FORBIDDEN},
 )
 async def patch_pipeline_lead(
-    lead_id: int,
+    lead_id: LeadId,
     payload: PipelinePatch,
     state: GraphDep,
     sessions: SessionsDep,
@@ -124,7 +125,7 @@ async def patch_pipeline_lead(
 
 @router.get("/pipeline/{lead_id}/history", response_model=list[PipelineEventPublic])
 async def get_pipeline_history(
-    lead_id: int, state: GraphDep, sessions: SessionsDep, _caller: OfficerDep
+    lead_id: LeadId, state: GraphDep, sessions: SessionsDep, _caller: OfficerDep
 ) -> list[dict[str, object]]:
     """Every change of the lead, oldest first (the append-only audit)."""
     return await run_in_threadpool(service.history, state, sessions, lead_id)

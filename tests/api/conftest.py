@@ -1,5 +1,6 @@
-"""A loaded app over the session's trained demo, with a key of each role (each acts as its
-role's scripts user)."""
+"""A loaded app over the session's trained demo with a key of each role (each acts as its role's
+scripts user), once on SQLite and once on a real PostgreSQL server: every test that takes
+``api`` runs on both."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.db import create_key
 from tests.conftest import Trained
+from tests.pg import PostgresServer
 
 
 @dataclass(frozen=True)
@@ -23,14 +25,23 @@ class Api:
     analyst: dict[str, str]
     admin: dict[str, str]
     lead: dict[str, str]
+    backend: str  # sqlite or postgresql
 
 
-@pytest.fixture(scope="session")
-def api(trained: Trained) -> Iterator[Api]:
-    app = create_app(trained.settings, load="sync")
+@pytest.fixture(scope="session", params=["sqlite", "postgresql"])
+def api(request: pytest.FixtureRequest, trained: Trained) -> Iterator[Api]:
+    settings = trained.settings
+    if request.param == "postgresql":
+        server: PostgresServer = request.getfixturevalue("postgres")
+        database = server.database()
+        url = database.__enter__()
+        request.addfinalizer(lambda: database.__exit__(None, None, None))
+        settings = settings.model_copy(update={"database_url": url})
+    app = create_app(settings, load="sync")
     with TestClient(app) as client:
-        officer = {"X-API-Key": create_key(app.state.sessions, role="officer")}
-        analyst = {"X-API-Key": create_key(app.state.sessions, role="analyst")}
-        admin = {"X-API-Key": create_key(app.state.sessions, role="admin")}
-        lead = {"X-API-Key": create_key(app.state.sessions, role="lead")}
-        yield Api(app=app, client=client, officer=officer, analyst=analyst, admin=admin, lead=lead)
+        keys = {
+            role: {"X-API-Key": create_key(app.state.sessions, role=role)}
+            for role in ("officer", "analyst", "admin", "lead")
+        }
+        yield Api(app=app, client=client, backend=request.param, **keys)
+    app.state.engine.dispose()

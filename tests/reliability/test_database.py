@@ -21,15 +21,30 @@ V1 = "/api/v1"
 
 
 @contextmanager
-def locked(db: Path) -> Iterator[None]:
-    """Another process's write transaction holding the database's write lock."""
-    conn = sqlite3.connect(db, timeout=0, isolation_level=None)
-    try:
-        conn.execute("BEGIN EXCLUSIVE")
-        yield
-    finally:
-        conn.rollback()
-        conn.close()
+def locked(api: Api) -> Iterator[None]:
+    """Another process's write transaction holding the write lock: SQLite's database lock, or
+    on PostgreSQL an EXCLUSIVE lock on the outreach table (reads go on, writes wait)."""
+    url = api.app.state.settings.database
+    if api.backend == "sqlite":
+        conn = sqlite3.connect(
+            Path(url.removeprefix("sqlite:///")), timeout=0, isolation_level=None
+        )
+        try:
+            conn.execute("BEGIN EXCLUSIVE")
+            yield
+        finally:
+            conn.rollback()
+            conn.close()
+        return
+    import psycopg
+    from sqlalchemy import make_url
+
+    with psycopg.connect(make_url(url).set(drivername="postgresql").render_as_string(False)) as pg:
+        pg.execute("LOCK TABLE outreach_records IN EXCLUSIVE MODE")
+        try:
+            yield
+        finally:
+            pg.rollback()
 
 
 def _stored(api: Api, note: str) -> int:
@@ -54,14 +69,13 @@ def test_locked_database_gives_503_after_bounded_retries_then_the_retry_lands_on
     note = f"locked-{uuid.uuid4().hex[:8]}"
     body = _body(api, note)
     headers = {**api.officer, "Idempotency-Key": note}
-    db = Path(api.app.state.settings.database.removeprefix("sqlite:///"))
-    with locked(db):
+    with locked(api):
         started = time.monotonic()
         r = api.client.post(f"{V1}/outreach", json=body, headers=headers)
         waited = time.monotonic() - started
         assert r.status_code == 503, r.text
         assert r.headers["retry-after"] and "busy" in r.json()["detail"]
-        assert "sqlite" not in r.text.lower() and "INSERT" not in r.text
+        assert "sqlite" not in r.text.lower() and "INSERT" not in r.text and "lock" not in r.text
         # bounded: every attempt waited its busy timeout, and no more than the retries allow
         assert ATTEMPTS * BUSY_SECONDS * 0.9 <= waited <= ATTEMPTS * BUSY_SECONDS + 5, waited
         # reads go on while a writer holds the lock (WAL)
@@ -77,14 +91,13 @@ def test_locked_database_gives_503_after_bounded_retries_then_the_retry_lands_on
 def test_a_lock_released_within_the_retries_costs_no_error(api: Api) -> None:
     note = f"brief-{uuid.uuid4().hex[:8]}"
     body = _body(api, note)
-    db = Path(api.app.state.settings.database.removeprefix("sqlite:///"))
     answer: list[int] = []
 
     def post() -> None:
         r = api.client.post(f"{V1}/outreach", json=body, headers=api.officer)
         answer.append(r.status_code)
 
-    with locked(db):
+    with locked(api):
         writer = threading.Thread(target=post)
         writer.start()
         time.sleep(BUSY_SECONDS * 1.5)  # past the first attempt, within the second
