@@ -137,6 +137,7 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "reset_password": {"zh": "重置密码", "en": "Reset password"},
     "new_password": {"zh": "新密码", "en": "New password"},
     "track": {"zh": "赛道", "en": "Track"},
+    "edit": {"zh": "修改", "en": "Edit"},
 }
 
 

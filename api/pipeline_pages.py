@@ -327,6 +327,10 @@ def users_change(
     _, blocked = _admin(request, None)
     if blocked is not None:
         return blocked
+    me = signed_in(request)
+    if action == "disable" and me is not None and me.username == username:
+        message = "disabled: an admin cannot disable their own account"
+        return RedirectResponse(f"/admin/users?{urlencode({'error': message})}", status_code=303)
     try:
         user = update_user(
             request.app.state.sessions,

@@ -45,10 +45,12 @@ async def patch_user(
     payload: UserPatch,
     request: Request,
     sessions: SessionsDep,
-    _admin: AdminDep,
+    admin: AdminDep,
 ) -> dict[str, object]:
     """Disable or enable (a disabled user's sessions and keys stop at once), reset the password
-    (lifts a lock-out), change the role or the name."""
+    (lifts a lock-out), change the role or the name. An admin does not disable themselves."""
+    if payload.disabled and username == admin.username:
+        raise InvalidInput("disabled: an admin cannot disable their own account")
     try:
         user = await run_in_threadpool(
             lambda: update_user(

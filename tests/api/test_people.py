@@ -114,6 +114,8 @@ def test_a_disabled_user_stops_at_once_sessions_and_keys(api: Api, browser: Test
     assert api.client.get("/api/v1/pipeline", headers=key).status_code == 200
     r = api.client.patch("/api/v1/users/nobody.at.all", json={"disabled": True}, headers=api.admin)
     assert r.status_code == 404
+    r = api.client.patch("/api/v1/users/scripts-admin", json={"disabled": True}, headers=api.admin)
+    assert r.status_code == 422 and "own account" in r.json()["detail"][0]["msg"]
 
 
 def test_the_admin_page_creates_disables_and_resets(api: Api, browser: TestClient) -> None:

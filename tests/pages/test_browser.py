@@ -201,6 +201,93 @@ def test_sign_in_filter_export_record_and_chain_map(browser: object, site: Site)
     _shot(d, "08-leads-hq-en")
 
 
+def _sign_out_and_in(d: object, site: Site, username: str, password: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    d.get(f"{site.base}/pipeline?lang=zh")  # type: ignore[attr-defined]
+    if "/login" not in d.current_url:  # type: ignore[attr-defined]
+        d.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()  # type: ignore[attr-defined]
+    _sign_in(d, username, password)
+
+
+def test_my_leads_board_team_and_people(browser: object, site: Site) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    d = browser
+    _sign_out_and_in(d, site, "zhang.wei", site.password)
+    # two leads of the list onto the pipeline
+    d.get(f"{site.base}/leads?track=bigdata&lang=zh")  # type: ignore[attr-defined]
+    added = []
+    for i in (3, 4):
+        row = d.find_elements(By.CSS_SELECTOR, "tr.lead")[i]  # type: ignore[attr-defined]
+        added.append(row.get_attribute("data-id"))
+        row.find_element(By.CSS_SELECTOR, "form.add-form button").click()
+        assert added[-1] in d.find_element(By.ID, "saved").text  # type: ignore[attr-defined]
+
+    # 我的线索: move the first to contacted with a follow-up that is already due
+    d.get(f"{site.base}/pipeline")  # type: ignore[attr-defined]
+    rows = d.find_elements(By.CSS_SELECTOR, "#pipeline tr[id^=lead-]")  # type: ignore[attr-defined]
+    assert len(rows) >= 2 and "我的线索" in d.page_source  # type: ignore[attr-defined]
+    row = next(r for r in rows if added[0] in r.get_attribute("innerHTML"))
+    lead_id = row.get_attribute("id")
+    row.find_element(By.TAG_NAME, "summary").click()
+    form = row.find_element(By.CSS_SELECTOR, "form.lead-form")
+    Select(form.find_element(By.NAME, "stage")).select_by_value("contacted")
+    follow = form.find_element(By.NAME, "follow_up_on")
+    d.execute_script("arguments[0].value = '2026-01-05'", follow)  # type: ignore[attr-defined]
+    note = form.find_element(By.NAME, "note")
+    note.clear()
+    note.send_keys("约了下周二见面")
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    assert d.find_element(By.ID, "saved")  # type: ignore[attr-defined]
+    first = d.find_elements(By.CSS_SELECTOR, "#pipeline tr[id^=lead-]")[0]  # type: ignore[attr-defined]
+    assert first.get_attribute("id") == lead_id  # overdue follow-ups first
+    assert "已接洽" in first.text and "已逾期" in first.text and "约了下周二见面" in first.text
+    _shot(d, "09-my-leads")
+
+    # the board: counts and expected value per stage
+    d.get(f"{site.base}/pipeline/board")  # type: ignore[attr-defined]
+    contacted = d.find_element(By.ID, "stage-contacted")  # type: ignore[attr-defined]
+    assert int(contacted.find_element(By.CLASS_NAME, "count").text) >= 1
+    assert float(contacted.find_element(By.CLASS_NAME, "ev").text.replace(",", "")) > 0
+    assert not d.find_elements(By.ID, "nav-team")  # type: ignore[attr-defined]  # officers have none
+    _shot(d, "10-board")
+
+    # the team lead: the team view, and reassigning a lead to another officer
+    _sign_out_and_in(d, site, "wang.lead", "lead-pass-1234")
+    d.get(f"{site.base}/pipeline/team?stale_days=1")  # type: ignore[attr-defined]
+    mine = d.find_element(By.ID, "owner-zhang.wei").text  # type: ignore[attr-defined]
+    assert mine.split()[0] == "zhang.wei" and int(mine.split()[2]) >= 2  # open leads
+    _shot(d, "11-team")
+    d.get(f"{site.base}/pipeline?scope=all")  # type: ignore[attr-defined]
+    row = d.find_element(By.ID, lead_id)  # type: ignore[attr-defined]
+    row.find_element(By.TAG_NAME, "summary").click()
+    form = row.find_element(By.CSS_SELECTOR, "form.lead-form")
+    Select(form.find_element(By.NAME, "owner")).select_by_value("li.na")
+    form.find_element(By.CSS_SELECTOR, "button").click()
+    assert "li.na" in d.find_element(By.ID, lead_id).text  # type: ignore[attr-defined]
+
+    # the admin: people, and a disabled officer is signed out at once
+    _sign_out_and_in(d, site, "admin", "admin-pass-1234")
+    d.get(f"{site.base}/admin/users")  # type: ignore[attr-defined]
+    create = d.find_element(By.ID, "create-user")  # type: ignore[attr-defined]
+    create.find_element(By.NAME, "username").send_keys("zhao.lei")
+    create.find_element(By.NAME, "display_name").send_keys("赵磊")
+    create.find_element(By.NAME, "password").send_keys("zhao-password-1")
+    create.find_element(By.CSS_SELECTOR, "button").click()
+    assert "zhao.lei" in d.find_element(By.ID, "users-done").text  # type: ignore[attr-defined]
+    with httpx.Client(base_url=site.base, timeout=10) as officer:
+        signed = officer.post("/login", data={"username": "li.na", "password": "officer-pass-456"})
+        cookies = {"attract_session": signed.cookies["attract_session"]}
+        assert officer.get("/pipeline", cookies=cookies).status_code == 200
+        d.find_element(By.CSS_SELECTOR, "#user-li\\.na form button").click()  # type: ignore[attr-defined]
+        status = d.find_element(By.CSS_SELECTOR, "#user-li\\.na .status").text  # type: ignore[attr-defined]
+        assert status == "已停用"
+        assert officer.get("/pipeline", cookies=cookies).status_code == 303  # to sign-in
+    _shot(d, "12-admin-people")
+
+
 def test_pages_render_quickly(site: Site) -> None:
     with httpx.Client(base_url=site.base, timeout=10) as client:
         signed = client.post("/login", data={"username": "zhang.wei", "password": site.password})
