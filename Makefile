@@ -61,10 +61,11 @@ lint: install
 bench: install wrk
 	$(BIN)/python -m bench.run
 
-## load: the two-minute mixed load (leads, enterprises, chains, outreach writes) against
-## `attract serve` over the 1 M demo; prints throughput, percentiles, errors, writes stored
-load: install wrk
-	$(BIN)/python -m bench.run mixed_load
+## load: the two-minute mixed load (leads, enterprises, chains, outreach writes, pipeline reads
+## and updates) against `attract serve` over the 1 M demo; prints throughput, percentiles,
+## errors, writes stored; then 8 clients × 50 pipeline leads × 60 s on SQLite and PostgreSQL
+load: install wrk postgres
+	$(BIN)/python -m bench.run mixed_load pipeline_concurrency
 
 wrk:
 	@if ! command -v wrk >/dev/null; then \

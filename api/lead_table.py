@@ -185,6 +185,10 @@ class LeadTable:
         """The scores of one row, without reasons (cheap)."""
         return {k: float(self._columns[k][position]) for k in SCORE_FIELDS}
 
+    def name_at(self, position: int) -> str:
+        """The firm name of one row."""
+        return str(self._columns[C.NAME][position])
+
     def rows(self, positions: np.ndarray) -> list[dict[str, object]]:
         """Lead records of the given row positions, reasons included."""
         self._fill_reasons(positions)

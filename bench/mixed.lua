@@ -1,13 +1,16 @@
 -- The mixed load of `python -m bench.run mixed_load` (wrk). The runner prepends `key`, `run`,
--- `leads` (lead-list paths), `firms` (enterprise ids), `tracks` (the park's track ids) and
--- `links` ({chain, link} pairs).
--- Every 20 requests: 8 lead lists, 5 enterprise pages, 4 chain reads and 3 outreach writes,
--- each write with its own Idempotency-Key and `run` as its note, so the runner can count the
--- stored records.
+-- `leads` (lead-list paths), `firms` (enterprise ids), `tracks` (the park's track ids),
+-- `links` ({chain, link} pairs) and `pipeline` (ids of pipeline leads the key's user owns).
+-- Every 20 requests: 6 lead lists, 4 enterprise pages, 3 chain reads, 2 outreach writes (each
+-- with its own Idempotency-Key and `run` as its note, so the runner can count the stored
+-- records), 2 pipeline lists, 1 pipeline lead and 2 pipeline updates (a note `run-N` with the
+-- version last seen for that lead, learnt from the answers; leads are taken in turn, so two
+-- updates of one lead are ~2,000 requests apart).
 local schedule = {
-  "leads", "firm", "chain", "leads", "write", "firm", "leads", "chain", "leads", "firm",
-  "write", "leads", "chain", "firm", "leads", "write", "leads", "chain", "firm", "leads",
+  "leads", "firm", "chain", "plist", "write", "patch", "leads", "pone", "leads", "firm",
+  "leads", "chain", "plist", "firm", "write", "leads", "patch", "chain", "firm", "leads",
 }
+local versions = {}
 local threads = {}
 
 function setup(thread)
@@ -20,6 +23,7 @@ function init(args)
   kinds = {}
   counter = 0
   writes = 0
+  patches = 0
 end
 
 request = function()
@@ -28,7 +32,17 @@ request = function()
   kinds[kind] = (kinds[kind] or 0) + 1
   local headers = { ["X-API-Key"] = key }
   local firm = firms[(counter % #firms) + 1]
-  if kind == "leads" then
+  if kind == "plist" then
+    return wrk.format("GET", "/api/v1/pipeline?owner=me&limit=50", headers)
+  elseif kind == "pone" then
+    return wrk.format("GET", "/api/v1/pipeline/" .. pipeline[(counter % #pipeline) + 1], headers)
+  elseif kind == "patch" then
+    patches = patches + 1
+    local id = pipeline[(patches % #pipeline) + 1]
+    headers["Content-Type"] = "application/json"
+    local body = string.format('{"version":%d,"note":"%s-%d-%d"}', versions[id] or 1, run, tid, patches)
+    return wrk.format("PATCH", "/api/v1/pipeline/" .. id, headers, body)
+  elseif kind == "leads" then
     return wrk.format("GET", leads[(counter % #leads) + 1], headers)
   elseif kind == "firm" then
     return wrk.format("GET", "/api/v1/enterprises/" .. firm, headers)
@@ -56,6 +70,10 @@ end
 
 response = function(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
+  if status == 200 and body:sub(1, 6) == '{"id":' then  -- a pipeline lead: remember its version
+    local id, version = body:match('^{"id":(%d+),.-"version":(%d+)')
+    if id then versions[tonumber(id)] = tonumber(version) end
+  end
 end
 
 local function json_counts(t)

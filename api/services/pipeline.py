@@ -112,7 +112,8 @@ def stage_move_error(current: str, wanted: str) -> str | None:
 
 
 def snapshot_of(state: ServiceState, enterprise_id: str, track: str) -> dict[str, Any]:
-    """The lead scores of a firm on a track, for the snapshot stored with the lead."""
+    """The lead scores of a firm on a track (empty if it is no candidate of the track), for the
+    snapshot stored with the lead."""
     table = state.leads.get(track)
     pos = table.position_of(enterprise_id) if table is not None else None
     if table is None or pos is None:
@@ -417,16 +418,21 @@ def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
     return {int(uid): str(name) for uid, name in rows}
 
 
+def _name(state: ServiceState, enterprise_id: str, track: str) -> str:
+    """A firm's name: from the track's lead table (fast), else from the universe."""
+    table = state.leads.get(track)
+    pos = table.position_of(enterprise_id) if table is not None else None
+    if table is not None and pos is not None:
+        return table.name_at(pos)
+    row = state.row_of(enterprise_id)
+    return enterprise_id if row is None else str(state.tables["enterprises"][C.NAME].iloc[row])
+
+
 def _lead_dict(
     state: ServiceState, lead: PipelineLead, owners: dict[int, str], today: date
 ) -> dict[str, Any]:
-    row = state.row_of(lead.enterprise_id)
-    name = (
-        str(state.tables["enterprises"][C.NAME].iloc[row])
-        if row is not None
-        else lead.enterprise_id
-    )
     current = snapshot_of(state, lead.enterprise_id, lead.track)
+    name = _name(state, lead.enterprise_id, lead.track)
     p_land = current.get("p_land", lead.p_land)
     value = current.get("value", lead.value)
     return {
