@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
 )
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
 # officer: works leads; lead: the team lead, also assigns and reassigns them; analyst: models
@@ -282,3 +282,25 @@ def create_key(
             )
         )
     return key
+
+
+LANDED_STAGES = ("landed", "paying")
+
+
+def landed_firms(url: str, park: str) -> list[str]:
+    """The firms the pipeline says landed in ``park`` (stage landed or paying): they join the
+    park's roster. Empty when the database has no pipeline yet or cannot be read."""
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            return list(
+                conn.scalars(
+                    select(PipelineLead.enterprise_id).where(
+                        PipelineLead.park_id == park, PipelineLead.stage.in_(LANDED_STAGES)
+                    )
+                )
+            )
+    except (OperationalError, ProgrammingError):
+        return []
+    finally:
+        engine.dispose()

@@ -192,6 +192,7 @@ def start_session(factory: sessionmaker[Session], caller: Caller) -> str:
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     with session_scope(factory) as s:
+        s.execute(delete(WebSession).where(WebSession.expires_at < now))  # expired ones go
         s.add(
             WebSession(
                 token_hash=hash_key(token),

@@ -23,12 +23,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from api.db import landed_firms
 from api.lead_table import LeadTable, unique_position
 from data import columns as C
 from data.loaders import DataFileError
 from data.reference import Chain, Park, ReferenceDataError, default_chains, default_parks
 from data.settings import Settings
-from data.universe import load_universe, read_manifest, universe_as_of
+from data.universe import load_universe, read_manifest, universe_as_of, with_members
 from features.build import FeatureContext, feature_context, latest_tax_history
 from features.similarity import Lookalikes, firm_vectors
 from models.registry import LoadedScorer, load_scorer
@@ -152,6 +153,12 @@ def load_state(settings: Settings) -> ServiceState:
         empty = [c for c in C.ENTERPRISE_OPTIONAL_SIGNALS if c in full and full[c].isna().all()]
         state.tables["enterprises"] = full.drop(
             columns=[c for c in C.ENTERPRISE_EXTRA_COLUMNS if c in full] + empty
+        )
+        # firms the pipeline says landed are park members before the next import says so
+        state.tables["enterprises"] = with_members(
+            state.tables["enterprises"],
+            settings.park,
+            landed_firms(settings.database, settings.park),
         )
         state.manifest = read_manifest(folder)
         state.as_of = universe_as_of(folder)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 
+from data import columns as C
 from data.demo.generator import snapshot_id
 from data.loaders import DataFileError, LoadResult, load_table, write_parquet, write_rejects
 from data.schemas import TABLES, column_order
@@ -104,3 +105,18 @@ def universe_as_of(folder: Path) -> pd.Timestamp:
     """The reference date of a universe (``as_of`` in its manifest; today when absent)."""
     value = read_manifest(folder).get("as_of")
     return pd.Timestamp(str(value)) if value else pd.Timestamp.today().normalize()
+
+
+def with_members(
+    enterprises: pd.DataFrame, park_id: str, enterprise_ids: Iterable[str]
+) -> pd.DataFrame:
+    """``enterprises`` with the given firms registered in ``park_id`` (firms that landed through
+    the service's pipeline join the roster before the universe's next import says so); the
+    frame given is not changed."""
+    ids = list(dict.fromkeys(enterprise_ids))
+    if not ids:
+        return enterprises
+    out = enterprises.copy(deep=False)
+    joined = out[C.ENTERPRISE_ID].isin(ids)
+    out[C.PARK_ID] = out[C.PARK_ID].mask(joined, park_id)
+    return out

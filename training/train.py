@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -34,7 +34,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 from data import columns as C
 from data.reference import default_chains, default_parks
 from data.settings import Settings
-from data.universe import load_universe, read_manifest, universe_as_of
+from data.universe import load_universe, read_manifest, universe_as_of, with_members
 from features.build import (
     FeatureContext,
     feature_context,
@@ -202,11 +202,13 @@ def train(
     scheduler: str | None = None,
     workers: int = 2,
     outcomes: pd.DataFrame | None = None,
+    joined: Sequence[str] = (),
 ) -> TrainResult:
     """Train all models on a universe and log one MLflow run (see the module docstring).
 
     ``outcomes`` are outreach records from outside the universe's files — the service's
-    pipeline (``api.services.pipeline.pipeline_outcomes``) — learnt from with the imported history.
+    pipeline (``api.services.pipeline.pipeline_outcomes``) — learnt from with the imported history;
+    ``joined`` firms landed in the park through it and count as members (the roster).
 
     ``engine="dask"`` fits every booster with ``lightgbm.dask`` on ``scheduler`` (or a
     ``LocalCluster`` of ``workers``) and logs and registers exactly as the local engine does."""
@@ -222,6 +224,7 @@ def train(
                 fitter=fitter,
                 engine=engine,
                 outcomes=outcomes,
+                joined=joined,
             )
     if engine != "local":
         raise ValueError(f"engine: must be local or dask (got {engine!r})")
@@ -233,6 +236,7 @@ def train(
         fitter=LOCAL,
         engine=engine,
         outcomes=outcomes,
+        joined=joined,
     )
 
 
@@ -260,6 +264,7 @@ def _train(
     fitter: Fitter,
     engine: str,
     outcomes: pd.DataFrame | None = None,
+    joined: Sequence[str] = (),
 ) -> TrainResult:
     started = time.perf_counter()
     parks = default_parks()
@@ -268,6 +273,7 @@ def _train(
     park = parks[park_id]
     chains = default_chains()
     tables = load_universe(data_dir)
+    tables["enterprises"] = with_members(tables["enterprises"], park_id, joined)
     manifest = read_manifest(data_dir)
     snapshot = str(manifest.get("snapshot_id", ""))
     fc = feature_context(park=park, chains=chains, tables=tables, keep_vectors=True)

@@ -26,16 +26,18 @@ WorkersOption = Annotated[
 ]
 
 
-def _pipeline_outcomes(park: str) -> pd.DataFrame | None:
-    """The service pipeline's resolved leads of ``park`` as outreach records, or ``None`` (said
-    on stderr) when the service database is not there or not at this version's schema."""
+def _pipeline(park: str) -> tuple[pd.DataFrame | None, list[str]]:
+    """The service pipeline's resolved leads of ``park`` as outreach records and the firms that
+    landed, or ``(None, [])`` (said on stderr) when the service database is not there or not at
+    this version's schema."""
     from sqlalchemy.orm import sessionmaker
 
-    from api.db import make_engine
+    from api.db import landed_firms, make_engine
     from api.migrate import schema_state
     from api.services.pipeline import pipeline_outcomes
 
-    engine = make_engine(get_settings().database)
+    settings = get_settings()
+    engine = make_engine(settings.database)
     try:
         state = schema_state(engine)
         if state.kind != "ready":
@@ -44,10 +46,11 @@ def _pipeline_outcomes(park: str) -> pd.DataFrame | None:
                     f"pipeline outcomes not read: service database {state.message}",
                     highlight=False,
                 )
-            return None
-        return pipeline_outcomes(sessionmaker(engine), park)
+            return None, []
+        outcomes = pipeline_outcomes(sessionmaker(engine), park)
     finally:
         engine.dispose()
+    return outcomes, landed_firms(settings.database, park)
 
 
 @app.command()
@@ -66,6 +69,7 @@ def train(
     try:
         if engine not in {"local", "dask"}:
             raise ValueError(f"--engine: must be local or dask (got {engine!r})")
+        outcomes, joined = _pipeline(park)
         result = run_training(
             settings=settings,
             data_dir=data_folder(data),
@@ -73,7 +77,8 @@ def train(
             engine=engine,
             scheduler=scheduler,
             workers=workers,
-            outcomes=_pipeline_outcomes(park),
+            outcomes=outcomes,
+            joined=joined,
         )
     except (DataFileError, ValueError) as exc:
         raise fail(str(exc)) from exc

@@ -299,3 +299,19 @@ def test_the_pipeline_export_is_a_workbook(api: Api, people: Team) -> None:
         "/api/v1/pipeline", params={"owner": "me", "limit": 500}, headers=people.alice
     ).json()
     assert sheet.max_row - 1 == mine["total"]
+
+
+def test_a_landed_firm_joins_the_roster_at_the_next_load(api: Api, people: Team) -> None:
+    from api.state import load_state
+
+    lead = _create(api, people.alice)
+    for stage in ("contacted", "negotiating", "signed", "landed"):
+        lead = _patch(api, people.alice, lead, stage=stage).json()
+    state = load_state(api.app.state.settings)
+    firms = state.tables["enterprises"].set_index("enterprise_id")
+    assert firms.loc[lead["enterprise_id"], "park_id"] == "shibei"
+    assert state.leads["bigdata"].position_of(str(lead["enterprise_id"])) is None  # not a lead now
+    assert (
+        api.app.state.holder.current.leads["bigdata"].position_of(str(lead["enterprise_id"]))
+        is not None
+    )  # the state being served changes only on reload
