@@ -122,6 +122,13 @@ class ServiceState:
         """A firm's rows of ``enterprise_links`` (a binary search, not a scan)."""
         return self.tables["enterprise_links"].iloc[self.link_rows.rows(enterprise_id)]
 
+    def links_of_many(self, enterprise_ids: list[str]) -> pd.DataFrame:
+        """The rows of ``enterprise_links`` of several firms, in one take (a take of an Arrow
+        table costs the same for one row as for fifty)."""
+        rows = [self.link_rows.rows(eid) for eid in enterprise_ids]
+        found = np.concatenate(rows) if rows else np.array([], dtype=np.int64)
+        return self.tables["enterprise_links"].iloc[found]
+
     def outreach_of(self, enterprise_id: str) -> pd.DataFrame:
         """A firm's imported outreach with the park, newest first."""
         rows = self.outreach_rows.rows(enterprise_id)

@@ -1,6 +1,7 @@
 -- The mixed load of `python -m bench.run mixed_load` (wrk). The runner prepends `key`, `run`,
 -- `leads` (lead-list paths), `firms` (enterprise ids), `tracks` (the park's track ids),
--- `links` ({chain, link} pairs) and `pipeline` (ids of pipeline leads the key's user owns).
+-- `links` ({chain, link} pairs), `pipeline` (ids of pipeline leads the key's user owns) and
+-- `start_versions` (each such lead's version when the load began).
 -- Every 20 requests: 6 lead lists, 4 enterprise pages, 3 chain reads, 2 outreach writes (each
 -- with its own Idempotency-Key and `run` as its note, so the runner can count the stored
 -- records), 2 pipeline lists, 1 pipeline lead and 2 pipeline updates (a note `run-N` with the
@@ -40,7 +41,7 @@ request = function()
     patches = patches + 1
     local id = pipeline[(patches % #pipeline) + 1]
     headers["Content-Type"] = "application/json"
-    local body = string.format('{"version":%d,"note":"%s-%d-%d"}', versions[id] or 1, run, tid, patches)
+    local body = string.format('{"version":%d,"note":"%s-%d-%d"}', versions[id] or start_versions[id], run, tid, patches)
     return wrk.format("PATCH", "/api/v1/pipeline/" .. id, headers, body)
   elseif kind == "leads" then
     return wrk.format("GET", leads[(counter % #leads) + 1], headers)

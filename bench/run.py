@@ -402,8 +402,12 @@ def bench_mixed_load() -> dict[str, object]:
     )
     script = WORK / "mixed.lua"
     with _serving(env, port=8798) as (server, base, ready_seconds):
-        pipeline = _pipeline_leads(base, key, PIPELINE_LEADS)
+        versions = _pipeline_leads(base, key, PIPELINE_LEADS)
+        pipeline = list(versions)
         prelude += f"pipeline = {{{', '.join(str(i) for i in pipeline)}}}\n"
+        prelude += (
+            f"start_versions = {{{', '.join(f'[{i}] = {v}' for i, v in versions.items())}}}\n"
+        )
         script.write_text(
             prelude + (ROOT / "mixed.lua").read_text(encoding="utf-8"), encoding="utf-8"
         )
@@ -488,9 +492,9 @@ def bench_mixed_load() -> dict[str, object]:
 PIPELINE_LEADS = 200
 
 
-def _pipeline_leads(base: str, key: str, n: int) -> list[int]:
+def _pipeline_leads(base: str, key: str, n: int) -> dict[int, int]:
     """``n`` leads of the big-data list put on the pipeline by the load's key (its user owns
-    them); their ids."""
+    them; those already there from an earlier run are taken as they are): id → version."""
     import httpx
 
     headers = {"X-API-Key": key}
@@ -498,20 +502,16 @@ def _pipeline_leads(base: str, key: str, n: int) -> list[int]:
         items = http.get("/leads", params={"track": "bigdata", "limit": n, "offset": 5_000}).json()[
             "items"
         ]
-        ids = []
+        leads: dict[int, int] = {}
         for item in items:
-            r = http.post(
-                "/pipeline", json={"enterprise_id": item["enterprise_id"], "track": "bigdata"}
-            )
-            if r.status_code == 409:  # on the pipeline from an earlier run: use it as it is
-                found = http.get("/pipeline", params={"owner": "me", "limit": 500}).json()
-                ids += [
-                    x["id"] for x in found["items"] if x["enterprise_id"] == item["enterprise_id"]
-                ]
-                continue
+            body = {"enterprise_id": item["enterprise_id"], "track": "bigdata"}
+            r = http.post("/pipeline", json=body)
+            if r.status_code == 409:  # on the pipeline from an earlier run
+                lead_id = int(r.json()["detail"].rsplit("lead ", 1)[1].rstrip(")"))
+                r = http.get(f"/pipeline/{lead_id}")
             r.raise_for_status()
-            ids.append(int(r.json()["id"]))
-    return ids
+            leads[int(r.json()["id"])] = int(r.json()["version"])
+    return leads
 
 
 def _pipeline_audit(db: object, run: str, leads: list[int]) -> dict[str, object]:

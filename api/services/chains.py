@@ -96,9 +96,15 @@ def link_candidates(
     )
     items = page["items"]
     assert isinstance(items, list)
-    with_evidence = []
-    for item in items:  # copies: lead rows may be cached and shared with /leads
-        own = state.links_of(str(item["enterprise_id"]))
-        found = link_evidence(state, own[own[C.LINK_ID] == link_id])
-        with_evidence.append(item | {"link_evidence": found[0] if found else None})
+    rows = state.links_of_many([str(item["enterprise_id"]) for item in items])
+    rows = rows[rows[C.LINK_ID] == link_id]
+    evidence: dict[str, dict[str, object]] = {}
+    for eid, found in zip(
+        rows[C.ENTERPRISE_ID].to_numpy(), link_evidence(state, rows), strict=True
+    ):
+        evidence.setdefault(str(eid), found)
+    # copies: lead rows may be cached and shared with /leads
+    with_evidence = [
+        item | {"link_evidence": evidence.get(str(item["enterprise_id"]))} for item in items
+    ]
     return page | {"items": with_evidence}

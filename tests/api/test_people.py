@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -163,3 +164,45 @@ def test_passwords_are_never_logged(
     logged = caplog.text + "".join(str(r.args) for r in caplog.records)
     for secret in [*secrets, "tiny-pw9"]:
         assert secret not in logged
+
+
+def test_users_create_prints_a_generated_password_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.orm import sessionmaker
+    from typer.testing import CliRunner
+
+    from api.cli import app as cli
+    from api.migrate import open_database
+    from api.people import authenticate
+    from data.settings import get_settings
+
+    monkeypatch.setenv("ATTRACT_HOME", str(tmp_path))
+    monkeypatch.delenv("ATTRACT_DATABASE_URL", raising=False)
+    get_settings.cache_clear()
+    runner = CliRunner()
+    try:
+        made = runner.invoke(cli, ["users", "create", "first.admin", "--role", "admin"])
+        assert made.exit_code == 0, made.output
+        password = made.stdout.strip().splitlines()[-1]
+        assert len(password) >= 10
+        again = runner.invoke(
+            cli, ["users", "create", "first.admin", "--role", "admin", "--exist-ok"]
+        )
+        assert again.exit_code == 0 and password not in again.output and "exists" in again.output
+        taken = runner.invoke(cli, ["users", "create", "first.admin", "--role", "admin"])
+        assert taken.exit_code == 2 and "taken" in taken.output
+        bad = runner.invoke(cli, ["users", "create", "second", "--role", "boss"])
+        assert bad.exit_code == 2 and "role" in bad.output
+        key = runner.invoke(cli, ["keys", "create", "--user", "first.admin"])
+        assert key.exit_code == 0 and key.stdout.strip().splitlines()[-1].startswith("sa_")
+        nobody = runner.invoke(cli, ["keys", "create", "--user", "nobody"])
+        assert nobody.exit_code == 2 and "--user: no user" in nobody.output
+        listed = runner.invoke(cli, ["users", "list"])
+        assert "first.admin" in listed.stdout and password not in listed.stdout
+        engine = open_database(f"sqlite:///{tmp_path / 'service.db'}")
+        caller = authenticate(sessionmaker(engine), "first.admin", password)
+        assert caller.role == "admin"
+        engine.dispose()
+    finally:
+        get_settings.cache_clear()
