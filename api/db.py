@@ -287,20 +287,20 @@ def create_key(
 LANDED_STAGES = ("landed", "paying")
 
 
-def landed_firms(url: str, park: str) -> list[str]:
-    """The firms the pipeline says landed in ``park`` (stage landed or paying): they join the
-    park's roster. Empty when the database has no pipeline yet or cannot be read."""
+def landed_firms(url: str, park: str) -> dict[str, date]:
+    """The firms the pipeline says landed in ``park`` (stage landed or paying) and the day of
+    their stage: they join the park's roster. Empty when the database has no pipeline yet or
+    cannot be read."""
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            return list(
-                conn.scalars(
-                    select(PipelineLead.enterprise_id).where(
-                        PipelineLead.park_id == park, PipelineLead.stage.in_(LANDED_STAGES)
-                    )
+            rows = conn.execute(
+                select(PipelineLead.enterprise_id, PipelineLead.stage_since).where(
+                    PipelineLead.park_id == park, PipelineLead.stage.in_(LANDED_STAGES)
                 )
-            )
+            ).all()
+            return {str(eid): since.date() for eid, since in rows}
     except (OperationalError, ProgrammingError):
-        return []
+        return {}
     finally:
         engine.dispose()

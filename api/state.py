@@ -162,8 +162,8 @@ def load_state(settings: Settings) -> ServiceState:
             columns=[c for c in C.ENTERPRISE_EXTRA_COLUMNS if c in full] + empty
         )
         # firms the pipeline says landed are park members before the next import says so
-        state.tables["enterprises"] = with_members(
-            state.tables["enterprises"],
+        state.tables["park_roster"] = with_members(
+            state.tables["park_roster"],
             settings.park,
             landed_firms(settings.database, settings.park),
         )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping
+from datetime import date
 from pathlib import Path
 
 import pandas as pd
@@ -107,16 +108,20 @@ def universe_as_of(folder: Path) -> pd.Timestamp:
     return pd.Timestamp(str(value)) if value else pd.Timestamp.today().normalize()
 
 
-def with_members(
-    enterprises: pd.DataFrame, park_id: str, enterprise_ids: Iterable[str]
-) -> pd.DataFrame:
-    """``enterprises`` with the given firms registered in ``park_id`` (firms that landed through
-    the service's pipeline join the roster before the universe's next import says so); the
-    frame given is not changed."""
-    ids = list(dict.fromkeys(enterprise_ids))
-    if not ids:
-        return enterprises
-    out = enterprises.copy(deep=False)
-    joined = out[C.ENTERPRISE_ID].isin(ids)
-    out[C.PARK_ID] = out[C.PARK_ID].mask(joined, park_id)
-    return out
+def with_members(roster: pd.DataFrame, park_id: str, entered: Mapping[str, date]) -> pd.DataFrame:
+    """The ``park_roster`` table with the firms of ``entered`` (id → the day they entered) in
+    ``park_id`` — firms that landed through the service's pipeline join the roster before the
+    universe's next import says so. Firms already on the roster are left as they are; the frame
+    given is not changed."""
+    on_roster = set(roster.loc[roster[C.PARK_ID] == park_id, C.ENTERPRISE_ID])
+    new = [eid for eid in entered if eid not in on_roster]
+    if not new:
+        return roster
+    rows = pd.DataFrame(
+        {
+            C.PARK_ID: park_id,
+            C.ENTERPRISE_ID: new,
+            C.ENTERED_ON: pd.to_datetime([entered[eid] for eid in new]),
+        }
+    ).astype({c: roster[c].dtype for c in (C.PARK_ID, C.ENTERPRISE_ID, C.ENTERED_ON)})
+    return pd.concat([roster, rows], ignore_index=True)

@@ -20,8 +20,9 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
+from datetime import date
 from pathlib import Path
 
 import mlflow
@@ -202,13 +203,13 @@ def train(
     scheduler: str | None = None,
     workers: int = 2,
     outcomes: pd.DataFrame | None = None,
-    joined: Sequence[str] = (),
+    joined: Mapping[str, date] | None = None,
 ) -> TrainResult:
     """Train all models on a universe and log one MLflow run (see the module docstring).
 
     ``outcomes`` are outreach records from outside the universe's files — the service's
     pipeline (``api.services.pipeline.pipeline_outcomes``) — learnt from with the imported history;
-    ``joined`` firms landed in the park through it and count as members (the roster).
+    ``joined`` firms (id → day) landed in the park through it and count as members (the roster).
 
     ``engine="dask"`` fits every booster with ``lightgbm.dask`` on ``scheduler`` (or a
     ``LocalCluster`` of ``workers``) and logs and registers exactly as the local engine does."""
@@ -264,7 +265,7 @@ def _train(
     fitter: Fitter,
     engine: str,
     outcomes: pd.DataFrame | None = None,
-    joined: Sequence[str] = (),
+    joined: Mapping[str, date] | None = None,
 ) -> TrainResult:
     started = time.perf_counter()
     parks = default_parks()
@@ -273,7 +274,7 @@ def _train(
     park = parks[park_id]
     chains = default_chains()
     tables = load_universe(data_dir)
-    tables["enterprises"] = with_members(tables["enterprises"], park_id, joined)
+    tables["park_roster"] = with_members(tables["park_roster"], park_id, joined or {})
     manifest = read_manifest(data_dir)
     snapshot = str(manifest.get("snapshot_id", ""))
     fc = feature_context(park=park, chains=chains, tables=tables, keep_vectors=True)

@@ -14,6 +14,8 @@ from data.reference import default_chains, default_parks
 from data.settings import get_settings
 
 if TYPE_CHECKING:
+    from datetime import date
+
     import pandas as pd
 
 from api.cli import ParkOption, app, console, data_folder, err_console, fail
@@ -26,7 +28,7 @@ WorkersOption = Annotated[
 ]
 
 
-def _pipeline(park: str) -> tuple[pd.DataFrame | None, list[str]]:
+def _pipeline(park: str) -> tuple[pd.DataFrame | None, dict[str, date]]:
     """The service pipeline's resolved leads of ``park`` as outreach records and the firms that
     landed, or ``(None, [])`` (said on stderr) when the service database is not there or not at
     this version's schema."""
@@ -46,7 +48,7 @@ def _pipeline(park: str) -> tuple[pd.DataFrame | None, list[str]]:
                     f"pipeline outcomes not read: service database {state.message}",
                     highlight=False,
                 )
-            return None, []
+            return None, {}
         outcomes = pipeline_outcomes(sessionmaker(engine), park)
     finally:
         engine.dispose()

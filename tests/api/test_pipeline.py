@@ -308,8 +308,10 @@ def test_a_landed_firm_joins_the_roster_at_the_next_load(api: Api, people: Team)
     for stage in ("contacted", "negotiating", "signed", "landed"):
         lead = _patch(api, people.alice, lead, stage=stage).json()
     state = load_state(api.app.state.settings)
-    firms = state.tables["enterprises"].set_index("enterprise_id")
-    assert firms.loc[lead["enterprise_id"], "park_id"] == "shibei"
+    roster = state.tables["park_roster"]
+    joined = roster[roster["enterprise_id"] == lead["enterprise_id"]]
+    assert joined["park_id"].tolist() == ["shibei"]
+    assert joined["entered_on"].iloc[0].date() == date.today()
     assert state.leads["bigdata"].position_of(str(lead["enterprise_id"])) is None  # not a lead now
     assert (
         api.app.state.holder.current.leads["bigdata"].position_of(str(lead["enterprise_id"]))
