@@ -66,3 +66,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     result = train(settings=settings, data_dir=data_dir, park_id="shibei")
     promote(settings=settings, park_id="shibei")
     return Trained(settings=settings, data_dir=data_dir, result=result)
+
+
+# the loaded app on SQLite and on PostgreSQL, one instance per backend for every test folder
+from tests.apps import api  # noqa: E402, F401

@@ -25,7 +25,7 @@ def test_every_operation_conforms(api: Api) -> None:
 
         @given(case=operation.as_strategy())
         @settings(  # on PostgreSQL the database's side only: fewer examples
-            max_examples=15 if api.backend == "sqlite" else 5,
+            max_examples=8 if api.backend == "sqlite" else 3,
             deadline=None,
             suppress_health_check=list(HealthCheck),
             database=None,

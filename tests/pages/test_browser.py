@@ -85,14 +85,19 @@ def browser(site: Site) -> Iterator[object]:
         driver.quit()
 
 
-def _sign_in(d: object, username: str, password: str) -> None:
+def _sign_in(d: object, username: str, password: str, *, ok: bool = True) -> None:
+    """Fill in the sign-in form and wait until the next page is there (the signed-in name in
+    the header, or the error), so the next navigation cannot cut the sign-in short."""
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     for field, value in (("username", username), ("password", password)):
         box = d.find_element(By.ID, field)  # type: ignore[attr-defined]
         box.clear()
         box.send_keys(value)
     d.find_element(By.ID, "sign-in").click()  # type: ignore[attr-defined]
+    done = "who" if ok else "login-error"
+    WebDriverWait(d, 20).until(lambda drv: drv.find_elements(By.ID, done))
 
 
 def _shot(driver: object, name: str) -> Path:
@@ -108,7 +113,7 @@ def test_sign_in_filter_export_record_and_chain_map(browser: object, site: Site)
     d = browser
     d.get(f"{site.base}/leads?track=bigdata")  # type: ignore[attr-defined]
     assert "/login" in d.current_url  # type: ignore[attr-defined]
-    _sign_in(d, "zhang.wei", "wrong-password")
+    _sign_in(d, "zhang.wei", "wrong-password", ok=False)
     assert d.find_element(By.ID, "login-error").text == "用户名或密码错误"  # type: ignore[attr-defined]
     _sign_in(d, "zhang.wei", site.password)
     rows = d.find_elements(By.CSS_SELECTOR, "tr.lead")  # type: ignore[attr-defined]
@@ -203,10 +208,12 @@ def test_sign_in_filter_export_record_and_chain_map(browser: object, site: Site)
 
 def _sign_out_and_in(d: object, site: Site, username: str, password: str) -> None:
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     d.get(f"{site.base}/pipeline?lang=zh")  # type: ignore[attr-defined]
     if "/login" not in d.current_url:  # type: ignore[attr-defined]
         d.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()  # type: ignore[attr-defined]
+        WebDriverWait(d, 20).until(lambda drv: drv.find_elements(By.ID, "login-form"))
     _sign_in(d, username, password)
 
 
