@@ -354,61 +354,54 @@ def record_outreach(
     written either way, so nothing recorded is lost)."""
     now = _now()
     stage, reason = OUTCOME_STAGE[outcome]
-    lead = s.scalars(
-        select(PipelineLead).where(
-            PipelineLead.park_id == park,
-            PipelineLead.enterprise_id == enterprise_id,
-            PipelineLead.track == track,
-        )
-    ).first()
     resolved = stage in {"signed", "lost"}
-    if lead is None:
-        lead = PipelineLead(
-            park_id=park,
-            enterprise_id=enterprise_id,
-            track=track,
-            stage=stage,
-            lost_reason=reason,
-            owner_id=caller.user_id if caller.role in OWNER_ROLES else None,
-            note=note,
-            version=1,
-            created_at=now,
-            updated_at=now,
-            stage_since=now,
-            contacted_on=contacted_on,
-            closed_on=(closed_on or contacted_on) if resolved else None,
-            **snapshot,
-        )
-        s.add(lead)
-        s.flush()
-        s.add(_event(lead, caller, "outreach", None, stage, 1, now, outreach_id))
-        return
-    moves = stage != lead.stage and stage_move_error(lead.stage, stage) is None
-    version = lead.version + 1
-    values: dict[str, Any] = {"version": version, "updated_at": now}
-    if moves:
-        values.update(stage=stage, lost_reason=reason, stage_since=now)
-        values["closed_on"] = (closed_on or contacted_on) if resolved else None
-    if lead.contacted_on is None:
-        values["contacted_on"] = contacted_on
-    s.execute(
-        update(PipelineLead)
-        .where(PipelineLead.id == lead.id)
-        .values(**values)
-        .execution_options(synchronize_session=False)
+    wanted = select(PipelineLead).where(
+        PipelineLead.park_id == park,
+        PipelineLead.enterprise_id == enterprise_id,
+        PipelineLead.track == track,
     )
-    s.add(
-        _event(
-            lead,
-            caller,
-            "outreach",
-            lead.stage,
-            stage if moves else lead.stage,
-            version,
-            now,
-            outreach_id,
+    for _ in range(5):  # a concurrent change between the read and the update: read again
+        lead = s.scalars(wanted.execution_options(populate_existing=True)).first()
+        if lead is None:
+            lead = PipelineLead(
+                park_id=park,
+                enterprise_id=enterprise_id,
+                track=track,
+                stage=stage,
+                lost_reason=reason,
+                owner_id=caller.user_id if caller.role in OWNER_ROLES else None,
+                note=note,
+                version=1,
+                created_at=now,
+                updated_at=now,
+                stage_since=now,
+                contacted_on=contacted_on,
+                closed_on=(closed_on or contacted_on) if resolved else None,
+                **snapshot,
+            )
+            s.add(lead)
+            s.flush()
+            s.add(_event(lead, caller, "outreach", None, stage, 1, now, outreach_id))
+            return
+        moves = stage != lead.stage and stage_move_error(lead.stage, stage) is None
+        version = lead.version + 1
+        values: dict[str, Any] = {"version": version, "updated_at": now}
+        if moves:
+            values.update(stage=stage, lost_reason=reason, stage_since=now)
+            values["closed_on"] = (closed_on or contacted_on) if resolved else None
+        if lead.contacted_on is None:
+            values["contacted_on"] = contacted_on
+        done = s.execute(  # compare-and-set, as every update of a lead
+            update(PipelineLead)
+            .where(PipelineLead.id == lead.id, PipelineLead.version == lead.version)
+            .values(**values)
+            .execution_options(synchronize_session=False)
         )
-    )
+        if cast(CursorResult[Any], done).rowcount == 1:
+            after = stage if moves else lead.stage
+            s.add(_event(lead, caller, "outreach", lead.stage, after, version, now, outreach_id))
+            return
+    raise Conflict("enterprise_id: the lead kept changing while the outreach was recorded; retry")
 
 
 def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
