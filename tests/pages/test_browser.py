@@ -100,6 +100,18 @@ def _sign_in(d: object, username: str, password: str, *, ok: bool = True) -> Non
     WebDriverWait(d, 20).until(lambda drv: drv.find_elements(By.ID, done))
 
 
+def _submit(d: object, button: object) -> None:
+    """Click a button that submits a form and wait until the next page replaced this one (else
+    the next lookup may find an element of the page being left)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    page = d.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    button.click()  # type: ignore[attr-defined]
+    WebDriverWait(d, 20).until(expected_conditions.staleness_of(page))
+
+
 def _shot(driver: object, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))  # type: ignore[attr-defined]
@@ -229,7 +241,7 @@ def test_my_leads_board_team_and_people(browser: object, site: Site) -> None:
     for i in (3, 4):
         row = d.find_elements(By.CSS_SELECTOR, "tr.lead")[i]  # type: ignore[attr-defined]
         added.append(row.get_attribute("data-id"))
-        row.find_element(By.CSS_SELECTOR, "form.add-form button").click()
+        _submit(d, row.find_element(By.CSS_SELECTOR, "form.add-form button"))
         assert added[-1] in d.find_element(By.ID, "saved").text  # type: ignore[attr-defined]
 
     # 我的线索: move the first to contacted with a follow-up that is already due
@@ -246,7 +258,7 @@ def test_my_leads_board_team_and_people(browser: object, site: Site) -> None:
     note = form.find_element(By.NAME, "note")
     note.clear()
     note.send_keys("约了下周二见面")
-    form.find_element(By.CSS_SELECTOR, "button").click()
+    _submit(d, form.find_element(By.CSS_SELECTOR, "button"))
     assert d.find_element(By.ID, "saved")  # type: ignore[attr-defined]
     first = d.find_elements(By.CSS_SELECTOR, "#pipeline tr[id^=lead-]")[0]  # type: ignore[attr-defined]
     assert first.get_attribute("id") == lead_id  # overdue follow-ups first
@@ -272,7 +284,7 @@ def test_my_leads_board_team_and_people(browser: object, site: Site) -> None:
     row.find_element(By.TAG_NAME, "summary").click()
     form = row.find_element(By.CSS_SELECTOR, "form.lead-form")
     Select(form.find_element(By.NAME, "owner")).select_by_value("li.na")
-    form.find_element(By.CSS_SELECTOR, "button").click()
+    _submit(d, form.find_element(By.CSS_SELECTOR, "button"))
     assert "li.na" in d.find_element(By.ID, lead_id).text  # type: ignore[attr-defined]
 
     # the admin: people, and a disabled officer is signed out at once
@@ -282,13 +294,13 @@ def test_my_leads_board_team_and_people(browser: object, site: Site) -> None:
     create.find_element(By.NAME, "username").send_keys("zhao.lei")
     create.find_element(By.NAME, "display_name").send_keys("赵磊")
     create.find_element(By.NAME, "password").send_keys("zhao-password-1")
-    create.find_element(By.CSS_SELECTOR, "button").click()
+    _submit(d, create.find_element(By.CSS_SELECTOR, "button"))
     assert "zhao.lei" in d.find_element(By.ID, "users-done").text  # type: ignore[attr-defined]
     with httpx.Client(base_url=site.base, timeout=10) as officer:
         signed = officer.post("/login", data={"username": "li.na", "password": "officer-pass-456"})
         cookies = {"attract_session": signed.cookies["attract_session"]}
         assert officer.get("/pipeline", cookies=cookies).status_code == 200
-        d.find_element(By.CSS_SELECTOR, "#user-li\\.na form button").click()  # type: ignore[attr-defined]
+        _submit(d, d.find_element(By.CSS_SELECTOR, "#user-li\\.na form button"))  # type: ignore[attr-defined]
         status = d.find_element(By.CSS_SELECTOR, "#user-li\\.na .status").text  # type: ignore[attr-defined]
         assert status == "已停用"
         assert officer.get("/pipeline", cookies=cookies).status_code == 303  # to sign-in
