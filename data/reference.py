@@ -204,8 +204,31 @@ class Location(_Frozen):
     lon: float
 
 
+class KpiMeasure(_Frozen):
+    """How the service measures a KPI from its tables: ``growth`` — the yearly growth (CAGR, %)
+    of the park's total ``tax`` or ``revenue`` (tax records) or of its ``high_tech`` firms;
+    ``firms`` — the park's firms matching the filters now; ``new_firms`` — those that entered
+    after the plan's baseline year. Filters: headquarters types, chains (a link in any of them),
+    high-tech status; none given = every firm."""
+
+    kind: Literal["growth", "firms", "new_firms"]
+    of: Literal["tax", "revenue", "high_tech"] | None = None
+    hq_types: tuple[HqType, ...] = ()
+    chains: tuple[str, ...] = ()
+    high_tech: bool | None = None
+
+    @model_validator(mode="after")
+    def _growth_names_its_level(self) -> KpiMeasure:
+        if (self.kind == "growth") != (self.of is not None):
+            raise ValueError(
+                "of: a growth measure names its level (tax, revenue, high_tech); a count does not"
+            )
+        return self
+
+
 class Kpi(_Frozen):
-    """A KPI target of the park's plan."""
+    """A KPI target of the park's plan, how the service measures it (``measure``) or why it
+    cannot (``not_held``), and the ``baseline`` entry holding its end-of-baseline figure."""
 
     id: str
     name_zh: str
@@ -213,6 +236,31 @@ class Kpi(_Frozen):
     unit: str
     target: float | tuple[float, float]
     year: int
+    measure: KpiMeasure | None = None
+    baseline_key: str | None = None
+    not_held: str | None = None
+
+    @model_validator(mode="after")
+    def _measured_or_explained(self) -> Kpi:
+        if (self.measure is None) == (self.not_held is None):
+            raise ValueError(
+                f"{self.id}: give either a measure or not_held (why the service cannot measure it)"
+            )
+        return self
+
+    @property
+    def target_range(self) -> tuple[float, float]:
+        """The target as (low, high); a single figure is both."""
+        t = self.target
+        return (float(t), float(t)) if isinstance(t, (int, float)) else (float(t[0]), float(t[1]))
+
+
+class Monitoring(_Frozen):
+    """When realised tax of landed firms warns: P10–P90 coverage below ``coverage_warning_below``
+    over at least ``min_landed`` firms (of one model version and track)."""
+
+    coverage_warning_below: float = Field(default=0.6, gt=0, lt=1)
+    min_landed: int = Field(default=10, ge=1)
 
 
 class Park(_Frozen):
@@ -231,7 +279,9 @@ class Park(_Frozen):
     valuation: Valuation
     landing_prior: LandingPrior = LandingPrior(base_rate=0.05)
     baseline: Mapping[str, float] = Field(default_factory=dict)
+    baseline_year: int = 2020  # the plan's baseline: the last year of the previous plan
     kpi_targets: tuple[Kpi, ...] = ()
+    monitoring: Monitoring = Monitoring()
 
 
 def _read_yaml(path: Path) -> object:
@@ -383,6 +433,16 @@ def load_park(path: Path, *, chains: Mapping[str, Chain] | None = None) -> Park:
     for link_id in park.link_targets:
         if link_id not in links:
             raise ReferenceDataError(f"{path}: link_targets: unknown link {link_id!r}")
+    for kpi in park.kpi_targets:
+        for chain_id in kpi.measure.chains if kpi.measure else ():
+            if chain_id not in chains:
+                raise ReferenceDataError(
+                    f"{path}: kpi_targets.{kpi.id}.measure.chains: unknown chain {chain_id!r}"
+                )
+        if kpi.baseline_key is not None and kpi.baseline_key not in park.baseline:
+            raise ReferenceDataError(
+                f"{path}: kpi_targets.{kpi.id}.baseline_key: {kpi.baseline_key!r} is not in baseline"
+            )
     return park
 
 
