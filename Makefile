@@ -14,7 +14,9 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 ## run: build the demo universe, train and promote the models, print the top leads of both
-## tracks, create an analyst API key and serve the API and pages on http://127.0.0.1:8000
+## tracks, simulate the plan period 2021–2025 (pipeline, landings, tax records), check realised
+## against predicted tax and print the plan's KPIs, create an analyst API key and serve the API
+## and pages on http://127.0.0.1:8000
 run: install
 	$(BIN)/attract demo
 	$(BIN)/attract db upgrade
@@ -22,6 +24,10 @@ run: install
 	$(BIN)/attract promote
 	$(BIN)/attract leads --track hq --top 10
 	$(BIN)/attract leads --track bigdata --top 10
+	$(BIN)/attract demo-history --if-empty
+	$(BIN)/attract import table tax_records .attract/demo-history/tax_records.csv --out .attract/demo --append
+	$(BIN)/attract monitor
+	$(BIN)/attract kpis
 	@$(BIN)/attract users create admin --role admin --display-name 'Demo admin' --exist-ok
 	@echo "API key (analyst): $$($(BIN)/attract keys create --role analyst --label 'make run' 2>/dev/null | tail -n 1)"
 	@echo "pages: http://127.0.0.1:8000/ (sign in as admin)   API docs: http://127.0.0.1:8000/docs"

@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    func,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -287,19 +288,66 @@ def create_key(
 LANDED_STAGES = ("landed", "paying")
 
 
+LANDED_COLUMNS = (
+    "lead_id",
+    "enterprise_id",
+    "track",
+    "stage",
+    "landed_on",
+    "p_land",
+    "tax_p10",
+    "tax_p50",
+    "tax_p90",
+    "model_version",
+)
+
+
+def landed_leads(s: Session, park: str) -> list[dict[str, Any]]:
+    """The park's leads at landed or paying with the day they landed (their first move to
+    ``landed`` in the audit trail; the stage's day when the trail has none) and the scores they
+    had as leads."""
+    landed_at = (
+        select(PipelineEvent.lead_id, func.min(PipelineEvent.at).label("at"))
+        .where(PipelineEvent.field == "stage", PipelineEvent.to_value == "landed")
+        .group_by(PipelineEvent.lead_id)
+        .subquery()
+    )
+    query = (
+        select(PipelineLead, landed_at.c.at)
+        .outerjoin(landed_at, landed_at.c.lead_id == PipelineLead.id)
+        .where(PipelineLead.park_id == park, PipelineLead.stage.in_(LANDED_STAGES))
+        .order_by(PipelineLead.id)
+    )
+    return [
+        {
+            "lead_id": lead.id,
+            "enterprise_id": lead.enterprise_id,
+            "track": lead.track,
+            "stage": lead.stage,
+            "landed_on": (at or lead.stage_since).date(),
+            "p_land": lead.p_land,
+            "tax_p10": lead.tax_p10,
+            "tax_p50": lead.tax_p50,
+            "tax_p90": lead.tax_p90,
+            "model_version": lead.model_version,
+        }
+        for lead, at in s.execute(query).all()
+    ]
+
+
 def landed_firms(url: str, park: str) -> dict[str, date]:
-    """The firms the pipeline says landed in ``park`` (stage landed or paying) and the day of
-    their stage: they join the park's roster. Empty when the database has no pipeline yet or
-    cannot be read."""
+    """The firms the pipeline says landed in ``park`` (stage landed or paying) and the day they
+    landed: they join the park's roster. Empty when the database has no pipeline yet or cannot
+    be read."""
     engine = make_engine(url)
     try:
-        with engine.connect() as conn:
-            rows = conn.execute(
-                select(PipelineLead.enterprise_id, PipelineLead.stage_since).where(
-                    PipelineLead.park_id == park, PipelineLead.stage.in_(LANDED_STAGES)
-                )
-            ).all()
-            return {str(eid): since.date() for eid, since in rows}
+        out: dict[str, date] = {}
+        with Session(engine) as s:
+            rows = landed_leads(s, park)
+        for row in rows:  # a firm landed on two tracks: the earlier day
+            day = row["landed_on"]
+            out[row["enterprise_id"]] = min(day, out.get(row["enterprise_id"], day))
+        return out
     except (OperationalError, ProgrammingError):
         return {}
     finally:

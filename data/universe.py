@@ -125,3 +125,42 @@ def with_members(roster: pd.DataFrame, park_id: str, entered: Mapping[str, date]
         }
     ).astype({c: roster[c].dtype for c in (C.PARK_ID, C.ENTERPRISE_ID, C.ENTERED_ON)})
     return pd.concat([roster, rows], ignore_index=True)
+
+
+def append_rows(
+    existing: pd.DataFrame, new: pd.DataFrame, table: str
+) -> tuple[pd.DataFrame, int, int]:
+    """``existing`` with the rows of ``new`` whose key it does not hold yet; returns (merged,
+    rows added, rows already held identically). A row repeating a held key with other values is
+    a ``DataFileError`` naming the first such keys — nothing is overwritten."""
+    from data.schemas import KEYS
+
+    key = list(KEYS[table])
+    columns = [c for c in column_order(table) if c in new.columns and c in existing.columns]
+    old = existing.set_index(key)
+    incoming = new.set_index(key)
+    held = incoming.index.isin(old.index)
+    repeats = incoming[held]
+    if len(repeats):
+        before = old.loc[repeats.index, [c for c in columns if c not in key]]
+        after = repeats[[c for c in columns if c not in key]]
+        same = (
+            before.astype(object).fillna("\x00").to_numpy()
+            == after.astype(object).fillna("\x00").to_numpy()
+        ).all(axis=1)
+        if not same.all():
+            differing = repeats.index[~same]
+            shown = ", ".join(str(k) for k in differing[:5])
+            raise DataFileError(
+                f"{table}: {int((~same).sum())} row(s) repeat a held key ({', '.join(key)}) with "
+                f"other values, e.g. {shown}; nothing was appended — remove them or correct the held table"
+            )
+    added = new[~held]
+    merged = pd.concat(
+        [existing, added[existing.columns.intersection(added.columns)]], ignore_index=True
+    )
+    return (
+        merged.sort_values(key, kind="stable").reset_index(drop=True),
+        int((~held).sum()),
+        int(held.sum()),
+    )

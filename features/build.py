@@ -256,9 +256,14 @@ def _flag(series: pd.Series, value: object) -> np.ndarray:
 
 
 def latest_tax_history(tax_records: pd.DataFrame) -> pd.DataFrame | None:
-    """Each firm's tax record of the latest year with any tax paid (``None`` without records)."""
+    """Each firm's tax record of its own latest year with tax paid (``None`` without records):
+    a park firm the tax bureau reported for 2025 and a candidate known up to 2020 each have
+    their newest figure."""
     tax = tax_records.dropna(subset=[C.TAX_PAID])
-    return tax_history(tax, int(tax[C.YEAR].max())) if len(tax) else None
+    if not len(tax):
+        return None
+    latest = tax.sort_values(C.YEAR, kind="stable").drop_duplicates(C.ENTERPRISE_ID, keep="last")
+    return latest.set_index(C.ENTERPRISE_ID)[[C.REVENUE, C.TAX_PAID]]
 
 
 def tax_history(tax_records: pd.DataFrame, year: int) -> pd.DataFrame:

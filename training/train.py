@@ -29,7 +29,6 @@ import mlflow
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
-from matplotlib.figure import Figure
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from data import columns as C
@@ -62,6 +61,7 @@ from models.estimators import (
 )
 from models.ranking import RELEVANCE, mean_ndcg, value_captured
 from models.scorer import LeadScorer
+from training.charts import save_png
 from training.roster import MIN_ROSTER, fit_roster_propensity
 
 HOLDOUT_QUANTILE = 0.8
@@ -119,7 +119,10 @@ def _tax_frames(fc: FeatureContext, tables: Mapping[str, pd.DataFrame]) -> TaxFr
     record (the enterprise table holds the latest), the history of the year before, and the
     industries' tax rates of the fit year and earlier only (the judged year must not leak in)."""
     tax = tables["tax_records"].dropna(subset=[C.TAX_PAID])
-    years = sorted(int(y) for y in tax[C.YEAR].unique())
+    # a year reported for a few firms only (the park's own firms after the universe's date) is
+    # no year to fit or judge on: the years with at least half the best-covered year's firms
+    per_year = tax.groupby(C.YEAR)[C.ENTERPRISE_ID].nunique()
+    years = sorted(int(str(y)) for y, n in per_year.items() if n >= per_year.max() / 2)
     if not years:
         raise ValueError("tax_records: no tax paid recorded, nothing to learn the tax model from")
     ent = tables["enterprises"].set_index(C.ENTERPRISE_ID, drop=False)
@@ -187,10 +190,7 @@ def _contact_features(
 
 
 def _plot(path: Path, draw: Callable[[Axes], object]) -> None:
-    fig = Figure(figsize=(7, 4.5))  # the object API: no pyplot state, no display backend
-    draw(fig.add_subplot())
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    save_png(path, draw)
 
 
 def train(

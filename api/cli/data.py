@@ -150,17 +150,38 @@ def import_table_cmd(
         Path, typer.Argument(help="CSV, Excel (.xlsx) or parquet file in the contract's columns.")
     ],
     out: Annotated[Path, typer.Option(help="Output folder for <table>.parquet and rejects/.")],
+    append: Annotated[
+        bool,
+        typer.Option(
+            help="Add the rows to the folder's table instead of replacing it (rows it holds "
+            "already are skipped; a held key with other values refuses the whole file)."
+        ),
+    ] = False,
 ) -> None:
-    """Validate and import any contract table (outreach, tax_records, park_roster, ...)."""
+    """Validate and import any contract table (outreach, tax_records, park_roster, ...); with
+    --append, new tax records of a year (the tax bureau's yearly report) join the held ones."""
+    from data.universe import append_rows, load_universe
+
     if table not in TABLES:
         raise fail(f"table: unknown table {table!r}; choose one of {', '.join(TABLES)}")
     try:
         result = load_table(file, table=table)
+        frame = result.frame
+        if append:
+            if not (out / f"{table}.parquet").exists():
+                raise DataFileError(f"--append: {out / f'{table}.parquet'} does not exist yet")
+            held = load_universe(out, [table])[table]
+            frame, added, same = append_rows(held, result.frame, table)
     except DataFileError as exc:
         raise fail(str(exc)) from exc
     out.mkdir(parents=True, exist_ok=True)
-    written = write_parquet(result.frame, out / f"{table}.parquet")
+    written = write_parquet(frame, out / f"{table}.parquet")
     _print_load(result, written, write_rejects(result, out))
+    if append:
+        console.print(
+            f"appended {added:,} rows ({same:,} already held) · {len(frame):,} rows in {table}",
+            highlight=False,
+        )
 
 
 @import_app.command("chainkg")

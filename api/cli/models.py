@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 from api.cli import ParkOption, app, console, data_folder, err_console, fail
+from training.metric_names import glossary
 
 SchedulerOption = Annotated[
     str | None, typer.Option(help="Dask scheduler address (tcp://host:8786).")
@@ -55,7 +56,7 @@ def _pipeline(park: str) -> tuple[pd.DataFrame | None, dict[str, date]]:
     return outcomes, landed_firms(settings.database, park)
 
 
-@app.command()
+@app.command(epilog="Metrics the run logs (the model page shows them in words):\n\n" + glossary())
 def train(
     data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
     park: ParkOption = "shibei",

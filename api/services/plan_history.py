@@ -1,0 +1,273 @@
+"""The demo's plan period (2021–2025), simulated through the service's own tables, so the KPI
+page, chain coverage over time and realised-against-predicted have a history to show.
+
+What it does, from the demo universe (as of the end of 2020) and the champion:
+
+1. **The officers work the lists**: the first ``per_track`` leads of each track enter the
+   pipeline on days spread over 2021 – Q3 2025, each with the scores the champion gives it
+   (P(land), tax P10/P50/P90, model version) as a lead created through the API would.
+2. **The firms decide** by the generator's truth (``oracle.parquet``: each firm's real signing
+   probability for the park and track), not by the model: a firm that signs moves contacted →
+   negotiating → signed → landed → paying over the following months; one that does not is lost
+   with a reason. Leads whose next step would fall after the history's end stay open where they
+   are — the open pipeline the projections use. Every move is an audit event at its day.
+3. **The tax bureau reports** (``tax_records.csv``, for ``attract import table tax_records …
+   --append``): 2021–2025 for the park's firms (their 2020 tax grown by their own growth rate,
+   with noise) and, for each landed firm, every full year after its landing — its true tax
+   (the oracle's) grown the same way. The model never saw these.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import PipelineEvent, PipelineLead, session_scope
+from api.state import ServiceState
+from data import columns as C
+
+FIRST_DAY = date(2021, 1, 4)
+LAST_CREATED = date(2025, 9, 30)
+HISTORY_END = date(2025, 10, 31)
+YEARS = (2021, 2022, 2023, 2024, 2025)
+TAX_NOISE = 0.10  # log-sd of a firm's year-on-year tax around its growth path
+GROWTH = (-0.2, 0.3)  # a firm's yearly growth, its own rate held to a sustainable range
+# days each step of a signing firm takes (uniform between the two)
+SIGNING_STEPS = (
+    ("contacted", 7, 60),
+    ("negotiating", 20, 90),
+    ("signed", 20, 120),
+    ("landed", 30, 180),
+    ("paying", 60, 200),
+)
+LOST_REASONS = ("declined", "chose_other_location", "no_response", "not_eligible")
+
+
+@dataclass(frozen=True)
+class PlanHistory:
+    """What the simulation wrote and the tax records it produced."""
+
+    leads: int
+    landed: int
+    lost: int
+    open: int
+    tax_records: pd.DataFrame
+
+
+def _at(day: date) -> datetime:
+    return datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
+
+
+def _path(rng: np.random.Generator, created: date, signs: bool) -> list[tuple[str, date]]:
+    """The stages a lead passes through after ``new`` and their days, up to the history's end."""
+    steps: list[tuple[str, date]] = []
+    day = created
+    if signs:
+        for stage, low, high in SIGNING_STEPS:
+            day = day + timedelta(days=int(rng.integers(low, high)))
+            if day > HISTORY_END:
+                break
+            steps.append((stage, day))
+        return steps
+    day = day + timedelta(days=int(rng.integers(7, 60)))
+    if day > HISTORY_END:
+        return steps
+    steps.append(("contacted", day))
+    if rng.random() < 0.4:
+        day = day + timedelta(days=int(rng.integers(20, 90)))
+        if day > HISTORY_END:
+            return steps
+        steps.append(("negotiating", day))
+    day = day + timedelta(days=int(rng.integers(30, 240)))
+    if day <= HISTORY_END:
+        steps.append(("lost", day))
+    return steps
+
+
+def simulate_plan_period(
+    state: ServiceState,
+    factory: sessionmaker[Session],
+    oracle: pd.DataFrame,
+    *,
+    seed: int,
+    per_track: int = 60,
+) -> PlanHistory:
+    """Write the simulated pipeline into the database and return the tax records (module doc).
+    Refuses a database whose pipeline already has leads of the park."""
+    assert state.park is not None
+    park = state.park.id
+    with session_scope(factory) as s:
+        existing = s.scalar(select(func.count()).where(PipelineLead.park_id == park))
+    if existing:
+        raise ValueError(
+            f"pipeline: the database already holds {existing} leads of {park}; the plan-period "
+            "history is simulated into an empty pipeline only"
+        )
+    rng = np.random.default_rng(seed)
+    truth = oracle[oracle[C.PARK_ID] == park]
+    p_signs: dict[tuple[str, str], float] = {
+        (str(e), str(t)): float(p)
+        for e, t, p in zip(truth[C.ENTERPRISE_ID], truth[C.TRACK], truth[C.P_SIGN], strict=True)
+    }
+    span = (LAST_CREATED - FIRST_DAY).days
+    landed_tax: list[tuple[str, date, date]] = []  # firm, became a lead, landed
+    counts = {"landed": 0, "lost": 0, "open": 0, "leads": 0}
+    taken: set[str] = set()
+    with session_scope(factory) as s:
+        for track, table in state.leads.items():
+            for pos in range(min(per_track, len(table))):
+                eid = str(table.ids[pos])
+                if eid in taken:  # a firm is worked on one track
+                    continue
+                taken.add(eid)
+                scores = table.scores_at(pos)
+                p_sign = p_signs.get((eid, track), 0.0)
+                created = FIRST_DAY + timedelta(days=int(rng.integers(0, span)))
+                steps = _path(rng, created, bool(rng.random() < p_sign))
+                lead = PipelineLead(
+                    park_id=park,
+                    enterprise_id=eid,
+                    track=track,
+                    stage="new",
+                    version=1,
+                    created_at=_at(created),
+                    updated_at=_at(created),
+                    stage_since=_at(created),
+                    p_land=scores["p_land"],
+                    value=scores["value_wan_cny"],
+                    tax_p10=scores["tax_p10_wan_cny"],
+                    tax_p50=scores["tax_p50_wan_cny"],
+                    tax_p90=scores["tax_p90_wan_cny"],
+                    model_version=table.model_version,
+                )
+                s.add(lead)
+                s.flush()
+                s.add(
+                    PipelineEvent(
+                        lead_id=lead.id,
+                        at=_at(created),
+                        field="created",
+                        from_value=None,
+                        to_value="new",
+                        version=1,
+                    )
+                )
+                previous = "new"
+                for stage, day in steps:
+                    lead.version += 1
+                    s.add(
+                        PipelineEvent(
+                            lead_id=lead.id,
+                            at=_at(day),
+                            field="stage",
+                            from_value=previous,
+                            to_value=stage,
+                            version=lead.version,
+                        )
+                    )
+                    if stage == "lost":
+                        reason = LOST_REASONS[int(rng.integers(0, len(LOST_REASONS)))]
+                        s.add(
+                            PipelineEvent(
+                                lead_id=lead.id,
+                                at=_at(day),
+                                field="lost_reason",
+                                from_value=None,
+                                to_value=reason,
+                                version=lead.version,
+                            )
+                        )
+                        lead.lost_reason = reason
+                    if stage == "contacted":
+                        lead.contacted_on = day
+                    if stage in ("signed", "lost"):
+                        lead.closed_on = day
+                    if stage == "landed":
+                        landed_tax.append((eid, created, day))
+                    lead.stage, lead.stage_since, lead.updated_at = stage, _at(day), _at(day)
+                    previous = stage
+                counts["leads"] += 1
+                kind = "landed" if lead.stage in ("landed", "paying") else lead.stage
+                counts[kind if kind in counts else "open"] += 1
+        # inside the transaction: a failure here leaves the pipeline as it was
+        tax = _tax_records(state, truth, landed_tax, rng)
+    return PlanHistory(
+        leads=counts["leads"],
+        landed=counts["landed"],
+        lost=counts["lost"],
+        open=counts["open"],
+        tax_records=tax,
+    )
+
+
+def _grown(
+    rng: np.random.Generator, base: np.ndarray, growth: np.ndarray, years: int
+) -> np.ndarray:
+    """``base`` grown by ``growth`` a year for ``years`` years, with log-normal noise per year."""
+    noise = rng.normal(0.0, TAX_NOISE, (years, len(base))).sum(axis=0)
+    grown: np.ndarray = base * (1.0 + growth) ** years * np.exp(noise)
+    return grown
+
+
+def _tax_records(
+    state: ServiceState,
+    truth: pd.DataFrame,
+    landed: list[tuple[str, date, date]],
+    rng: np.random.Generator,
+) -> pd.DataFrame:
+    assert state.park is not None
+    tables = state.tables
+    ent = tables["enterprises"].set_index(C.ENTERPRISE_ID)
+    base_year = state.park.baseline_year
+    tax = tables["tax_records"]
+    roster = tables["park_roster"]
+    landed_ids = {eid for eid, _, _ in landed}
+    members = roster.loc[
+        (roster[C.PARK_ID] == state.park.id) & ~roster[C.ENTERPRISE_ID].isin(landed_ids),
+        C.ENTERPRISE_ID,
+    ]
+    last = tax[(tax[C.YEAR] == base_year) & tax[C.ENTERPRISE_ID].isin(set(members))]
+    ids = last[C.ENTERPRISE_ID].to_numpy(dtype=object)
+    growth = np.clip(ent.loc[ids, C.REVENUE_GROWTH].astype(float).fillna(0.05).to_numpy(), *GROWTH)
+    frames = []
+    for year in YEARS:
+        k = year - base_year
+        frames.append(
+            pd.DataFrame(
+                {
+                    C.ENTERPRISE_ID: ids,
+                    C.YEAR: year,
+                    C.REVENUE: np.round(_grown(rng, last[C.REVENUE].to_numpy(float), growth, k), 2),
+                    C.TAX_PAID: np.round(
+                        _grown(rng, last[C.TAX_PAID].to_numpy(float), growth, k), 3
+                    ),
+                }
+            )
+        )
+    true_tax = truth.drop_duplicates(C.ENTERPRISE_ID).set_index(C.ENTERPRISE_ID)[C.TRUE_TAX]
+    ids_landed = [eid for eid, _, _ in landed]
+    firms = ent.loc[ids_landed]
+    growth_l = np.clip(firms[C.REVENUE_GROWTH].astype(float).fillna(0.05).to_numpy(), *GROWTH)
+    revenue_l = firms[C.REVENUE].astype(float).fillna(0.0).to_numpy()
+    paid_l = true_tax.reindex(ids_landed).astype(float).fillna(0.0).to_numpy()
+    for i, (eid, created, day) in enumerate(landed):
+        g, rev, paid = growth_l[i : i + 1], revenue_l[i : i + 1], paid_l[i : i + 1]
+        for year in range(day.year + 1, YEARS[-1] + 1):
+            k = year - created.year
+            frames.append(
+                pd.DataFrame(
+                    {
+                        C.ENTERPRISE_ID: [eid],
+                        C.YEAR: [year],
+                        C.REVENUE: np.round(_grown(rng, rev, g, k), 2),
+                        C.TAX_PAID: np.round(_grown(rng, paid, g, k), 3),
+                    }
+                )
+            )
+    out = pd.concat(frames, ignore_index=True)
+    return out.sort_values([C.ENTERPRISE_ID, C.YEAR], kind="stable").reset_index(drop=True)
