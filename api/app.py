@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import pages, pipeline_pages
+from api import pages, pipeline_pages, plan_pages
 from api.db import DatabaseBusy, make_engine
 from api.keycache import ContactedCache
 from api.migrate import schema_state, upgrade
@@ -23,6 +23,7 @@ from api.routes import (
     chains,
     enterprises,
     health,
+    kpis,
     leads,
     model,
     outreach,
@@ -165,10 +166,12 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
         chains.router,
         outreach.router,
         pipeline.router,
+        kpis.router,
         users.router,
         model.router,
     ):
         app.include_router(router, prefix=PREFIX)
     app.include_router(pages.router)
     app.include_router(pipeline_pages.router)
+    app.include_router(plan_pages.router)
     return app

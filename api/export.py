@@ -1,14 +1,111 @@
-"""Spreadsheet exports that are safe to open in Excel."""
+"""Spreadsheet exports an officer can hand on.
+
+Excel: the page's column names in the chosen language, numbers as numbers with a format (万元
+without decimals, probabilities and shares as percentages, dates as dates), the header row
+frozen, filters on, column widths from the content, text cells a spreadsheet would read as a
+formula neutralised, and a second sheet saying what was exported (filters, model version, data
+snapshot, time, rows). CSV keeps the machine column names (UTF-8 with a byte-order mark).
+"""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, date, datetime
+from typing import Final, Literal
 
+from fastapi.responses import Response
 from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+Kind = Literal["text", "int", "wan", "pct", "float", "date"]
+FORMATS: Final[dict[Kind, str]] = {
+    "int": "0",
+    "wan": "#,##0",
+    "pct": "0.0%",
+    "float": "#,##0.00",
+    "date": "yyyy-mm-dd",
+    "text": "@",
+}
+# column → (中文, English, kind); a column not listed keeps its machine name as text
+COLUMNS: Final[dict[str, tuple[str, str, Kind]]] = {
+    "rank": ("排名", "Rank", "int"),
+    "overall_rank": ("总排名", "Overall rank", "int"),
+    "id": ("线索编号", "Lead id", "int"),
+    "enterprise_id": ("企业代码", "Enterprise id", "text"),
+    "name": ("企业名称", "Firm", "text"),
+    "province": ("省份", "Province", "text"),
+    "city": ("城市", "City", "text"),
+    "industry_code": ("行业代码", "Industry code", "text"),
+    "links": ("产业链环节", "Chain links", "text"),
+    "score": ("评分（期望价值，万元）", "Score (expected value, 10k CNY)", "wan"),
+    "p_land": ("落地概率", "P(land)", "pct"),
+    "tax_p10_wan_cny": ("预计税收 P10（万元）", "Tax P10 (10k CNY)", "wan"),
+    "tax_p50_wan_cny": ("预计税收 P50（万元）", "Tax P50 (10k CNY)", "wan"),
+    "tax_p90_wan_cny": ("预计税收 P90（万元）", "Tax P90 (10k CNY)", "wan"),
+    "gap_value": ("缺口分值", "Gap score", "float"),
+    "chain_value_wan_cny": ("补链价值（万元/年）", "Chain value (10k CNY a year)", "wan"),
+    "in_park_tax_share": ("园区可得税收比例", "In-park tax share", "pct"),
+    "value_wan_cny": ("落地后价值（万元）", "Value if it lands (10k CNY)", "wan"),
+    "expected_value_wan_cny": ("期望价值（万元）", "Expected value (10k CNY)", "wan"),
+    "reasons_zh": ("推荐理由", "Reasons (Chinese)", "text"),
+    "reasons_en": ("推荐理由（英文）", "Reasons", "text"),
+    "p_land_source": ("落地概率来源", "P(land) source", "text"),
+    "model_version": ("模型版本", "Model version", "text"),
+    "snapshot_id": ("数据快照", "Data snapshot", "text"),
+    "track": ("赛道", "Track", "text"),
+    "stage": ("阶段代码", "Stage", "text"),
+    "stage_zh": ("阶段", "Stage (Chinese)", "text"),
+    "lost_reason": ("流失原因", "Lost reason", "text"),
+    "owner": ("负责人", "Owner", "text"),
+    "follow_up_on": ("下次跟进", "Follow up on", "date"),
+    "overdue": ("已逾期", "Overdue", "text"),
+    "stage_age_days": ("本阶段天数", "Days in stage", "int"),
+    "contacted_on": ("首次接触", "Contacted on", "date"),
+    "closed_on": ("结案日期", "Closed on", "date"),
+    "note": ("备注", "Note", "text"),
+    "version": ("版本", "Version", "int"),
+    "updated_at": ("更新时间", "Updated at", "text"),
+    "kpi_id": ("指标代码", "KPI id", "text"),
+    "unit": ("单位", "Unit", "text"),
+    "baseline": ("基期值", "Baseline", "float"),
+    "baseline_source": ("基期来源", "Baseline source", "text"),
+    "now": ("当前值", "Now", "float"),
+    "now_year": ("当前年份", "Year", "int"),
+    "target_low": ("目标（下限）", "Target (low)", "float"),
+    "target_high": ("目标（上限）", "Target (high)", "float"),
+    "target_year": ("目标年份", "Target year", "int"),
+    "projected": ("预测值（在途线索按落地概率）", "Projected (open leads at P(land))", "float"),
+    "level_baseline": ("基期水平", "Level at baseline", "wan"),
+    "level_now": ("当前水平", "Level now", "wan"),
+    "level_projected": ("预测水平", "Level projected", "wan"),
+    "level_unit": ("水平单位", "Level unit", "text"),
+    "status": ("状态", "Status", "text"),
+    "not_held": ("无数据原因", "Why no data", "text"),
+    "movers": ("推动最大的在途线索", "Open leads moving it most", "text"),
+}
+ABOUT_LABELS: Final = {
+    "zh": {
+        "sheet": "说明",
+        "exported_at": "导出时间",
+        "rows": "行数",
+        "what": "内容",
+        "key": "项目",
+        "value": "值",
+    },
+    "en": {
+        "sheet": "About",
+        "exported_at": "Exported at",
+        "rows": "Rows",
+        "what": "What",
+        "key": "Item",
+        "value": "Value",
+    },
+}
+MAX_WIDTH = 60
 
 
 def neutralise(value: object) -> object:
@@ -18,20 +115,92 @@ def neutralise(value: object) -> object:
     return value
 
 
-def to_xlsx(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> bytes:
-    """An .xlsx workbook of the rows (text cells neutralised, numbers kept as numbers)."""
+def header(column: str, lang: str) -> str:
+    """The column's name in the language (its machine name when it has none)."""
+    if column not in COLUMNS:
+        return column
+    zh, en, _ = COLUMNS[column]
+    return zh if lang == "zh" else en
+
+
+def _cell(value: object, kind: Kind) -> object:
+    if value is None:
+        return None
+    if kind == "date" and isinstance(value, str):
+        try:
+            return date.fromisoformat(value[:10])
+        except ValueError:
+            return neutralise(value)
+    if (
+        kind in ("int", "wan", "pct", "float")
+        and isinstance(value, (int, float))
+        and not isinstance(value, bool)
+    ):
+        return value
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, (list, tuple)):
+        return neutralise(" ".join(str(v) for v in value))
+    return neutralise(value)
+
+
+def _width(text: object) -> int:
+    s = str(text) if text is not None else ""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in s)  # CJK characters are two wide
+
+
+def to_xlsx(
+    rows: Sequence[Mapping[str, object]],
+    columns: Sequence[str],
+    *,
+    lang: str = "zh",
+    title: str = "data",
+    about: Mapping[str, object] | None = None,
+) -> bytes:
+    """An .xlsx workbook of the rows (module doc) with an about sheet."""
     wb = Workbook()
     ws = wb.active
-    ws.title = "leads"
-    ws.append(columns)
+    ws.title = title[:31]
+    kinds = [COLUMNS.get(c, (c, c, "text"))[2] for c in columns]
+    ws.append([header(c, lang) for c in columns])
     for row in rows:
-        ws.append([neutralise(row.get(c)) for c in columns])
+        ws.append([_cell(row.get(c), k) for c, k in zip(columns, kinds, strict=True)])
+    for j, (column, kind) in enumerate(zip(columns, kinds, strict=True), start=1):
+        letter = get_column_letter(j)
+        if kind != "text":
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                cell.number_format = FORMATS[kind]
+        sample = [header(column, lang)] + [
+            format(v, ",.0f") if kind == "wan" and isinstance(v, (int, float)) else v
+            for v in (r.get(column) for r in rows[:200])
+        ]
+        ws.column_dimensions[letter].width = min(
+            MAX_WIDTH, max(6, max(_width(v) for v in sample) + 2)
+        )
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDE7F3")
+        cell.alignment = Alignment(vertical="center", wrap_text=False)
+    ws.freeze_panes = "A2"
+    ws.auto_filter.ref = ws.dimensions
+    labels = ABOUT_LABELS["zh" if lang == "zh" else "en"]
+    info = wb.create_sheet(labels["sheet"])
+    info.append([labels["key"], labels["value"]])
+    info.append([labels["what"], title])
+    info.append([labels["rows"], len(rows)])
+    info.append([labels["exported_at"], datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")])
+    for key, value in (about or {}).items():
+        info.append([key, neutralise("" if value is None else str(value))])
+    for cell in info[1]:
+        cell.font = Font(bold=True)
+    info.column_dimensions["A"].width = 22
+    info.column_dimensions["B"].width = 70
     out = io.BytesIO()
     wb.save(out)
     return out.getvalue()
 
 
-def to_csv(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> bytes:
+def to_csv(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> bytes:
     """UTF-8 CSV with a byte-order mark (so Excel reads the Chinese), text cells neutralised."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=list(columns))
@@ -39,3 +208,26 @@ def to_csv(rows: Sequence[dict[str, object]], columns: Sequence[str]) -> bytes:
     for row in rows:
         writer.writerow({k: neutralise(row.get(k)) for k in columns})
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def export_response(
+    rows: Sequence[Mapping[str, object]],
+    columns: Sequence[str],
+    *,
+    name: str,
+    format: str,
+    lang: str = "zh",
+    about: Mapping[str, object] | None = None,
+    total: int | None = None,
+) -> Response:
+    """The rows as an attachment ``<name>.<format>`` (xlsx or csv)."""
+    headers = {"Content-Disposition": f'attachment; filename="{name}.{format}"'}
+    if total is not None:
+        headers["X-Total-Count"] = str(total)
+    if format == "xlsx":
+        body = to_xlsx(rows, columns, lang=lang, title=name.split("-")[0], about=about)
+        return Response(body, headers=headers, media_type=XLSX_TYPE)
+    return Response(to_csv(rows, columns), media_type="text/csv; charset=utf-8", headers=headers)

@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 from pydantic import ValidationError
 
 from api.db import DatabaseBusy, with_retries
-from api.export import to_csv, to_xlsx
+from api.export import export_response
 from api.i18n import translator
 from api.lead_table import LeadFilters
 from api.people import Caller, SignInRefused, authenticate, end_session, start_session
@@ -29,7 +29,7 @@ from api.schemas import OutreachIn
 from api.services import Conflict, NotFound
 from api.services.chains import chain_map, link_candidates
 from api.services.enterprises import enterprise_profile
-from api.services.leads import EXPORT_COLUMNS, export_rows, leads_page
+from api.services.leads import EXPORT_COLUMNS, export_about, export_rows, leads_page
 from api.services.outreach import create_outreach
 from api.services.similar import similar_firms
 from api.state import ServiceState
@@ -277,6 +277,7 @@ def export(
     track: Annotated[str, Query(max_length=40)],
     filters: PageFilters,
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "xlsx",
+    lang: str | None = None,
 ) -> Response:
     """The current filter as an Excel or CSV file (the page's export buttons)."""
     if signed_in(request) is None:
@@ -287,18 +288,14 @@ def export(
     track = _track(state, track)
     contacted = _contacted(request, filters)
     rows, total = export_rows(state, track=track, filters=filters, contacted=contacted)
-    name = f"leads-{track}-{state.snapshot_id}.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"', "X-Total-Count": str(total)}
-    if format == "xlsx":
-        return Response(
-            to_xlsx(rows, EXPORT_COLUMNS),
-            headers=headers,
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    return Response(
-        to_csv(rows, EXPORT_COLUMNS),
-        media_type="text/csv; charset=utf-8",
-        headers=headers,
+    return export_response(
+        rows,
+        EXPORT_COLUMNS,
+        name=f"leads-{track}-{state.snapshot_id}",
+        format=format,
+        lang=_lang(request, lang),
+        about=export_about(state, track, filters, total),
+        total=total,
     )
 
 
@@ -449,13 +446,3 @@ def enterprise_page(request: Request, enterprise_id: str, lang: str | None = Non
         return _render(request, "error.html", language, status=404, message=str(exc))
     similar = similar_firms(state, [enterprise_id], k=10, include_members=False)
     return _render(request, "enterprise.html", language, e=profile, similar=similar)
-
-
-@router.get("/model", response_class=HTMLResponse, response_model=None)
-def model_page(request: Request, lang: str | None = None) -> Response:
-    """The champion's version, training run, holdout metrics and data snapshot."""
-    language = _lang(request, lang)
-    blocked = _gate(request, language, "data", "graph", "model")
-    if blocked is not None:
-        return blocked
-    return _render(request, "model.html", language)

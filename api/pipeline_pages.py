@@ -12,7 +12,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from api.db import DatabaseBusy
-from api.export import to_csv, to_xlsx
+from api.export import export_response
 from api.i18n import translator
 from api.pages import _gate, _lang, _render, _signin_redirect, signed_in
 from api.people import Caller, create_user, list_users, update_user
@@ -235,6 +235,7 @@ def export_pipeline(
     request: Request,
     scope: Annotated[str, Query(pattern="^(mine|all|unassigned)$")] = "all",
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "xlsx",
+    lang: str | None = None,
 ) -> Response:
     """The pipeline as an Excel (or CSV) file."""
     me = signed_in(request)
@@ -248,16 +249,14 @@ def export_pipeline(
         state, request.app.state.sessions, PipelineQuery(owner=owner), limit=1_000_000, offset=0
     )
     rows: list[dict[str, Any]] = result["items"]
-    name = f"pipeline-{state.settings.park}-{date.today().isoformat()}.{format}"
-    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
-    if format == "xlsx":
-        return Response(
-            to_xlsx(rows, EXPORT_COLUMNS),
-            headers=headers,
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-        )
-    return Response(
-        to_csv(rows, EXPORT_COLUMNS), media_type="text/csv; charset=utf-8", headers=headers
+    return export_response(
+        rows,
+        EXPORT_COLUMNS,
+        name=f"pipeline-{state.settings.park}-{date.today().isoformat()}",
+        format=format,
+        lang=_lang(request, lang),
+        about={"scope": scope, "park": state.settings.park, "snapshot": state.snapshot_id},
+        total=len(rows),
     )
 
 

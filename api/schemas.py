@@ -482,3 +482,106 @@ class UserPublic(_Out):
     can_sign_in: bool
     locked_until: str | None
     created_at: str
+
+
+class KpiPointPublic(_Out):
+    year: int
+    value: float
+
+
+class KpiMoverPublic(_Out):
+    lead_id: int
+    enterprise_id: str
+    name: str
+    track: str
+    stage: str
+    p_land: float
+    adds: float = Field(
+        description="what the lead adds to the projection: P(land) × its contribution"
+    )
+
+
+class KpiPublic(_Out):
+    id: str
+    name_zh: str
+    name_en: str
+    unit: str
+    target_low: float
+    target_high: float
+    target_year: int
+    status: Literal["met", "reachable", "behind", "not_held", "no_data"]
+    not_held: str | None = Field(description="why the service cannot measure it (then no figures)")
+    baseline: float | None = Field(description="the plan's baseline figure, or measured at its end")
+    baseline_source: Literal["plan", "data"] | None
+    now: float | None
+    now_year: int | None
+    projected: float | None = Field(description="if the open pipeline lands at its P(land)")
+    level_unit: str | None = Field(description="growth KPIs: the unit of the level grown")
+    level_baseline: float | None
+    level_now: float | None
+    level_projected: float | None
+    series: list[KpiPointPublic]
+    movers: list[KpiMoverPublic] = Field(description="open leads adding most to the projection")
+
+
+class KpisPublic(_Out):
+    park: str
+    baseline_year: int
+    as_of: date
+    kpis: list[KpiPublic]
+
+
+class LinkCoveragePublic(_Out):
+    chain_id: str
+    link_id: str
+    name_zh: str
+    name_en: str
+    target: float
+    firms_baseline: float
+    coverage_baseline: float
+    gap_type_baseline: str
+    firms_now: float
+    coverage_now: float
+    gap_type_now: str
+    closed: bool = Field(description="absent at the baseline, present now")
+    joined: list[str] = Field(description="firms in the link that entered after the baseline")
+
+
+class CoveragePublic(_Out):
+    park: str
+    baseline_year: int
+    links: list[LinkCoveragePublic]
+
+
+class RealisedGroupPublic(_Out):
+    model_version: str
+    track: str
+    landed: int
+    coverage: float = Field(description="share of landed firms whose tax fell in P10–P90")
+    within_x2: float
+    median_ratio: float | None
+
+
+class RealisedFirmPublic(_Out):
+    enterprise_id: str
+    name: str | None
+    track: str
+    landed_on: date
+    model_version: str
+    tax_p10: float
+    tax_p50: float
+    tax_p90: float
+    realised_year: int
+    realised_tax: float
+    in_band: bool
+    within_x2: bool
+
+
+class RealisedPublic(_Out):
+    park: str
+    landed: int = Field(description="landed firms in all")
+    measured: int = Field(description="landed firms with a tax record after their landing year")
+    coverage_warning_below: float
+    groups: list[RealisedGroupPublic]
+    firms: list[RealisedFirmPublic]
+    warnings: list[str]

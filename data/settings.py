@@ -31,6 +31,10 @@ class Settings(BaseSettings):
         description="MLflow tracking URI; defaults to a SQLite file inside `home`.",
     )
 
+    mlflow_ui_url: str = Field(
+        default="http://127.0.0.1:5000",
+        description="Where `mlflow ui` serves the tracking store (links from the model page).",
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the service database; default SQLite in `home`.",

@@ -154,3 +154,64 @@ def run_artifact(settings: Settings, run_id: str, path: str) -> Path:
 def run_metrics(settings: Settings, run_id: str) -> dict[str, float]:
     """The metrics a run logged."""
     return dict(client(settings).get_run(run_id).data.metrics)
+
+
+def versions(settings: Settings, park_id: str) -> list[dict[str, Any]]:
+    """Every registered version of the park's model, newest first: version, run, aliases,
+    registration time and the run's metrics."""
+    c = client(settings)
+    try:
+        found = c.search_model_versions(f"name = '{model_name(park_id)}'")
+    except MlflowException:
+        return []
+    aliases: dict[str, list[str]] = {}
+    try:  # search results do not carry aliases in every store: the registered model does
+        for alias, version in c.get_registered_model(model_name(park_id)).aliases.items():
+            aliases.setdefault(str(version), []).append(str(alias))
+    except MlflowException:
+        pass
+    out = []
+    for v in sorted(found, key=lambda v: int(v.version), reverse=True):
+        try:
+            metrics = dict(c.get_run(str(v.run_id)).data.metrics)
+        except MlflowException:
+            metrics = {}
+        out.append(
+            {
+                "version": str(v.version),
+                "run_id": str(v.run_id),
+                "aliases": sorted(aliases.get(str(v.version), [])),
+                "created": int(v.creation_timestamp or 0),
+                "metrics": metrics,
+            }
+        )
+    return out
+
+
+PLOTS = (
+    "calibration.png",
+    "lift.png",
+    "importance_propensity.png",
+    "importance_tax.png",
+    "gaps.png",
+)
+
+
+def run_plot(settings: Settings, run_id: str, name: str) -> Path | None:
+    """A plot a training run logged (one of ``PLOTS``), downloaded once; ``None`` if the run has
+    none such."""
+    if name not in PLOTS:
+        return None
+    try:
+        return run_artifact(settings, run_id, name)
+    except (MlflowException, OSError):
+        return None
+
+
+def run_ui_url(settings: Settings, park_id: str, run_id: str) -> str:
+    """The run's page in the MLflow UI (``mlflow ui`` on the same store)."""
+    experiment = client(settings).get_experiment_by_name(experiment_name(park_id))
+    base = settings.mlflow_ui_url.rstrip("/")
+    if experiment is None:
+        return base
+    return f"{base}/#/experiments/{experiment.experiment_id}/runs/{run_id}"

@@ -9,10 +9,17 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import ContactedDep, OfficerDep, ServingDep, TrackDep
-from api.export import to_csv, to_xlsx
+from api.export import export_response
 from api.lead_table import LeadFilters
 from api.schemas import LeadsPublic, ScoreRequest, ScoresPublic
-from api.services.leads import EXPORT_COLUMNS, export_rows, page_of, score_firms, select_leads
+from api.services.leads import (
+    EXPORT_COLUMNS,
+    export_about,
+    export_rows,
+    page_of,
+    score_firms,
+    select_leads,
+)
 
 router = APIRouter(tags=["leads"])
 
@@ -91,25 +98,24 @@ def export_leads(
     track: TrackDep,
     filters: FiltersDep,
     format: Annotated[Literal["csv", "xlsx"], Query()] = "csv",
+    lang: Annotated[Literal["zh", "en"], Query(description="Excel column names")] = "zh",
 ) -> Response:
-    """The filtered leads as CSV or Excel (first 10,000 rows); cells are safe to open in Excel."""
+    """The filtered leads as CSV (machine column names) or Excel (the page's column names in
+    ``lang``, formatted, with a sheet saying what was exported); first 10,000 rows; cells are
+    safe to open in Excel."""
     contacted = recorded.get() if filters.exclude_contacted else ()
     rows, total = export_rows(state, track=track, filters=filters, contacted=contacted)
-    name = f"leads-{track}-{state.snapshot_id}"
-    headers = {"X-Total-Count": str(total), "X-Exported-Rows": str(len(rows))}
-    if format == "xlsx":
-        headers["Content-Disposition"] = f'attachment; filename="{name}.xlsx"'
-        return Response(
-            to_xlsx(rows, EXPORT_COLUMNS),
-            media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers=headers,
-        )
-    headers["Content-Disposition"] = f'attachment; filename="{name}.csv"'
-    return Response(
-        to_csv(rows, EXPORT_COLUMNS),
-        media_type="text/csv; charset=utf-8",
-        headers=headers,
+    response = export_response(
+        rows,
+        EXPORT_COLUMNS,
+        name=f"leads-{track}-{state.snapshot_id}",
+        format=format,
+        lang=lang,
+        about=export_about(state, track, filters, total),
+        total=total,
     )
+    response.headers["X-Exported-Rows"] = str(len(rows))
+    return response
 
 
 @router.post("/score", response_model=ScoresPublic)

@@ -224,3 +224,19 @@ def score_firms(
         {"index": i, "name": f.name, "enterprise_id": f.enterprise_id, "scores": scores[i]}
         for i, f in enumerate(firms_in)
     ]
+
+
+def export_about(
+    state: ServiceState, track: str, filters: LeadFilters, total: int
+) -> dict[str, object]:
+    """What a lead export holds, for the sheet that says so: track, filters, model, snapshot."""
+    table = state.leads[track]
+    shown = {k: v for k, v in vars(filters).items() if v not in (None, False, "")}
+    return {
+        "track": track,
+        "filters": ", ".join(f"{k}={v}" for k, v in shown.items()) or "—",
+        "matching leads": total,
+        "model_version": table.model_version,
+        "p_land_source": table.p_land_source,
+        "snapshot_id": table.snapshot_id,
+    }

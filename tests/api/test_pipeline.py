@@ -294,7 +294,7 @@ def test_the_pipeline_export_is_a_workbook(api: Api, people: Team) -> None:
     sheet = load_workbook(BytesIO(r.content)).active
     assert sheet is not None
     header = [c.value for c in sheet[1]]
-    assert header[:5] == ["id", "enterprise_id", "name", "track", "stage"]
+    assert header[:5] == ["线索编号", "企业代码", "企业名称", "赛道", "阶段代码"]
     mine = api.client.get(
         "/api/v1/pipeline", params={"owner": "me", "limit": 500}, headers=people.alice
     ).json()

@@ -150,8 +150,29 @@ def test_export_csv_and_xlsx_follow_the_filters(api: Api) -> None:
     x = api.client.get(
         f"{V1}/leads/export", params={**params, "format": "xlsx"}, headers=api.officer
     )
-    sheet = load_workbook(io.BytesIO(x.content)).active
-    assert sheet.max_row == listed["total"] + 1 and sheet.cell(1, 2).value == "enterprise_id"
+    book = load_workbook(io.BytesIO(x.content))
+    sheet = book.worksheets[0]
+    # the page's column names in the language asked (Chinese by default), numbers formatted,
+    # header frozen, filters on, and a second sheet saying what was exported
+    header = [c.value for c in sheet[1]]
+    assert header[:3] == ["排名", "企业代码", "企业名称"] and "落地概率" in header
+    p_land = sheet.cell(2, header.index("落地概率") + 1)
+    tax = sheet.cell(2, header.index("预计税收 P50（万元）") + 1)
+    assert p_land.number_format == "0.0%" and tax.number_format == "#,##0"
+    assert isinstance(tax.value, float) and tax.value == listed["items"][0]["tax_p50_wan_cny"]
+    assert (
+        sheet.max_row == listed["total"] + 1 and sheet.cell(2, 2).value == rows[0]["enterprise_id"]
+    )
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == sheet.dimensions
+    about = {r[0]: r[1] for r in book.worksheets[1].iter_rows(values_only=True)}
+    assert book.sheetnames[1] == "说明" and about["track"] == "bigdata"
+    assert (
+        about["filters"] == "chain=big_data" and about["model_version"] == listed["model_version"]
+    )
+    english = api.client.get(
+        f"{V1}/leads/export", params={**params, "format": "xlsx", "lang": "en"}, headers=api.officer
+    )
+    assert load_workbook(io.BytesIO(english.content)).worksheets[0].cell(1, 3).value == "Firm"
     assert (
         api.client.get(
             f"{V1}/leads/export", params={**params, "format": "pdf"}, headers=api.officer

@@ -52,8 +52,8 @@ def site(trained: Trained, tmp_path_factory: pytest.TempPathFactory) -> Iterator
         )
 
 
-@pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[object]:
+def chromium(downloads: Path) -> Iterator[object]:
+    """A headless Chromium (selenium) that downloads into ``downloads``; quit on exit."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
@@ -74,7 +74,7 @@ def browser(site: Site) -> Iterator[object]:
         options.add_argument(flag)
     options.add_experimental_option(
         "prefs",
-        {"download.default_directory": str(site.downloads), "download.prompt_for_download": False},
+        {"download.default_directory": str(downloads), "download.prompt_for_download": False},
     )
     driver = webdriver.Chrome(service=Service(str(DRIVER)), options=options)
     driver.implicitly_wait(5)
@@ -83,6 +83,11 @@ def browser(site: Site) -> Iterator[object]:
         yield driver
     finally:
         driver.quit()
+
+
+@pytest.fixture(scope="module")
+def browser(site: Site) -> Iterator[object]:
+    yield from chromium(site.downloads)
 
 
 def _sign_in(d: object, username: str, password: str, *, ok: bool = True) -> None:

@@ -1,0 +1,141 @@
+"""The plan's KPIs, chain coverage over time and realised-against-predicted tax, for the API,
+the pages and the command line. Each is computed from the loaded universe (whose roster holds
+the pipeline's landed firms from the last load) and the pipeline as it is now; results are
+kept until the state is reloaded or the pipeline changes."""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, TypeVar
+
+import pandas as pd
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from api.db import LANDED_COLUMNS, PipelineLead, landed_leads, session_scope
+from api.state import ServiceState
+from data import columns as C
+from industry_graph.kpis import (
+    OPEN_LEAD_COLUMNS,
+    KpiStatus,
+    coverage_over_time,
+    measure_kpis,
+    park_facts,
+)
+from training.monitor import Drift, coverage_summary, drifts, realised_against_predicted
+
+OPEN_STAGES = ("new", "contacted", "negotiating", "signed")
+T = TypeVar("T")
+
+
+class _Memo:
+    """The last few results per key (the state and the pipeline's change marker)."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._items: OrderedDict[tuple[object, ...], object] = OrderedDict()
+        self._lock = threading.Lock()
+        self._size = size
+
+    def get(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]  # type: ignore[return-value]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self._size:
+                self._items.popitem(last=False)
+        return value
+
+
+_memo = _Memo()
+
+
+def pipeline_marker(factory: sessionmaker[Session], park: str) -> tuple[object, ...]:
+    """Changes whenever a lead of the park is created or changed."""
+    with session_scope(factory) as s:
+        count, latest, versions = s.execute(
+            select(
+                func.count(), func.max(PipelineLead.updated_at), func.sum(PipelineLead.version)
+            ).where(PipelineLead.park_id == park)
+        ).one()
+    return (count, str(latest), versions)
+
+
+def open_leads(state: ServiceState, factory: sessionmaker[Session]) -> pd.DataFrame:
+    """The park's open leads (new … signed) with their firm's name and stored scores."""
+    assert state.park is not None
+    with session_scope(factory) as s:
+        rows = s.execute(
+            select(
+                PipelineLead.id,
+                PipelineLead.enterprise_id,
+                PipelineLead.track,
+                PipelineLead.stage,
+                PipelineLead.p_land,
+                PipelineLead.tax_p50,
+            ).where(PipelineLead.park_id == state.park.id, PipelineLead.stage.in_(OPEN_STAGES))
+        ).all()
+    frame = pd.DataFrame(
+        rows, columns=["lead_id", C.ENTERPRISE_ID, C.TRACK, "stage", "p_land", "tax_p50"]
+    )
+    names = state.tables["enterprises"].set_index(C.ENTERPRISE_ID)[C.NAME]
+    frame[C.NAME] = frame[C.ENTERPRISE_ID].map(names).fillna(frame[C.ENTERPRISE_ID])
+    return frame[list(OPEN_LEAD_COLUMNS)]
+
+
+def kpi_statuses(
+    state: ServiceState, factory: sessionmaker[Session], *, today: date | None = None
+) -> list[KpiStatus]:
+    """Every KPI of the park's plan (``industry_graph.kpis``)."""
+    assert state.park is not None
+    day = today or date.today()
+    key = ("kpis", id(state), day, *pipeline_marker(factory, state.park.id))
+
+    def make() -> list[KpiStatus]:
+        assert state.park is not None
+        facts = _memo.get(("facts", id(state)), lambda: park_facts(state.park, state.tables))  # type: ignore[arg-type]
+        return measure_kpis(facts, state.tables, open_leads(state, factory), today=day)
+
+    return _memo.get(key, make)
+
+
+def link_coverage(state: ServiceState) -> list[dict[str, Any]]:
+    """Each link's presence at the plan's baseline and now (``coverage_over_time``)."""
+    assert state.park is not None
+    return _memo.get(
+        ("coverage", id(state)),
+        lambda: coverage_over_time(state.park, state.chains, state.tables),  # type: ignore[arg-type]
+    )
+
+
+@dataclass(frozen=True)
+class Realised:
+    """Realised against predicted tax: per landed firm, the summary and the drift warnings."""
+
+    firms: pd.DataFrame
+    summary: pd.DataFrame
+    drifts: list[Drift]
+    landed: int  # landed firms in all (with or without a tax record after landing yet)
+
+
+def realised(state: ServiceState, factory: sessionmaker[Session]) -> Realised:
+    """Realised against predicted over the pipeline's landed firms and the universe's tax records."""
+    assert state.park is not None
+    park = state.park
+
+    def make() -> Realised:
+        with session_scope(factory) as s:
+            landed = pd.DataFrame(landed_leads(s, park.id), columns=list(LANDED_COLUMNS))
+        firms = realised_against_predicted(landed, state.tables["tax_records"])
+        names = state.tables["enterprises"].set_index(C.ENTERPRISE_ID)[C.NAME]
+        firms.insert(1, C.NAME, firms[C.ENTERPRISE_ID].map(names))
+        summary = coverage_summary(firms)
+        return Realised(firms, summary, drifts(summary, park), landed[C.ENTERPRISE_ID].nunique())
+
+    return _memo.get(("realised", id(state), *pipeline_marker(factory, park.id)), make)
