@@ -17,7 +17,8 @@ from typing import Final, Literal
 
 from fastapi.responses import Response
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.styles import Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 DANGEROUS_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
@@ -157,47 +158,57 @@ def to_xlsx(
     title: str = "data",
     about: Mapping[str, object] | None = None,
 ) -> bytes:
-    """An .xlsx workbook of the rows (module doc) with an about sheet."""
-    wb = Workbook()
-    ws = wb.active
-    ws.title = title[:31]
+    """An .xlsx workbook of the rows (module doc) with an about sheet. Written in openpyxl's
+    write-only mode (rows streamed, a styled cell only where a number needs its format)."""
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet(title[:31])
     kinds = [COLUMNS.get(c, (c, c, "text"))[2] for c in columns]
-    ws.append([header(c, lang) for c in columns])
-    for row in rows:
-        ws.append([_cell(row.get(c), k) for c, k in zip(columns, kinds, strict=True)])
     for j, (column, kind) in enumerate(zip(columns, kinds, strict=True), start=1):
-        letter = get_column_letter(j)
-        if kind != "text":
-            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
-                cell.number_format = FORMATS[kind]
         sample = [header(column, lang)] + [
             format(v, ",.0f") if kind == "wan" and isinstance(v, (int, float)) else v
             for v in (r.get(column) for r in rows[:200])
         ]
-        ws.column_dimensions[letter].width = min(
-            MAX_WIDTH, max(6, max(_width(v) for v in sample) + 2)
-        )
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE7F3")
-        cell.alignment = Alignment(vertical="center", wrap_text=False)
+        width = min(MAX_WIDTH, max(6, max(_width(v) for v in sample) + 2))
+        ws.column_dimensions[get_column_letter(j)].width = width
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(columns))}{len(rows) + 1}"
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE7F3")
+    head = []
+    for column in columns:
+        cell = WriteOnlyCell(ws, value=header(column, lang))
+        cell.font, cell.fill = bold, fill
+        head.append(cell)
+    ws.append(head)
+    formats = [None if k == "text" else FORMATS[k] for k in kinds]
+    for row in rows:
+        out: list[object] = []
+        for column, kind, number_format in zip(columns, kinds, formats, strict=True):
+            value = _cell(row.get(column), kind)
+            if number_format is not None and value is not None and not isinstance(value, str):
+                cell = WriteOnlyCell(ws, value=value)
+                cell.number_format = number_format
+                out.append(cell)
+            else:
+                out.append(value)
+        ws.append(out)
     labels = ABOUT_LABELS["zh" if lang == "zh" else "en"]
     info = wb.create_sheet(labels["sheet"])
-    info.append([labels["key"], labels["value"]])
+    info.column_dimensions["A"].width = 22
+    info.column_dimensions["B"].width = 70
+    title_cells = []
+    for text in (labels["key"], labels["value"]):
+        cell = WriteOnlyCell(info, value=text)
+        cell.font = bold
+        title_cells.append(cell)
+    info.append(title_cells)
     info.append([labels["what"], title])
     info.append([labels["rows"], len(rows)])
     info.append([labels["exported_at"], datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")])
     for key, value in (about or {}).items():
         info.append([key, neutralise("" if value is None else str(value))])
-    for cell in info[1]:
-        cell.font = Font(bold=True)
-    info.column_dimensions["A"].width = 22
-    info.column_dimensions["B"].width = 70
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    out_file = io.BytesIO()
+    wb.save(out_file)
+    return out_file.getvalue()
 
 
 def to_csv(rows: Sequence[Mapping[str, object]], columns: Sequence[str]) -> bytes:

@@ -61,7 +61,7 @@ def _cached_svg(key: tuple[object, ...], make: Any) -> str:
     return text
 
 
-def _kpi_svg(k: KpiStatus) -> str | None:
+def _kpi_svg(k: KpiStatus, lang: str) -> str | None:
     if not k.series:
         return None
     unit = k.level_unit or k.unit
@@ -73,12 +73,17 @@ def _kpi_svg(k: KpiStatus) -> str | None:
             start * (1 + k.target_low / 100) ** years,
             start * (1 + k.target_high / 100) ** years,
         )
-    key = ("kpi", k.id, tuple(k.series), target, projected)
+    key = ("kpi", lang, k.id, tuple(k.series), target, projected)
     return _cached_svg(
         key,
         lambda: svg(
             kpi_chart(
-                k.series, target=target, target_year=k.target_year, projected=projected, unit=unit
+                k.series,
+                target=target,
+                target_year=k.target_year,
+                projected=projected,
+                unit=unit,
+                lang=lang,
             )
         ),
     )
@@ -93,7 +98,7 @@ def kpis_page(request: Request, lang: str | None = None) -> Response:
         return blocked
     state: ServiceState = request.app.state.holder.current
     statuses = kpi_statuses(state, request.app.state.sessions)
-    charts = {k.id: _kpi_svg(k) for k in statuses}
+    charts = {k.id: _kpi_svg(k, language) for k in statuses}
     return _render(request, "kpis.html", language, kpis=statuses, charts=charts)
 
 
@@ -155,7 +160,9 @@ def coverage_page(request: Request, lang: str | None = None) -> Response:
     )
 
 
-def _versions_table(settings: Settings, park: str) -> tuple[list[dict[str, Any]], str | None]:
+def _versions_table(
+    settings: Settings, park: str, lang: str
+) -> tuple[list[dict[str, Any]], str | None]:
     found = registry.versions(settings, park)
     if not found:
         return [], None
@@ -163,9 +170,10 @@ def _versions_table(settings: Settings, park: str) -> tuple[list[dict[str, Any]]
         [{"version": v["version"], **{k: v["metrics"].get(k) for k in HEADLINE}} for v in found]
     )
     frame = frame.iloc[::-1].reset_index(drop=True)  # oldest first for the chart
-    labels = [(k, describe(k)[1]) for k in HEADLINE]
+    labels = [(k, str(describe(k)[0 if lang == "zh" else 1])) for k in HEADLINE]
     key = (
         "versions",
+        lang,
         park,
         tuple(frame["version"]),
         tuple(frame.fillna(-1).to_numpy().ravel().tolist()),
@@ -193,7 +201,7 @@ def model_page(request: Request, lang: str | None = None) -> Response:
         }
         for k, v in sorted(state.model.scorer.metrics.items())
     ]
-    found, versions_svg = _versions_table(settings, state.park.id)
+    found, versions_svg = _versions_table(settings, state.park.id, language)
     result = realised(state, request.app.state.sessions)
     realised_svg = (
         _cached_svg(

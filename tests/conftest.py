@@ -68,5 +68,18 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     return Trained(settings=settings, data_dir=data_dir, result=result)
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests marked ``one_engine`` only read the service database: their PostgreSQL run is
+    deselected (the suite's time; every route that writes still runs on both engines)."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_postgres = callspec is not None and callspec.params.get("api") == "postgresql"
+        (drop if on_postgres and item.get_closest_marker("one_engine") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
 # the loaded app on SQLite and on PostgreSQL, one instance per backend for every test folder
 from tests.apps import api  # noqa: E402, F401

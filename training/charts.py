@@ -61,6 +61,7 @@ def kpi_chart(
     target_year: int,
     projected: float | None,
     unit: str,
+    lang: str = "en",
 ) -> Draw:
     """A KPI's yearly values, its target (a band when it is a range) at the target year and the
     projection (dashed) from the latest value."""
@@ -68,14 +69,17 @@ def kpi_chart(
     def draw(ax: Axes) -> None:
         years = [y for y, _ in series]
         values = [v for _, v in series]
-        ax.plot(years, values, "o-", color=BLUE, label="actual")
+        actual, goal, projection = (
+            ("实际", "目标", "预测") if lang == "zh" else ("actual", "target", "projected")
+        )
+        ax.plot(years, values, "o-", color=BLUE, label=actual)
         low, high = target
         if high > low:
             ax.fill_between([years[0], target_year], low, high, color=GREEN, alpha=0.15)
-        ax.axhline(low, color=GREEN, linestyle=":", linewidth=1.2, label="target")
+        ax.axhline(low, color=GREEN, linestyle=":", linewidth=1.2, label=goal)
         if projected is not None and years:  # the open pipeline landing now, at its P(land)
             ax.plot([years[-1], years[-1]], [values[-1], projected], "--", color=BLUE, alpha=0.6)
-            ax.plot([years[-1]], [projected], "o", mfc="white", color=BLUE, label="projected")
+            ax.plot([years[-1]], [projected], "o", mfc="white", color=BLUE, label=projection)
         ax.set_xticks(sorted({*years, target_year}))
         ax.tick_params(labelsize=8)
         ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))

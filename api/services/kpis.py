@@ -56,6 +56,11 @@ class _Memo:
 _memo = _Memo()
 
 
+def _loaded(state: ServiceState) -> tuple[int, str]:
+    """Which load of the state (an id alone may be reused once a reloaded state is freed)."""
+    return (id(state), state.loaded_at)
+
+
 def pipeline_marker(factory: sessionmaker[Session], park: str) -> tuple[object, ...]:
     """Changes whenever a lead of the park is created or changed."""
     with session_scope(factory) as s:
@@ -95,11 +100,11 @@ def kpi_statuses(
     """Every KPI of the park's plan (``industry_graph.kpis``)."""
     assert state.park is not None
     day = today or date.today()
-    key = ("kpis", id(state), day, *pipeline_marker(factory, state.park.id))
+    key = ("kpis", _loaded(state), day, *pipeline_marker(factory, state.park.id))
 
     def make() -> list[KpiStatus]:
         assert state.park is not None
-        facts = _memo.get(("facts", id(state)), lambda: park_facts(state.park, state.tables))  # type: ignore[arg-type]
+        facts = _memo.get(("facts", _loaded(state)), lambda: park_facts(state.park, state.tables))  # type: ignore[arg-type]
         return measure_kpis(facts, state.tables, open_leads(state, factory), today=day)
 
     return _memo.get(key, make)
@@ -109,7 +114,7 @@ def link_coverage(state: ServiceState) -> list[dict[str, Any]]:
     """Each link's presence at the plan's baseline and now (``coverage_over_time``)."""
     assert state.park is not None
     return _memo.get(
-        ("coverage", id(state)),
+        ("coverage", _loaded(state)),
         lambda: coverage_over_time(state.park, state.chains, state.tables),  # type: ignore[arg-type]
     )
 
@@ -138,4 +143,4 @@ def realised(state: ServiceState, factory: sessionmaker[Session]) -> Realised:
         summary = coverage_summary(firms)
         return Realised(firms, summary, drifts(summary, park), landed[C.ENTERPRISE_ID].nunique())
 
-    return _memo.get(("realised", id(state), *pipeline_marker(factory, park.id)), make)
+    return _memo.get(("realised", _loaded(state), *pipeline_marker(factory, park.id)), make)

@@ -4,6 +4,8 @@ the KPI it counts for, and the link coverage at the baseline and now."""
 
 from __future__ import annotations
 
+import pytest
+
 from data.reference import default_chains, default_parks
 from tests.api.conftest import Api
 
@@ -59,6 +61,7 @@ def test_kpis_measure_the_plan_and_an_open_lead_moves_its_kpi(api: Api) -> None:
     assert moved["projected"] >= kpis["new_hq"]["projected"] + chosen["p_land"] - 1e-6
 
 
+@pytest.mark.one_engine
 def test_coverage_at_the_baseline_and_now(api: Api) -> None:
     r = api.client.get(f"{V1}/kpis/coverage", headers=api.officer)
     assert r.status_code == 200
@@ -71,6 +74,7 @@ def test_coverage_at_the_baseline_and_now(api: Api) -> None:
         assert link["closed"] == (link["firms_baseline"] == 0 and link["firms_now"] > 0)
 
 
+@pytest.mark.one_engine
 def test_realised_against_predicted_answers_without_landed_firms_and_needs_a_key(api: Api) -> None:
     r = api.client.get(f"{V1}/monitor/realised", headers=api.officer)
     assert r.status_code == 200

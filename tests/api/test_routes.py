@@ -36,6 +36,7 @@ LEAD_FIELDS = {
 }
 
 
+@pytest.mark.one_engine
 def test_health_and_ready_are_open(api: Api) -> None:
     assert api.client.get(f"{V1}/health").json() == {"status": "ok"}
     ready = api.client.get(f"{V1}/ready")
@@ -50,6 +51,7 @@ def test_health_and_ready_are_open(api: Api) -> None:
     )
 
 
+@pytest.mark.one_engine
 def test_leads_shape_order_and_paging(api: Api) -> None:
     r = api.client.get(f"{V1}/leads", params={"track": "bigdata", "limit": 20}, headers=api.officer)
     body = r.json()
@@ -77,6 +79,7 @@ def test_leads_shape_order_and_paging(api: Api) -> None:
     assert all(i["reasons"] for i in items)
 
 
+@pytest.mark.one_engine
 def test_lead_filters(api: Api) -> None:
     def get(**p):
         return api.client.get(
@@ -135,6 +138,7 @@ def test_exclude_contacted_uses_new_outreach_records(api: Api) -> None:
     )
 
 
+@pytest.mark.one_engine
 def test_export_csv_and_xlsx_follow_the_filters(api: Api) -> None:
     params = {"track": "bigdata", "chain": "big_data"}
     listed = api.client.get(
@@ -159,7 +163,9 @@ def test_export_csv_and_xlsx_follow_the_filters(api: Api) -> None:
     p_land = sheet.cell(2, header.index("落地概率") + 1)
     tax = sheet.cell(2, header.index("预计税收 P50（万元）") + 1)
     assert p_land.number_format == "0.0%" and tax.number_format == "#,##0"
-    assert isinstance(tax.value, float) and tax.value == listed["items"][0]["tax_p50_wan_cny"]
+    assert isinstance(tax.value, float) and tax.value == pytest.approx(
+        listed["items"][0]["tax_p50_wan_cny"], rel=1e-12
+    )
     assert (
         sheet.max_row == listed["total"] + 1 and sheet.cell(2, 2).value == rows[0]["enterprise_id"]
     )
@@ -181,6 +187,7 @@ def test_export_csv_and_xlsx_follow_the_filters(api: Api) -> None:
     )
 
 
+@pytest.mark.one_engine
 def test_enterprise_profile_and_unknown_id(api: Api) -> None:
     eid = api.client.get(
         f"{V1}/leads", params={"track": "hq", "limit": 1}, headers=api.officer
@@ -209,6 +216,7 @@ def test_enterprise_profile_and_unknown_id(api: Api) -> None:
     assert missing.status_code == 404 and "913101019999999999" in missing.json()["detail"]
 
 
+@pytest.mark.one_engine
 def test_enterprise_links_carry_their_evidence(api: Api, trained: Trained) -> None:
     eid = api.client.get(
         f"{V1}/leads", params={"track": "bigdata", "limit": 1}, headers=api.officer
@@ -223,6 +231,7 @@ def test_enterprise_links_carry_their_evidence(api: Api, trained: Trained) -> No
     assert all(part in scope for part in first["evidence"].split("、"))  # quoted from the scope
 
 
+@pytest.mark.one_engine
 def test_score_what_if_firms_and_validation(api: Api) -> None:
     firm = {
         "name": "隐私计算样例公司",
@@ -257,6 +266,7 @@ def test_score_what_if_firms_and_validation(api: Api) -> None:
     assert negative.status_code == 422 and "revenue_wan_cny" in negative.text
 
 
+@pytest.mark.one_engine
 def test_chains(api: Api) -> None:
     chains = api.client.get(f"{V1}/chains", headers=api.officer).json()["items"]
     assert {c["id"] for c in chains} >= {"big_data", "nev"}
@@ -355,6 +365,7 @@ def test_auth_and_roles(api: Api) -> None:
     assert reloaded.status_code == 200 and reloaded.json()["model_version"] == model["version"]
 
 
+@pytest.mark.one_engine
 def test_bad_filters_are_422_naming_the_field(api: Api) -> None:
     for params, field in (
         ({"track": "retail"}, "track"),
@@ -400,6 +411,7 @@ def test_missing_data_is_503_not_500(tmp_path: Path, path: str) -> None:
         assert r.status_code == 503 and "data: not loaded" in r.json()["detail"]
 
 
+@pytest.mark.one_engine
 def test_what_if_firm_is_attached_from_its_business_scope(api: Api) -> None:
     r = api.client.post(
         f"{V1}/score",
@@ -421,6 +433,7 @@ def test_what_if_firm_is_attached_from_its_business_scope(api: Api) -> None:
     assert "隐私计算" in gap["text_zh"] and "经营范围" in gap["text_zh"]
 
 
+@pytest.mark.one_engine
 def test_score_a_firm_with_nothing_but_a_name(api: Api) -> None:
     """Found by schemathesis: no city, province or industry at all must still score (no 500)."""
     r = api.client.post(
@@ -431,6 +444,7 @@ def test_score_a_firm_with_nothing_but_a_name(api: Api) -> None:
     assert r.status_code == 200 and len(r.json()["items"]) == 2
 
 
+@pytest.mark.one_engine
 def test_similar_firms_to_one_firm_and_to_a_set(api: Api, trained: Trained) -> None:
     members = sorted(api.app.state.holder.current.fc.park_members)
     eid = api.client.get(
@@ -461,6 +475,7 @@ def test_similar_firms_to_one_firm_and_to_a_set(api: Api, trained: Trained) -> N
     assert any(i["in_park"] for i in r.json()["items"])
 
 
+@pytest.mark.one_engine
 def test_similar_bad_input(api: Api) -> None:
     missing = api.client.get(f"{V1}/enterprises/913101019999999999/similar", headers=api.officer)
     assert missing.status_code == 404 and "913101019999999999" in missing.json()["detail"]

@@ -19,6 +19,7 @@ from tests.conftest import Trained
 from tests.pages.test_browser import CHROMIUM, DRIVER, _shot, _sign_in, chromium
 from tests.served import home_with_models, make_user, serve_env, serving
 
+pytestmark = pytest.mark.browser
 ATTRACT = [sys.executable, "-m", "api.cli"]
 
 

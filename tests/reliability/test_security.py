@@ -151,12 +151,14 @@ def test_request_body_is_capped_with_or_without_content_length(trained: Trained)
         assert lying.status_code in (400, 413)
 
 
+@pytest.mark.one_engine
 def test_limits_are_capped(api: Api) -> None:
     for path in ("/api/v1/leads", "/api/v1/outreach", "/api/v1/chains/big_data/links/x/candidates"):
         r = api.client.get(path, params={"track": "hq", "limit": 501}, headers=api.officer)
         assert r.status_code == 422 and "limit" in r.text, path
 
 
+@pytest.mark.one_engine
 def test_cors_is_closed_unless_configured(api: Api, trained: Trained) -> None:
     preflight = {
         "Origin": "https://evil.example",
