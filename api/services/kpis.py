@@ -5,18 +5,16 @@ kept until the state is reloaded or the pipeline changes."""
 
 from __future__ import annotations
 
-import threading
-from collections import OrderedDict
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, TypeVar
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.db import LANDED_COLUMNS, PipelineLead, landed_leads, session_scope
+from api.memo import Memo
 from api.state import ServiceState
 from data import columns as C
 from industry_graph.kpis import (
@@ -29,31 +27,9 @@ from industry_graph.kpis import (
 from training.monitor import Drift, coverage_summary, drifts, realised_against_predicted
 
 OPEN_STAGES = ("new", "contacted", "negotiating", "signed")
-T = TypeVar("T")
 
 
-class _Memo:
-    """The last few results per key (the state and the pipeline's change marker)."""
-
-    def __init__(self, size: int = 8) -> None:
-        self._items: OrderedDict[tuple[object, ...], object] = OrderedDict()
-        self._lock = threading.Lock()
-        self._size = size
-
-    def get(self, key: tuple[object, ...], make: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]  # type: ignore[return-value]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
-        return value
-
-
-_memo = _Memo()
+_memo = Memo()
 
 
 def _loaded(state: ServiceState) -> tuple[int, str]:

@@ -145,7 +145,7 @@ def _check_writer(caller: Caller) -> None:
         raise PermissionError(f"role {caller.role!r} may not change the pipeline")
 
 
-def _event(
+def audit_event(
     lead: PipelineLead | int,
     caller: Caller | None,
     field: str,
@@ -212,7 +212,7 @@ def create_lead(
             )
             s.add(lead)
             s.flush()
-            s.add(_event(lead, caller, "created", None, "new", 1, now))
+            s.add(audit_event(lead, caller, "created", None, "new", 1, now))
             return lead.id
 
     try:
@@ -283,7 +283,7 @@ def update_lead(
                     "read it again and reapply your change"
                 )
             for field, old, new in events:
-                s.add(_event(lead_id, caller, field, old, new, version, now))
+                s.add(audit_event(lead_id, caller, field, old, new, version, now))
 
     with_retries(write)
     return get_lead(state, factory, lead_id)
@@ -381,7 +381,7 @@ def record_outreach(
             )
             s.add(lead)
             s.flush()
-            s.add(_event(lead, caller, "outreach", None, stage, 1, now, outreach_id))
+            s.add(audit_event(lead, caller, "outreach", None, stage, 1, now, outreach_id))
             return
         moves = stage != lead.stage and stage_move_error(lead.stage, stage) is None
         version = lead.version + 1
@@ -399,7 +399,9 @@ def record_outreach(
         )
         if cast(CursorResult[Any], done).rowcount == 1:
             after = stage if moves else lead.stage
-            s.add(_event(lead, caller, "outreach", lead.stage, after, version, now, outreach_id))
+            s.add(
+                audit_event(lead, caller, "outreach", lead.stage, after, version, now, outreach_id)
+            )
             return
     raise Conflict("enterprise_id: the lead kept changing while the outreach was recorded; retry")
 

@@ -27,7 +27,8 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import PipelineEvent, PipelineLead, session_scope
+from api.db import PipelineLead, session_scope
+from api.services.pipeline import audit_event
 from api.state import ServiceState
 from data import columns as C
 
@@ -147,39 +148,16 @@ def simulate_plan_period(
                 )
                 s.add(lead)
                 s.flush()
-                s.add(
-                    PipelineEvent(
-                        lead_id=lead.id,
-                        at=_at(created),
-                        field="created",
-                        from_value=None,
-                        to_value="new",
-                        version=1,
-                    )
-                )
+                s.add(audit_event(lead, None, "created", None, "new", 1, _at(created)))
                 previous = "new"
                 for stage, day in steps:
                     lead.version += 1
-                    s.add(
-                        PipelineEvent(
-                            lead_id=lead.id,
-                            at=_at(day),
-                            field="stage",
-                            from_value=previous,
-                            to_value=stage,
-                            version=lead.version,
-                        )
-                    )
+                    s.add(audit_event(lead, None, "stage", previous, stage, lead.version, _at(day)))
                     if stage == "lost":
                         reason = LOST_REASONS[int(rng.integers(0, len(LOST_REASONS)))]
                         s.add(
-                            PipelineEvent(
-                                lead_id=lead.id,
-                                at=_at(day),
-                                field="lost_reason",
-                                from_value=None,
-                                to_value=reason,
-                                version=lead.version,
+                            audit_event(
+                                lead, None, "lost_reason", None, reason, lead.version, _at(day)
                             )
                         )
                         lead.lost_reason = reason
