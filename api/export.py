@@ -71,6 +71,7 @@ COLUMNS: Final[dict[str, tuple[str, str, Kind]]] = {
     "version": ("版本", "Version", "int"),
     "updated_at": ("更新时间", "Updated at", "text"),
     "kpi_id": ("指标代码", "KPI id", "text"),
+    "kpi_name": ("指标", "KPI", "text"),
     "unit": ("单位", "Unit", "text"),
     "baseline": ("基期值", "Baseline", "float"),
     "baseline_source": ("基期来源", "Baseline source", "text"),

@@ -5,14 +5,15 @@ training run's plots, realised-against-predicted tax). Same services as ``/api/v
 
 from __future__ import annotations
 
-import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Annotated, Any
 
 import pandas as pd
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from api.export import export_response
+from api.memo import Memo
 from api.pages import _gate, _lang, _render
 from api.services.kpis import kpi_statuses, link_coverage, realised
 from api.state import ServiceState
@@ -23,13 +24,12 @@ from training.charts import kpi_chart, realised_chart, svg, versions_chart
 from training.metric_names import HEADLINE, describe
 
 router = APIRouter(include_in_schema=False)
-_svg_cache: dict[tuple[object, ...], str] = {}
-_plot_cache: dict[tuple[str, str], bytes | None] = {}
-_cache_lock = threading.Lock()
+_charts = Memo(size=256)  # SVG text per chart and its data
+_plots = Memo(size=32)  # a training run's plot files, per run and name
 
 KPI_EXPORT_COLUMNS = (
     "kpi_id",
-    "name",
+    "kpi_name",
     "unit",
     "baseline",
     "baseline_source",
@@ -49,16 +49,8 @@ KPI_EXPORT_COLUMNS = (
 )
 
 
-def _cached_svg(key: tuple[object, ...], make: Any) -> str:
-    with _cache_lock:
-        if key in _svg_cache:
-            return _svg_cache[key]
-    text: str = make()
-    with _cache_lock:
-        if len(_svg_cache) > 256:
-            _svg_cache.clear()
-        _svg_cache[key] = text
-    return text
+def _cached_svg(key: tuple[object, ...], make: Callable[[], str]) -> str:
+    return _charts.get(key, make)
 
 
 def _kpi_svg(k: KpiStatus, lang: str) -> str | None:
@@ -107,14 +99,18 @@ def _kpi_rows(statuses: list[KpiStatus], lang: str) -> list[dict[str, object]]:
     for k in statuses:
         row = {c: getattr(k, c, None) for c in KPI_EXPORT_COLUMNS}
         row["kpi_id"] = k.id
-        row["name"] = k.name_zh if lang == "zh" else k.name_en
+        row["kpi_name"] = k.name_zh if lang == "zh" else k.name_en
         row["movers"] = "；".join(f"{m['name']} ({float(m['p_land']):.0%})" for m in k.movers)  # type: ignore[arg-type]
         rows.append(row)
     return rows
 
 
 @router.get("/kpis/export", response_model=None)
-def export_kpis(request: Request, format: str = "xlsx", lang: str | None = None) -> Response:
+def export_kpis(
+    request: Request,
+    format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "xlsx",
+    lang: str | None = None,
+) -> Response:
     """The KPI table as Excel (localized headers, formats, a sheet saying what it is) or CSV."""
     language = _lang(request, lang)
     blocked = _gate(request, language, "data", "graph")
@@ -229,15 +225,11 @@ def model_page(request: Request, lang: str | None = None) -> Response:
 
 
 def _plot_bytes(settings: Settings, run_id: str, name: str) -> bytes | None:
-    key = (run_id, name)
-    with _cache_lock:
-        if key in _plot_cache:
-            return _plot_cache[key]
-    path = registry.run_plot(settings, run_id, name)
-    data = path.read_bytes() if path is not None else None
-    with _cache_lock:
-        _plot_cache[key] = data
-    return data
+    def read() -> bytes | None:
+        path = registry.run_plot(settings, run_id, name)
+        return path.read_bytes() if path is not None else None
+
+    return _plots.get((run_id, name), read)
 
 
 @router.get("/model/plots/{name}", response_model=None)

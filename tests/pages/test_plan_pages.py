@@ -109,3 +109,25 @@ def test_kpi_coverage_and_model_pages(plan_site: PlanSite) -> None:
         realised = d.find_elements(By.CSS_SELECTOR, "#realised-summary tr")  # type: ignore[attr-defined]
         assert len(realised) >= 3 and d.find_elements(By.CSS_SELECTOR, "#realised-chart svg")  # type: ignore[attr-defined]
         _shot(d, "15-model")
+
+
+def test_the_kpi_export_is_a_workbook_an_officer_can_hand_on(plan_site: PlanSite) -> None:
+    import io
+
+    import httpx
+    from openpyxl import load_workbook
+
+    with httpx.Client(base_url=plan_site.base, timeout=30) as client:
+        signed = client.post("/login", data={"username": "chen.ce", "password": "analyst-pass-123"})
+        cookies = {"attract_session": signed.cookies["attract_session"]}
+        r = client.get("/kpis/export", params={"format": "xlsx"}, cookies=cookies)
+        assert r.status_code == 200
+        book = load_workbook(io.BytesIO(r.content))
+        sheet = book.worksheets[0]
+        assert [c.value for c in sheet[1]][:2] == ["指标代码", "企业名称"] or sheet.cell(
+            1, 1
+        ).value == "指标代码"
+        assert sheet.max_row == 10 and sheet.freeze_panes == "A2" and book.sheetnames[1] == "说明"
+        assert (
+            client.get("/kpis/export", params={"format": "pdf"}, cookies=cookies).status_code == 422
+        )
