@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
+from data.reference import chains_of
 from data.regions import normalise_province
 from features.build import FeatureContext
 from models.leads import ChainReasoner, score_tables
@@ -79,8 +80,8 @@ class LeadTable:
         links = self._links_table[self._links_table[C.ENTERPRISE_ID].isin(self.index)]
         rows = self.index.get_indexer(links[C.ENTERPRISE_ID])
         self._rows_by_link = {k: rows[idx] for k, idx in links.groupby(C.LINK_ID).indices.items()}
-        chain_of = links[C.LINK_ID].str.split(".").str[0].to_numpy()
-        self._rows_by_chain = {k: rows[chain_of == k] for k in np.unique(chain_of)}
+        link_chains = chains_of(links[C.LINK_ID]).to_numpy()
+        self._rows_by_chain = {k: rows[link_chains == k] for k in np.unique(link_chains)}
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._chain = ChainReasoner(fc, links, track)
         self._columns = {c: frame[c].to_numpy() for c in frame.columns}

@@ -339,10 +339,6 @@ class ReloadPublic(_Out):
     load_seconds: float
 
 
-class ErrorPublic(_Out):
-    detail: str | list[dict[str, object]]
-
-
 class SimilarIn(_In):
     """A set of firms to find lookalikes of: the roster, the signed firms, a list picked."""
 

@@ -43,6 +43,7 @@ from data.loaders import (
     RawTable,
     _rejects_frame,
     read_csv,
+    reject_record,
     validate_table,
 )
 from data.reference import exchange_industries
@@ -233,13 +234,13 @@ def import_ashare(
     tax[C.TAX_PAID] = _money_wan(tax["支付的各项税费"])
     too_big = tax[C.TAX_PAID].notna() & tax["revenue"].notna() & (tax[C.TAX_PAID] > tax["revenue"])
     prior = [
-        {
-            C.REJECT_ROW: int(r),
-            C.REJECT_COLUMN: C.TAX_PAID,
-            C.REJECT_VALUE: f"{v:.2f}",
-            C.REJECT_REASON: f"taxes paid exceed revenue ({rev:.2f} wan): unit error in the extraction",
-            C.REJECT_ACTION: C.ACTION_VALUE_CLEARED,
-        }
+        reject_record(
+            row=int(r),
+            column=C.TAX_PAID,
+            value=f"{v:.2f}",
+            reason=f"taxes paid exceed revenue ({rev:.2f} wan): unit error in the extraction",
+            action=C.ACTION_VALUE_CLEARED,
+        )
         for r, v, rev in zip(
             tax.loc[too_big, "_row"],
             tax.loc[too_big, C.TAX_PAID],
@@ -382,13 +383,9 @@ def import_ashare(
         roster_district=roster_district,
     )
     roster_prior = [
-        {
-            C.REJECT_ROW: i + 1,
-            C.REJECT_COLUMN: C.ENTERPRISE_ID,
-            C.REJECT_VALUE: u,
-            C.REJECT_REASON: "no such firm in the universe",
-            C.REJECT_ACTION: C.ACTION_ROW_REJECTED,
-        }
+        reject_record(
+            row=i + 1, column=C.ENTERPRISE_ID, value=u, reason="no such firm in the universe"
+        )
         for i, u in enumerate(unknown)
     ]
     results["park_roster"] = validate_table(

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from data.loaders import DataFileError, LoadResult, _rejects_frame, validate_table
+from data.loaders import DataFileError, LoadResult, _rejects_frame, reject_record, validate_table
 from data.reference import Chain, industry_link_map
 
 FILES: Final = (
@@ -99,26 +99,20 @@ def read_jsonl(path: Path) -> tuple[list[dict[str, object]], list[int], list[dic
         try:
             value = json.loads(line)
         except json.JSONDecodeError as exc:
-            bad.append(_reject(number, "*", line[:200], f"not a JSON object: {exc.msg}"))
+            bad.append(
+                reject_record(
+                    row=number, column="*", value=line[:200], reason=f"not a JSON object: {exc.msg}"
+                )
+            )
             continue
         if not isinstance(value, dict):
-            bad.append(_reject(number, "*", line[:200], "not a JSON object"))
+            bad.append(
+                reject_record(row=number, column="*", value=line[:200], reason="not a JSON object")
+            )
             continue
         records.append(value)
         lines.append(number)
     return records, lines, bad
-
-
-def _reject(
-    row: int, column: str, value: object, reason: str, action: str = C.ACTION_ROW_REJECTED
-) -> dict[str, object]:
-    return {
-        C.REJECT_ROW: row,
-        C.REJECT_COLUMN: column,
-        C.REJECT_VALUE: "" if value is None else str(value),
-        C.REJECT_REASON: reason,
-        C.REJECT_ACTION: action,
-    }
 
 
 def _code6(value: object) -> str | None:
@@ -209,20 +203,34 @@ def import_chainkg(folder: Path) -> ChainKgImport:
         child = str(record.get("industry"))
         upstream = record.get("ups")
         if child not in code_of:
-            up_bad.append(_reject(line, "industry", child, "industry name not in industry.json"))
+            up_bad.append(
+                reject_record(
+                    row=line,
+                    column="industry",
+                    value=child,
+                    reason="industry name not in industry.json",
+                )
+            )
             continue
         if not isinstance(upstream, dict):
-            up_bad.append(_reject(line, "ups", upstream, "not a mapping of industry to count"))
+            up_bad.append(
+                reject_record(
+                    row=line,
+                    column="ups",
+                    value=upstream,
+                    reason="not a mapping of industry to count",
+                )
+            )
             continue
         unknown = [name for name in upstream if name not in code_of]
         if unknown:
             up_bad.append(
-                _reject(
-                    line,
-                    "ups",
-                    ", ".join(unknown),
-                    "upstream industry names not in industry.json",
-                    C.ACTION_VALUE_CLEARED,
+                reject_record(
+                    row=line,
+                    column="ups",
+                    value=", ".join(unknown),
+                    reason="upstream industry names not in industry.json",
+                    action=C.ACTION_VALUE_CLEARED,
                 )
             )
         for name, count in upstream.items():
@@ -259,7 +267,12 @@ def import_chainkg(folder: Path) -> ChainKgImport:
         code = _code6(record.get("code"))
         if code is None:
             co_bad.append(
-                _reject(co_rows[i], "code", record.get("code"), "not a 6-digit stock code")
+                reject_record(
+                    row=co_rows[i],
+                    column="code",
+                    value=record.get("code"),
+                    reason="not a 6-digit stock code",
+                )
             )
             continue
         if str(record.get("code")) != code:
@@ -274,11 +287,11 @@ def import_chainkg(folder: Path) -> ChainKgImport:
         for i in idxs:
             if i != chosen:
                 co_bad.append(
-                    _reject(
-                        co_rows[i],
-                        "code",
-                        code,
-                        f"duplicate stock code {code} ({companies[i].get('name')}); kept line {co_rows[chosen]} "
+                    reject_record(
+                        row=co_rows[i],
+                        column="code",
+                        value=code,
+                        reason=f"duplicate stock code {code} ({companies[i].get('name')}); kept line {co_rows[chosen]} "
                         f"({companies[chosen].get('name')})",
                     )
                 )
@@ -315,11 +328,18 @@ def import_chainkg(folder: Path) -> ChainKgImport:
         if clean != raw:
             counts["product name white space removed"] += 1
         if not clean:
-            prod_bad.append(_reject(line, "name", raw, "empty product name"))
+            prod_bad.append(
+                reject_record(row=line, column="name", value=raw, reason="empty product name")
+            )
             continue
         if clean in names:
             prod_bad.append(
-                _reject(line, "name", raw, f"duplicate product name, first on line {names[clean]}")
+                reject_record(
+                    row=line,
+                    column="name",
+                    value=raw,
+                    reason=f"duplicate product name, first on line {names[clean]}",
+                )
             )
             continue
         names[clean] = line
@@ -333,8 +353,11 @@ def import_chainkg(folder: Path) -> ChainKgImport:
         code = _code6(record.get("company_code"))
         if code is None or code not in known_companies:
             cp_bad.append(
-                _reject(
-                    line, "company_code", record.get("company_code"), "company not in company.json"
+                reject_record(
+                    row=line,
+                    column="company_code",
+                    value=record.get("company_code"),
+                    reason="company not in company.json",
                 )
             )
             continue
@@ -343,7 +366,11 @@ def import_chainkg(folder: Path) -> ChainKgImport:
         if clean != raw:
             counts["product name white space removed"] += 1
         if not clean:
-            cp_bad.append(_reject(line, "product_name", raw, "empty product name"))
+            cp_bad.append(
+                reject_record(
+                    row=line, column="product_name", value=raw, reason="empty product name"
+                )
+            )
             continue
         if clean not in names and clean not in added_products:
             added_products[clean] = line
@@ -390,22 +417,22 @@ def import_chainkg(folder: Path) -> ChainKgImport:
         ends = [_SPACE.sub("", str(record.get(k) or "")) for k in ("from_entity", "to_entity")]
         if relation is None:
             pp_bad.append(
-                _reject(
-                    line,
-                    "rel",
-                    record.get("rel"),
-                    f"unknown relation (known: {', '.join(PRODUCT_RELATIONS)})",
+                reject_record(
+                    row=line,
+                    column="rel",
+                    value=record.get("rel"),
+                    reason=f"unknown relation (known: {', '.join(PRODUCT_RELATIONS)})",
                 )
             )
             continue
         unknown = [e for e in ends if e not in known_products]
         if unknown:
             pp_bad.append(
-                _reject(
-                    line,
-                    "from_entity" if ends[0] in unknown else "to_entity",
-                    unknown[0],
-                    "product not in product.json",
+                reject_record(
+                    row=line,
+                    column="from_entity" if ends[0] in unknown else "to_entity",
+                    value=unknown[0],
+                    reason="product not in product.json",
                 )
             )
             continue

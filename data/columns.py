@@ -105,7 +105,6 @@ HQ_TYPES: Final = ("none", "mnc_regional_hq", "national_hq", "regional_hq")
 INDUSTRY_SCHEMES: Final = ("gbt4754_2017", "sw2021")
 OUTCOMES: Final = ("pending", "no_response", "declined", "interested", "signed")
 RELATIONS: Final = ("upstream", "subclass", "downstream")
-PARKS: Final = ("shibei", "nantong")
 
 ENTERPRISE_COLUMNS: Final = (
     ENTERPRISE_ID,

@@ -24,7 +24,14 @@ from typing import Final
 import pandas as pd
 
 from data import columns as C
-from data.loaders import LoadResult, RawTable, _rejects_frame, read_raw, validate_table
+from data.loaders import (
+    LoadResult,
+    RawTable,
+    _rejects_frame,
+    read_raw,
+    reject_record,
+    validate_table,
+)
 from data.money import MoneyParseError, parse_money_wan_cny
 from data.regions import MUNICIPALITIES, normalise_district, normalise_province
 
@@ -104,18 +111,6 @@ def _iso_date(value: str) -> str:
     return value  # the schema reports what is not a date
 
 
-def _cell_failure(
-    row: int, column: str, value: object, reason: str, action: str
-) -> dict[str, object]:
-    return {
-        C.REJECT_ROW: row,
-        C.REJECT_COLUMN: column,
-        C.REJECT_VALUE: "" if value is None else str(value),
-        C.REJECT_REASON: reason,
-        C.REJECT_ACTION: action,
-    }
-
-
 def prepare_enterprises(
     raw: RawTable,
 ) -> tuple[pd.DataFrame, list[dict[str, object]], Counter[str], list[str]]:
@@ -144,12 +139,12 @@ def prepare_enterprises(
                 amount, currency = parse_money_wan_cny(str(value))
             except MoneyParseError as exc:
                 failures.append(
-                    _cell_failure(
-                        int(rows[i]),
-                        C.REGISTERED_CAPITAL,
-                        value,
-                        f"not an amount: {exc}",
-                        C.ACTION_VALUE_CLEARED,
+                    reject_record(
+                        row=int(rows[i]),
+                        column=C.REGISTERED_CAPITAL,
+                        value=value,
+                        reason=f"not an amount: {exc}",
+                        action=C.ACTION_VALUE_CLEARED,
                     )
                 )
                 values.append(None)

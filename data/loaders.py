@@ -93,6 +93,20 @@ class LoadResult:
         }
 
 
+def reject_record(
+    *, row: int, column: str, value: object, reason: str, action: str = C.ACTION_ROW_REJECTED
+) -> dict[str, object]:
+    """One line of a rejects file: the source row, the column, the value as text, why, and
+    whether the row was rejected or only the value cleared."""
+    return {
+        C.REJECT_ROW: row,
+        C.REJECT_COLUMN: column,
+        C.REJECT_VALUE: "" if value is None else str(value),
+        C.REJECT_REASON: reason,
+        C.REJECT_ACTION: action,
+    }
+
+
 def _empty_rejects() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="object") for c in C.REJECT_COLUMNS})
 
@@ -154,13 +168,12 @@ def read_csv(path: Path) -> RawTable:
                 continue  # a blank line is not a record
             if len(record) != len(header):
                 malformed.append(
-                    {
-                        C.REJECT_ROW: start,
-                        C.REJECT_COLUMN: "*",
-                        C.REJECT_VALUE: ",".join(record)[:200],
-                        C.REJECT_REASON: f"has {len(record)} fields, the header has {len(header)}",
-                        C.REJECT_ACTION: C.ACTION_ROW_REJECTED,
-                    }
+                    reject_record(
+                        row=start,
+                        column="*",
+                        value=",".join(record)[:200],
+                        reason=f"has {len(record)} fields, the header has {len(header)}",
+                    )
                 )
                 continue
             records.append([_clean_cell(v) for v in record])
@@ -345,13 +358,13 @@ def _coerce_columns(frame: pd.DataFrame, table: str, row_of: pd.Series) -> list[
             continue
         for idx in np.flatnonzero(bad.to_numpy()):
             failures.append(
-                {
-                    C.REJECT_ROW: int(row_of.to_numpy()[idx]),
-                    C.REJECT_COLUMN: name,
-                    C.REJECT_VALUE: str(series.iloc[idx]),
-                    C.REJECT_REASON: _TYPE_REASONS[key],
-                    C.REJECT_ACTION: C.ACTION_VALUE_CLEARED,
-                }
+                reject_record(
+                    row=int(row_of.to_numpy()[idx]),
+                    column=name,
+                    value=str(series.iloc[idx]),
+                    reason=_TYPE_REASONS[key],
+                    action=C.ACTION_VALUE_CLEARED,
+                )
             )
         frame[name] = (
             converted.astype(kind if kind != "float64" else "float64")
@@ -376,13 +389,12 @@ def _duplicate_rejects(frame: pd.DataFrame, rows: np.ndarray, table: str) -> pd.
         .transform("min")
     )
     records = [
-        {
-            C.REJECT_ROW: int(rows[i]),
-            C.REJECT_COLUMN: "+".join(keys),
-            C.REJECT_VALUE: "|".join(str(frame.at[idx, k]) for k in keys),
-            C.REJECT_REASON: f"duplicate key, first on row {int(first_row.to_numpy()[i])}",
-            C.REJECT_ACTION: C.ACTION_ROW_REJECTED,
-        }
+        reject_record(
+            row=int(rows[i]),
+            column="+".join(keys),
+            value="|".join(str(frame.at[idx, k]) for k in keys),
+            reason=f"duplicate key, first on row {int(first_row.to_numpy()[i])}",
+        )
         for i, idx in enumerate(frame.index)
         if dup.at[idx]
     ]
@@ -463,13 +475,13 @@ def validate_table(
                 )
                 raw_value = frame.at[idx, column]
                 found.append(
-                    {
-                        C.REJECT_ROW: int(row_of.to_numpy()[idx]),
-                        C.REJECT_COLUMN: column,
-                        C.REJECT_VALUE: "" if raw_value is None else str(raw_value),
-                        C.REJECT_REASON: _reason(column, str(case.check), raw_value),
-                        C.REJECT_ACTION: action,
-                    }
+                    reject_record(
+                        row=int(row_of.to_numpy()[idx]),
+                        column=column,
+                        value=raw_value,
+                        reason=_reason(column, str(case.check), raw_value),
+                        action=action,
+                    )
                 )
                 if action == C.ACTION_ROW_REJECTED:
                     rejected_rows.add(int(row_of.to_numpy()[idx]))

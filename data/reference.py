@@ -336,6 +336,16 @@ def _qualify(chain_id: str, link_id: str) -> str:
     return link_id if "." in link_id else f"{chain_id}.{link_id}"
 
 
+def chain_of(link_id: str) -> str:
+    """The chain of a link id ``<chain>.<link>`` (``big_data.security`` → ``big_data``)."""
+    return link_id.split(".", 1)[0]
+
+
+def chains_of(link_ids: pd.Series) -> pd.Series:
+    """``chain_of`` of every link id of a column, as a column of the same index."""
+    return link_ids.astype(str).str.split(".", n=1).str[0]
+
+
 def _load_chain_file(path: Path, known_codes: set[tuple[str, str]]) -> Chain:
     raw = _read_yaml(path)
     if not isinstance(raw, dict):

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from data.reference import Chain, Park, load_industries, load_regions
+from data.reference import Chain, Park, chains_of, load_industries, load_regions
 from features.similarity import FirmVectors, centroid_similarity, firm_vectors
 from features.spec import FEATURE_NAMES
 from industry_graph.gaps import ParkContext, gap_values, park_context, track_chains
@@ -115,7 +115,7 @@ def feature_context(
     for track in park.tracks:
         ids = [c for c in track_chains(park, track) if c in chains]
         by_track[track] = gap_values(gaps, links, chain_ids=ids).set_index(C.ENTERPRISE_ID)
-        in_chain = links[C.LINK_ID].str.split(".").str[0].isin(ids).to_numpy()
+        in_chain = chains_of(links[C.LINK_ID]).isin(ids).to_numpy()
         in_target[track] = (
             pd.Series(links[C.SHARE].to_numpy() * in_chain)
             .groupby(links[C.ENTERPRISE_ID].to_numpy())

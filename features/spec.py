@@ -114,9 +114,6 @@ FIRM_FEATURES: Final[tuple[Feature, ...]] = (
 FEATURE_NAMES: Final = tuple(f.name for f in FIRM_FEATURES)
 BY_NAME: Final = {f.name: f for f in FIRM_FEATURES}
 TAX_HISTORY: Final = ("log_last_tax", "last_tax_rate", "has_tax_history")
-# where a firm is: what the district hold-out of the roster fit removes (training.roster)
-LOCATION: Final = ("distance_km", "same_province", "yangtze_delta", "office_in_park_city")
-TRACK_DEPENDENT: Final = ("gap_value", "synergy", "in_target_chain", "track_index")
 # the park's value rule (park YAML), read by the scorer and learned by no model
 VALUE_INPUTS: Final = ("in_park_tax_share",)
 # the tax model sees neither the track nor the chain's gap score (tax does not depend on them)

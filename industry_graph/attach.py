@@ -62,6 +62,8 @@ from data.loaders import LoadResult, validate_table
 from data.reference import (
     Chain,
     LinkVocabulary,
+    chain_of,
+    chains_of,
     default_chains,
     default_vocabularies,
     industry_link_map,
@@ -625,8 +627,10 @@ def attach_links(
 
 def links_by_chain(links: pd.DataFrame, chains: Iterable[str]) -> dict[str, int]:
     """Firms with at least one link in each chain."""
-    chain_of = links[C.LINK_ID].str.split(".", n=1).str[0]
-    return {chain: int(links.loc[chain_of == chain, C.ENTERPRISE_ID].nunique()) for chain in chains}
+    link_chains = chains_of(links[C.LINK_ID])
+    return {
+        chain: int(links.loc[link_chains == chain, C.ENTERPRISE_ID].nunique()) for chain in chains
+    }
 
 
 def evidence_text(kind: str, evidence: object, *, lang: str = "zh") -> str:
@@ -683,7 +687,7 @@ def summarise_scores(scored: pd.DataFrame) -> pd.DataFrame:
     for column in ("set", "source"):
         if column in scored:
             rows += [(f"{column}:{v}", g) for v, g in scored.groupby(column)]
-    chains = sorted({link.split(".", 1)[0] for right in scored["right"] for link in right})
+    chains = sorted({chain_of(link) for right in scored["right"] for link in right})
     for chain in chains:
         mask = scored["right"].map(lambda r, c=chain: any(x.startswith(c + ".") for x in r))
         rows.append((chain, scored[mask]))

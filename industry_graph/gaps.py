@@ -48,7 +48,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from data.reference import Chain, Park
+from data.reference import Chain, Park, chain_of
 
 GapType = Literal["missing_broken", "missing", "extension", "weak", "covered"]
 PRIORITY_FACTOR = {1: 1.0, 2: 0.85, 3: 0.7, 4: 0.6, 5: 0.5}
@@ -216,7 +216,7 @@ def park_context(
 def _names(chains: Mapping[str, Chain], link_ids: Sequence[str], lang: str) -> str:
     out = []
     for lid in link_ids:
-        chain = chains.get(lid.split(".")[0])
+        chain = chains.get(chain_of(lid))
         link = chain.link(lid) if chain else None
         out.append((link.name_zh if lang == "zh" else link.name_en) if link else lid)
     return "、".join(out) if lang == "zh" else ", ".join(out)

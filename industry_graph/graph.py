@@ -32,11 +32,6 @@ def link_node(link_id: str) -> str:
     return f"link:{link_id}"
 
 
-def enterprise_node(enterprise_id: str) -> str:
-    """Node id of an enterprise."""
-    return f"enterprise:{enterprise_id}"
-
-
 def _add_edges(
     graph: nx.MultiDiGraph,
     pairs: Iterable[tuple[str, str]],

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from data.reference import Chain, Kpi, KpiMeasure, Park
+from data.reference import Chain, Kpi, KpiMeasure, Park, chains_of
 from industry_graph.gaps import analyse_gaps, park_context
 
 MOVERS = 5
@@ -126,7 +126,7 @@ def park_facts(park: Park, tables: Mapping[str, pd.DataFrame]) -> ParkFacts:
 def chains_by_firm(links: pd.DataFrame, ids: set[str]) -> dict[str, frozenset[str]]:
     """The chains each of ``ids`` has a link in."""
     links = links[links[C.ENTERPRISE_ID].isin(ids)]
-    chain = links[C.LINK_ID].astype(str).str.split(".", n=1).str[0]
+    chain = chains_of(links[C.LINK_ID])
     return {
         str(eid): frozenset(group)
         for eid, group in chain.groupby(links[C.ENTERPRISE_ID].to_numpy())

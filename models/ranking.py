@@ -13,7 +13,7 @@ import pandas as pd
 from sklearn.metrics import ndcg_score
 
 from data import columns as C
-from data.reference import Eligibility, Rule
+from data.reference import Eligibility, Rule, chain_of
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,7 @@ def chain_membership(enterprise_links: pd.DataFrame) -> ChainMembership:
     """The chains of every firm with links: what chain rules are checked against (the chain of
     each of the few distinct links is split once, not a string per row)."""
     link_codes, link_ids = pd.factorize(enterprise_links[C.LINK_ID])
-    chain_names = [str(lid).split(".", 1)[0] for lid in link_ids]
+    chain_names = [chain_of(str(lid)) for lid in link_ids]
     chain_codes, chains = pd.factorize(pd.Index(chain_names))
     firm_codes, firms = pd.factorize(enterprise_links[C.ENTERPRISE_ID].to_numpy(dtype=object))
     matrix = np.zeros((len(firms), len(chains)), dtype=bool)

@@ -9,6 +9,9 @@
 from __future__ import annotations
 
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +20,7 @@ import joblib
 import mlflow
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.environment_variables import MLFLOW_REGISTRY_URI
 from mlflow.exceptions import MlflowException
 from mlflow.models import infer_signature
 from mlflow.pyfunc.model import PythonModel
@@ -47,12 +51,47 @@ def model_name(park_id: str) -> str:
 
 
 def client(settings: Settings) -> MlflowClient:
-    """A client on the configured store (also sets the global tracking URI)."""
+    """A client on the configured store; nothing process-wide changes."""
     settings.home.mkdir(parents=True, exist_ok=True)
     uri = tracking_uri(settings)
-    mlflow.set_tracking_uri(uri)
-    mlflow.set_registry_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+_FLUENT = threading.RLock()
+
+
+@contextmanager
+def tracking(settings: Settings) -> Iterator[MlflowClient]:
+    """MLflow's fluent API (``mlflow.start_run``, ``log_*``, ``pyfunc.load_model``) on the
+    configured store, for this block only: it needs the process-wide tracking and registry URIs,
+    which are set on entry and put back as they were on exit, one block at a time."""
+    from mlflow.tracking._model_registry import utils as registry_utils
+    from mlflow.tracking._tracking_service import utils as tracking_utils
+
+    settings.home.mkdir(parents=True, exist_ok=True)
+    uri = tracking_uri(settings)
+    with _FLUENT:
+        old_tracking, old_registry = tracking_utils._tracking_uri, registry_utils._registry_uri
+        mlflow.set_tracking_uri(uri)
+        mlflow.set_registry_uri(uri)
+        try:
+            yield MlflowClient(tracking_uri=uri, registry_uri=uri)
+        finally:
+            mlflow.set_tracking_uri(old_tracking)  # type: ignore[arg-type]
+            mlflow.set_registry_uri(old_registry)  # type: ignore[arg-type]
+            if old_registry is None:
+                MLFLOW_REGISTRY_URI.unset()  # type: ignore[no-untyped-call]
+
+
+@contextmanager
+def start_run(settings: Settings, park_id: str, run_name: str) -> Iterator[Any]:
+    """A run in the park's experiment (created when missing), with the fluent API on the
+    configured store for the run's block (``tracking``)."""
+    ensure_experiment(settings, park_id)
+    with tracking(settings):
+        mlflow.set_experiment(experiment_name(park_id))
+        with mlflow.start_run(run_name=run_name) as run:
+            yield run
 
 
 def ensure_experiment(settings: Settings, park_id: str) -> str:
@@ -83,9 +122,14 @@ class LeadScorerModel(PythonModel):
 
 
 def log_scorer(
-    scorer: LeadScorer, *, input_example: pd.DataFrame, register: bool = True
+    settings: Settings,
+    scorer: LeadScorer,
+    *,
+    input_example: pd.DataFrame,
+    register: bool = True,
 ) -> ModelVersion | None:
-    """Log the scorer as a pyfunc model in the active run and register it as ``challenger``."""
+    """Log the scorer as a pyfunc model in the active run (``start_run``) and register it as
+    ``challenger``."""
     with tempfile.TemporaryDirectory() as tmp:
         bundle = Path(tmp) / "lead_scorer.joblib"
         joblib.dump(scorer, bundle)
@@ -101,7 +145,7 @@ def log_scorer(
         )
     if not register:
         return None
-    c = MlflowClient()
+    c = client(settings)
     version = c.get_model_version(model_name(scorer.park_id), str(info.registered_model_version))
     c.set_registered_model_alias(model_name(scorer.park_id), CHALLENGER, version.version)
     return version
@@ -133,7 +177,8 @@ def load_scorer(settings: Settings, park_id: str, alias: str = CHAMPION) -> Load
             f"no model {model_name(park_id)}@{alias} in {tracking_uri(settings)}; run `attract train` "
             f"(and `attract promote`) first"
         )
-    model = mlflow.pyfunc.load_model(f"models:/{model_name(park_id)}@{alias}")
+    with tracking(settings):
+        model = mlflow.pyfunc.load_model(f"models:/{model_name(park_id)}@{alias}")
     wrapper = model.unwrap_python_model()
     return LoadedScorer(
         scorer=wrapper.scorer, version=str(version.version), run_id=str(version.run_id), alias=alias
@@ -147,8 +192,11 @@ def set_alias(settings: Settings, park_id: str, alias: str, version: str) -> Non
 
 def run_artifact(settings: Settings, run_id: str, path: str) -> Path:
     """Download one artifact of a run to a local path."""
-    client(settings)
-    return Path(mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=path))
+    return Path(
+        mlflow.artifacts.download_artifacts(
+            run_id=run_id, artifact_path=path, tracking_uri=tracking_uri(settings)
+        )
+    )
 
 
 def run_metrics(settings: Settings, run_id: str) -> dict[str, float]:

@@ -35,7 +35,7 @@ def free_port() -> int:
 def serve_env(home: Path, data_dir: Path, **extra: str) -> dict[str, str]:
     """The environment of a server over ``data_dir`` with its state (MLflow, DB) in ``home``."""
     env = dict(os.environ)
-    env.pop("MLFLOW_TRACKING_URI", None)  # mlflow.set_tracking_uri in this process sets it
+    env.pop("MLFLOW_TRACKING_URI", None)  # the server finds its store in its own home
     return env | {
         "ATTRACT_HOME": str(home),
         "ATTRACT_DATA_DIR": str(data_dir),

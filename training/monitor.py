@@ -144,9 +144,7 @@ def log_monitor(
     plot: Callable[[pd.DataFrame, Path], None] | None = None,
 ) -> str:
     """Log the figures to a ``monitor-<park>`` MLflow run; returns its run id."""
-    registry.ensure_experiment(settings, park.id)
-    mlflow.set_experiment(registry.experiment_name(park.id))
-    with mlflow.start_run(run_name=f"monitor-{park.id}") as run:
+    with registry.start_run(settings, park.id, f"monitor-{park.id}") as run:
         mlflow.set_tags({"kind": "monitor", "park": park.id})
         metrics: dict[str, float] = {}
         for row in summary.to_dict("records"):

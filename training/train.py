@@ -431,10 +431,8 @@ def _train(
         scorer = make_scorer(propensity)
     scorer.metrics = dict(metrics)
 
-    registry.ensure_experiment(settings, park_id)
-    mlflow.set_experiment(registry.experiment_name(park_id))
     version = None
-    with mlflow.start_run(run_name=f"train-{park_id}") as run:
+    with registry.start_run(settings, park_id, f"train-{park_id}") as run:
         mlflow.log_params(
             {
                 "park": park_id,
@@ -477,7 +475,7 @@ def _train(
                 holdout_X.to_parquet(folder / "holdout.parquet", index=False)
             mlflow.log_artifacts(str(folder))
         example = X_test_h.head(20).copy()
-        v = registry.log_scorer(scorer, input_example=example, register=register)
+        v = registry.log_scorer(settings, scorer, input_example=example, register=register)
         version = str(v.version) if v is not None else None
         run_id = run.info.run_id
     return TrainResult(

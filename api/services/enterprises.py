@@ -11,6 +11,7 @@ from api.services import NotFound, clean, public_reasons
 from api.services.outreach import outreach_for
 from api.state import ServiceState
 from data import columns as C
+from data.reference import chain_of
 from industry_graph.attach import evidence_text
 from industry_graph.gaps import synergy_paths
 from models.scorer import SCORE_FIELDS
@@ -66,7 +67,7 @@ def link_evidence(state: ServiceState, own_links: pd.DataFrame) -> list[dict[str
     columns = {c: own_links[c].to_numpy() for c in own_links.columns}
     for i in range(len(own_links)):
         link_id = str(columns[C.LINK_ID][i])
-        chain = state.chains.get(link_id.split(".", 1)[0])
+        chain = state.chains.get(chain_of(link_id))
         link = next((x for x in chain.links if x.id == link_id), None) if chain else None
         kind = columns[C.EVIDENCE_KIND][i] if C.EVIDENCE_KIND in columns else None
         evidence = columns[C.EVIDENCE][i] if C.EVIDENCE in columns else None

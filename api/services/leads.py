@@ -16,7 +16,7 @@ from api.services import (
 )
 from api.state import ServiceState
 from data import columns as C
-from data.reference import default_vocabularies
+from data.reference import chain_of, chains_of, default_vocabularies
 from features.build import FeatureContext
 from industry_graph.attach import attach_links, default_matcher
 from industry_graph.gaps import gap_values, track_chains
@@ -121,9 +121,9 @@ def _with_temp_firms(fc: FeatureContext, links: pd.DataFrame) -> FeatureContext:
         ids = [c for c in track_chains(fc.park, track) if c in fc.gaps.chains]
         extra = gap_values(fc.gaps, links, chain_ids=ids).set_index(C.ENTERPRISE_ID)
         by_track[track] = pd.concat([fc.by_track[track], extra])
-        chain_of = links[C.LINK_ID].str.split(".").str[0].isin(ids).to_numpy()
+        in_chains = chains_of(links[C.LINK_ID]).isin(ids).to_numpy()
         share = (
-            pd.Series(links[C.SHARE].to_numpy() * chain_of)
+            pd.Series(links[C.SHARE].to_numpy() * in_chains)
             .groupby(links[C.ENTERPRISE_ID].to_numpy())
             .sum()
         )
@@ -202,7 +202,7 @@ def score_firms(
             link_rows += [
                 {C.ENTERPRISE_ID: eid, C.LINK_ID: ln.link_id, C.SHARE: ln.share}
                 for ln in firm.links
-                if ln.link_id.split(".")[0] in state.chains
+                if chain_of(ln.link_id) in state.chains
             ]
     firms = pd.DataFrame(rows)
     for col in (*C.ENTERPRISE_COLUMNS, C.BUSINESS_SCOPE):

@@ -43,6 +43,7 @@ from data.loaders import write_parquet
 from data.reference import (
     Chain,
     Park,
+    chain_of,
     default_chains,
     default_parks,
     default_vocabularies,
@@ -53,7 +54,6 @@ from data.reference import (
 GENERATOR_VERSION: Final = "1.0.0"
 AS_OF: Final = date(2020, 12, 31)  # end of the 13th five-year plan, the seed's reference point
 TAX_YEARS: Final = (2018, 2019, 2020)
-HISTORY_START: Final = date(2018, 1, 1)
 CONTACTS_PER_CANDIDATE: Final[dict[str, float]] = {"shibei": 0.08, "nantong": 0.015}
 TAX_HISTORY_SHARE: Final = 0.20  # unlisted candidates whose tax the park knows (credit reports)
 
@@ -274,7 +274,7 @@ def _reference() -> _Reference:
         gbt_tax_rate=np.array([i.tax_rate or 0.049 for i in industries]),
         gbt_share=np.array([i.share or 0.0 for i in industries]),
         link_ids=link_ids,
-        link_weight=np.array([chains[lid.split(".")[0]].link(lid).weight for lid in link_ids]),
+        link_weight=np.array([chains[chain_of(lid)].link(lid).weight for lid in link_ids]),
         code_links={k: np.array(v, dtype=np.int64) for k, v in code_links.items()},
         upstream=upstream,
     )
@@ -542,7 +542,7 @@ def _park_links(
     ent, lnk, shr = [], [], []
     for i in np.flatnonzero(has):
         main = str(main_link[i])
-        chain = main.split(".")[0]
+        chain = chain_of(main)
         siblings = sorted(lid for lid in present if lid.startswith(chain + ".") and lid != main)
         if siblings and rng.random() < 0.2:
             ent += [ids[i], ids[i]]
@@ -764,7 +764,7 @@ def _link_fit(ref: _Reference, park: Park, track: str, roster_links: pd.DataFram
             downstream.setdefault(up, set()).add(lid)
     fit = np.zeros(len(ref.link_ids))
     for i, lid in enumerate(ref.link_ids):
-        if lid.split(".")[0] not in chains:
+        if chain_of(lid) not in chains:
             continue
         neighbours = (set(ref.upstream[lid]) | downstream.get(lid, set())) & present
         gap_bonus = 0.6 if lid not in present else 0.0

@@ -101,7 +101,8 @@ def test_pyfunc_round_trip_matches_the_in_memory_scorer(trained: Trained) -> Non
         as_of=universe_as_of(trained.data_dir),
     )
     X, scores = cands.features, cands.scores
-    model = mlflow.pyfunc.load_model(f"models:/{registry.model_name('shibei')}@champion")
+    with registry.tracking(trained.settings):
+        model = mlflow.pyfunc.load_model(f"models:/{registry.model_name('shibei')}@champion")
     via_pyfunc = model.predict(X.head(50))
     pd.testing.assert_frame_equal(
         via_pyfunc.reset_index(drop=True), scores.head(50).reset_index(drop=True)
@@ -118,14 +119,11 @@ def _register(
     example: pd.DataFrame,
 ) -> None:
     """Log ``scorer`` with the holdout ``artifacts`` as a run in the store of ``settings`` and
-    register it as the challenger (download artifacts from other stores before: the tracking
-    URI moves to this one)."""
-    registry.ensure_experiment(settings, "shibei")
-    mlflow.set_experiment(registry.experiment_name("shibei"))
-    with mlflow.start_run(run_name=run_name):
+    register it as the challenger."""
+    with registry.start_run(settings, "shibei", run_name):
         for artifact in artifacts:
             mlflow.log_artifact(str(artifact))
-        registry.log_scorer(scorer, input_example=example)
+        registry.log_scorer(settings, scorer, input_example=example)
 
 
 def test_a_worse_challenger_never_becomes_champion(trained: Trained, tmp_path: Path) -> None:

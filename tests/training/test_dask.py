@@ -56,9 +56,9 @@ def test_dask_trained_model_round_trips_through_mlflow(trained: Trained, tmp_pat
     loaded = registry.load_scorer(settings, "shibei", registry.CHALLENGER)
     holdout = pd.read_parquet(registry.run_artifact(settings, result.run_id, "holdout.parquet"))
     X = holdout[list(loaded.scorer.feature_names)]
-    via_pyfunc = mlflow.pyfunc.load_model(
-        f"models:/{registry.model_name('shibei')}@challenger"
-    ).predict(X)
+    with registry.tracking(settings):
+        model = mlflow.pyfunc.load_model(f"models:/{registry.model_name('shibei')}@challenger")
+    via_pyfunc = model.predict(X)
     pd.testing.assert_frame_equal(via_pyfunc, loaded.scorer.score(X))
     assert (
         type(loaded.scorer.tax.median_booster).__name__ == "LGBMRegressor"

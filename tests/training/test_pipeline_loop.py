@@ -11,6 +11,7 @@ import pytest
 
 from api.db import create_key
 from api.services.pipeline import pipeline_outcomes
+from models import registry
 from tests.api.conftest import Api
 from tests.conftest import Trained
 from training.train import train
@@ -54,7 +55,10 @@ def test_a_signed_lead_is_a_positive_of_the_next_training_run(
     assert any("from the pipeline" in note for note in result.notes)
     learnt = pd.read_csv(  # ids as text, as the contract has them
         mlflow.artifacts.download_artifacts(
-            run_id=result.run_id, artifact_path="pipeline_outcomes.csv", dst_path=str(tmp_path)
+            run_id=result.run_id,
+            artifact_path="pipeline_outcomes.csv",
+            dst_path=str(tmp_path),
+            tracking_uri=registry.tracking_uri(trained.settings),
         ),
         dtype={"enterprise_id": str},
     )
