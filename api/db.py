@@ -35,9 +35,8 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
-# officer: works leads; lead: the team lead, also assigns and reassigns them; analyst: models
-# and reloads; admin: everything, people included
-ROLES = ("officer", "lead", "analyst", "admin")
+from data.pipeline import LANDED_STAGES, ROLES
+
 # how long one attempt waits on a locked SQLite database; with ``with_retries`` a request gives
 # up (503) after at most ~ATTEMPTS × BUSY_SECONDS + 0.75 s
 BUSY_SECONDS = 1.5
@@ -283,9 +282,6 @@ def create_key(
             )
         )
     return key
-
-
-LANDED_STAGES = ("landed", "paying")
 
 
 LANDED_COLUMNS = (

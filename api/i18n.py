@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Final
 
-STRINGS: Final[dict[str, dict[str, str]]] = {
+from data.pipeline import LOST_REASON_LABELS, ROLE_LABELS, STAGE_LABELS
+from industry_graph.gaps import GAP_LABELS
+
+_PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "kpis": {"zh": "规划指标", "en": "Plan targets"},
     "coverage_over_time": {"zh": "链条覆盖变化", "en": "Chain coverage over time"},
     "kpi": {"zh": "指标", "en": "KPI"},
@@ -121,11 +125,6 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
         "zh": "按产品、产业链环节、行业、规模和所有制相似（不看地点），已排除园区企业",
         "en": "alike in products, chain links, industry, size and ownership (not location); park firms left out",
     },
-    "missing_broken": {"zh": "补链", "en": "Broken"},
-    "missing": {"zh": "缺失", "en": "Missing"},
-    "extension": {"zh": "延链", "en": "Extension"},
-    "weak": {"zh": "强链", "en": "Weak"},
-    "covered": {"zh": "已覆盖", "en": "Covered"},
     "pending": {"zh": "待定", "en": "Pending"},
     "no_response": {"zh": "未回应", "en": "No response"},
     "declined": {"zh": "拒绝", "en": "Declined"},
@@ -138,23 +137,8 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "board": {"zh": "招商看板", "en": "Pipeline board"},
     "team": {"zh": "团队", "en": "Team"},
     "people": {"zh": "用户管理", "en": "People"},
-    "role_officer": {"zh": "招商专员", "en": "officer"},
-    "role_lead": {"zh": "团队负责人", "en": "team lead"},
-    "role_analyst": {"zh": "数据分析师", "en": "analyst"},
-    "role_admin": {"zh": "管理员", "en": "admin"},
     "stage": {"zh": "阶段", "en": "Stage"},
-    "stage_new": {"zh": "线索", "en": "New"},
-    "stage_contacted": {"zh": "已接洽", "en": "Contacted"},
-    "stage_negotiating": {"zh": "洽谈中", "en": "Negotiating"},
-    "stage_signed": {"zh": "已签约", "en": "Signed"},
-    "stage_landed": {"zh": "已落地", "en": "Landed"},
-    "stage_paying": {"zh": "已纳税", "en": "Paying tax"},
-    "stage_lost": {"zh": "已流失", "en": "Lost"},
     "lost_reason": {"zh": "流失原因", "en": "Why lost"},
-    "lost_declined": {"zh": "企业拒绝", "en": "declined"},
-    "lost_chose_other_location": {"zh": "选择其他地点", "en": "chose another location"},
-    "lost_no_response": {"zh": "无回应", "en": "no response"},
-    "lost_not_eligible": {"zh": "不符合条件", "en": "not eligible"},
     "owner": {"zh": "负责人", "en": "Owner"},
     "unassigned": {"zh": "未分配", "en": "unassigned"},
     "follow_up": {"zh": "下次跟进", "en": "Next follow-up"},
@@ -190,6 +174,22 @@ STRINGS: Final[dict[str, dict[str, str]]] = {
     "track": {"zh": "赛道", "en": "Track"},
     "edit": {"zh": "修改", "en": "Edit"},
 }
+
+
+def _vocabulary(prefix: str, labels: Mapping[str, tuple[str, str]]) -> dict[str, dict[str, str]]:
+    """Page strings of a vocabulary defined elsewhere (its labels are data: zh, en)."""
+    return {f"{prefix}_{key}": {"zh": zh, "en": en} for key, (zh, en) in labels.items()}
+
+
+# the pipeline's stages, loss reasons and roles as ``data.pipeline`` names them; gap types as
+# ``industry_graph.gaps`` does
+STRINGS: Final = (
+    _PAGE_STRINGS
+    | _vocabulary("stage", STAGE_LABELS)
+    | _vocabulary("lost", LOST_REASON_LABELS)
+    | _vocabulary("role", ROLE_LABELS)
+    | {gap: {"zh": zh, "en": en} for gap, (zh, en, _) in GAP_LABELS.items()}
+)
 
 
 def translator(lang: str) -> dict[str, str]:

@@ -21,7 +21,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import ROLES, ApiKey, User, WebSession, hash_key, session_scope, with_retries
+from api.db import ApiKey, User, WebSession, hash_key, session_scope, with_retries
+from data.pipeline import ROLES
 
 PASSWORDS = PasswordHash((Argon2Hasher(),))
 USERNAME = re.compile(r"^[a-z0-9][a-z0-9_.-]{2,39}$")

@@ -18,16 +18,9 @@ from api.pages import _gate, _lang, _render, _signin_redirect, signed_in
 from api.people import Caller, create_user, list_users, update_user
 from api.services import Conflict, InvalidInput, NotFound
 from api.services import pipeline as service
-from api.services.pipeline import (
-    ASSIGNERS,
-    LOST_REASONS,
-    MOVES,
-    STAGES,
-    UNSET,
-    Change,
-    PipelineQuery,
-)
+from api.services.pipeline import UNSET, Change, PipelineQuery
 from api.state import ServiceState
+from data.pipeline import ASSIGNERS, LOST_REASONS, MOVES, STAGES
 
 router = APIRouter(include_in_schema=False)
 EXPORT_COLUMNS = (

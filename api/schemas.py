@@ -2,16 +2,60 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+    StringConstraints,
+    field_validator,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
+from data.columns import OUTCOMES
 from data.credit_code import credit_code_error
+from data.pipeline import LOST_REASONS, ROLES, STAGES
 
 # a track id of the served park's YAML; which ids exist is checked against the park (422)
 Track = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=40)]
-Outcome = Literal["pending", "no_response", "declined", "interested", "signed"]
+
+
+@dataclass(frozen=True)
+class OneOf:
+    """Metadata of a text field that must be one of ``values`` (a vocabulary defined elsewhere,
+    e.g. ``data.pipeline``): listed as an enum in the OpenAPI schema, anything else a 422 naming
+    the allowed values."""
+
+    values: tuple[str, ...]
+
+    def _check(self, value: str) -> str:
+        if value not in self.values:
+            raise ValueError(f"must be one of {', '.join(self.values)} (got {value!r})")
+        return value
+
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_after_validator_function(self._check, handler(source))
+
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        out = handler(schema)
+        out["enum"] = list(self.values)
+        return out
+
+
+Outcome = Annotated[str, OneOf(OUTCOMES)]
+Stage = Annotated[str, OneOf(STAGES)]
+LostReason = Annotated[str, OneOf(LOST_REASONS)]
+Role = Annotated[str, OneOf(ROLES)]
 
 
 class _Out(BaseModel):
@@ -376,9 +420,6 @@ class SimilarPublic(_Out):
     snapshot_id: str
 
 
-Stage = Literal["new", "contacted", "negotiating", "signed", "landed", "paying", "lost"]
-LostReason = Literal["declined", "chose_other_location", "no_response", "not_eligible"]
-Role = Literal["officer", "lead", "analyst", "admin"]
 Username = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_.-]{2,39}$")]
 
 

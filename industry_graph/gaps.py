@@ -41,7 +41,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Final, Literal, get_args
 
 import networkx as nx
 import numpy as np
@@ -51,6 +51,15 @@ from data import columns as C
 from data.reference import Chain, Park, chain_of
 
 GapType = Literal["missing_broken", "missing", "extension", "weak", "covered"]
+GAP_TYPES: Final = get_args(GapType)
+# each gap type's label (zh, en) and how a reason names such a link in English
+GAP_LABELS: Final[Mapping[str, tuple[str, str, str]]] = {
+    "missing_broken": ("补链", "Broken", "broken link (补链)"),
+    "missing": ("缺失", "Missing", "missing link"),
+    "extension": ("延链", "Extension", "extension link (延链)"),
+    "weak": ("强链", "Weak", "weak link (强链)"),
+    "covered": ("已覆盖", "Covered", "covered link"),
+}
 PRIORITY_FACTOR = {1: 1.0, 2: 0.85, 3: 0.7, 4: 0.6, 5: 0.5}
 UNTARGETED_FACTOR = 0.5
 WEAK_BELOW = 0.5

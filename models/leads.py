@@ -11,7 +11,7 @@ import pandas as pd
 from data import columns as C
 from features.build import FeatureContext, firm_features, latest_tax_history, track_index
 from industry_graph.attach import evidence_text
-from industry_graph.gaps import analyse_gaps, track_chains
+from industry_graph.gaps import GAP_LABELS, analyse_gaps, track_chains
 from models.ranking import ChainMembership, eligible
 from models.scorer import SCORE_FIELDS, LeadScorer
 
@@ -125,14 +125,6 @@ def score_tables(
     )
 
 
-GAP_WORDS = {
-    "missing_broken": ("补链", "broken link (补链)"),
-    "missing": ("缺失", "missing link"),
-    "extension": ("延链", "extension link (延链)"),
-    "weak": ("强链", "weak link (强链)"),
-}
-
-
 class ChainReasoner:
     """Chain reasons (the gap a firm would fill, the park firms it would work with), with the gap
     analysis, each firm's links and the synergy counts looked up once."""
@@ -175,7 +167,7 @@ class ChainReasoner:
         best = max(options, key=lambda gs: gs[0].score * gs[1], default=None)
         if best is not None and best[0].score > 0 and best[0].gap_type != "covered":
             gap = best[0]
-            word_zh, word_en = GAP_WORDS[gap.gap_type]
+            word_zh, _, word_en = GAP_LABELS[gap.gap_type]
             why_zh = why_en = ""
             if self._evidence is not None:
                 kind, evidence = self._evidence[0][best[2]], self._evidence[1][best[2]]

@@ -17,6 +17,7 @@ from api.db import LANDED_COLUMNS, PipelineLead, landed_leads, session_scope
 from api.memo import Memo
 from api.state import ServiceState
 from data import columns as C
+from data.pipeline import OPEN_STAGES
 from industry_graph.kpis import (
     OPEN_LEAD_COLUMNS,
     KpiStatus,
@@ -25,9 +26,6 @@ from industry_graph.kpis import (
     park_facts,
 )
 from training.monitor import Drift, coverage_summary, drifts, realised_against_predicted
-
-OPEN_STAGES = ("new", "contacted", "negotiating", "signed")
-
 
 _memo = Memo()
 

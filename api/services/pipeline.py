@@ -26,54 +26,21 @@ from api.people import Caller
 from api.services import Conflict, InvalidInput, NotFound, check_track
 from api.state import ServiceState
 from data import columns as C
+from data.pipeline import (
+    ASSIGNERS,
+    LOST_OUTCOME,
+    LOST_REASONS,
+    OPEN_STAGES,
+    OUTCOME_STAGE,
+    OWNER_ROLES,
+    RESOLVED_STAGES,
+    STAGE_LABELS,
+    STAGE_OUTCOME,
+    STAGES,
+    WRITERS,
+    stage_move_error,
+)
 
-STAGES = ("new", "contacted", "negotiating", "signed", "landed", "paying", "lost")
-STAGE_NAMES = {
-    "new": ("线索", "new"),
-    "contacted": ("已接洽", "contacted"),
-    "negotiating": ("洽谈中", "negotiating"),
-    "signed": ("已签约", "signed"),
-    "landed": ("已落地", "landed"),
-    "paying": ("已纳税", "paying"),
-    "lost": ("已流失", "lost"),
-}
-LOST_REASONS = ("declined", "chose_other_location", "no_response", "not_eligible")
-# the moves the rules allow: one step forward, back one step while negotiating, lost from any
-# stage before landing, and a lost lead reopened as contacted
-MOVES = {
-    "new": {"contacted", "lost"},
-    "contacted": {"negotiating", "lost"},
-    "negotiating": {"signed", "contacted", "lost"},
-    "signed": {"landed", "lost"},
-    "landed": {"paying"},
-    "paying": set(),
-    "lost": {"contacted"},
-}
-OPEN_STAGES = ("new", "contacted", "negotiating", "signed")
-WRITERS = ("officer", "lead", "admin")
-ASSIGNERS = ("lead", "admin")
-OWNER_ROLES = ("officer", "lead")
-# an outreach outcome as the stage (and loss reason) it leaves the lead in
-OUTCOME_STAGE: dict[str, tuple[str, str | None]] = {
-    "pending": ("contacted", None),
-    "interested": ("negotiating", None),
-    "signed": ("signed", None),
-    "declined": ("lost", "declined"),
-    "no_response": ("lost", "no_response"),
-}
-# a lead's stage as the outcome training learns from (new and contacted are unresolved)
-STAGE_OUTCOME = {
-    "negotiating": "interested",
-    "signed": "signed",
-    "landed": "signed",
-    "paying": "signed",
-}
-LOST_OUTCOME = {
-    "declined": "declined",
-    "chose_other_location": "declined",
-    "not_eligible": "declined",
-    "no_response": "no_response",
-}
 UNSET: Any = object()  # a field the update leaves alone (``None`` clears it)
 
 
@@ -95,20 +62,6 @@ def _now() -> datetime:
 
 def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
-
-
-def stage_move_error(current: str, wanted: str) -> str | None:
-    """Why ``current`` → ``wanted`` is not allowed, or ``None`` when it is."""
-    if wanted == current:
-        return None
-    allowed = MOVES[current]
-    if wanted in allowed:
-        return None
-    return (
-        f"stage: cannot move from {current} ({STAGE_NAMES[current][0]}) to {wanted} "
-        f"({STAGE_NAMES[wanted][0]}); from {current} a lead can move to "
-        + (", ".join(sorted(allowed)) if allowed else "nothing (it is final)")
-    )
 
 
 def snapshot_of(state: ServiceState, enterprise_id: str, track: str) -> dict[str, Any]:
@@ -307,7 +260,7 @@ def _changes(
         values["lost_reason"] = change.lost_reason if change.stage == "lost" else None
         if change.stage == "contacted" and lead.contacted_on is None:
             values["contacted_on"] = now.date()
-        if change.stage in {"signed", "lost"}:
+        if change.stage in RESOLVED_STAGES:
             values["closed_on"] = now.date()
         elif change.stage == "contacted":  # reopened or stepped back: unresolved again
             values["closed_on"] = None
@@ -354,7 +307,7 @@ def record_outreach(
     written either way, so nothing recorded is lost)."""
     now = _now()
     stage, reason = OUTCOME_STAGE[outcome]
-    resolved = stage in {"signed", "lost"}
+    resolved = stage in RESOLVED_STAGES
     wanted = select(PipelineLead).where(
         PipelineLead.park_id == park,
         PipelineLead.enterprise_id == enterprise_id,
@@ -436,7 +389,7 @@ def _lead_dict(
         "name": name,
         "track": lead.track,
         "stage": lead.stage,
-        "stage_zh": STAGE_NAMES[lead.stage][0],
+        "stage_zh": STAGE_LABELS[lead.stage][0],
         "lost_reason": lead.lost_reason,
         "owner": owners.get(lead.owner_id) if lead.owner_id else None,
         "follow_up_on": lead.follow_up_on,
@@ -571,7 +524,7 @@ def board(
         out.append(
             {
                 "stage": stage,
-                "stage_zh": STAGE_NAMES[stage][0],
+                "stage_zh": STAGE_LABELS[stage][0],
                 "count": len(these),
                 "expected_value_wan_cny": sum(x["expected_value_wan_cny"] or 0.0 for x in these),
                 "leads": these,

@@ -31,6 +31,7 @@ from api.db import PipelineLead, session_scope
 from api.services.pipeline import audit_event
 from api.state import ServiceState
 from data import columns as C
+from data.pipeline import LOST_REASONS
 
 FIRST_DAY = date(2021, 1, 4)
 LAST_CREATED = date(2025, 9, 30)
@@ -46,7 +47,6 @@ SIGNING_STEPS = (
     ("landed", 30, 180),
     ("paying", 60, 200),
 )
-LOST_REASONS = ("declined", "chose_other_location", "no_response", "not_eligible")
 
 
 @dataclass(frozen=True)
