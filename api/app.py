@@ -10,15 +10,16 @@ from fastapi import FastAPI, HTTPException, Request
 from fastapi.exception_handlers import request_validation_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.orm import sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import pages, pipeline_pages, plan_pages
-from api.db import DatabaseBusy, make_engine
-from api.keycache import ContactedCache
-from api.migrate import schema_state, upgrade
-from api.people import CallerCache
+from api import web
+from api.crm.contacted import ContactedCache
+from api.crm.migrate import schema_state, upgrade
+from api.crm.people import CallerCache
+from api.crm.tables import make_engine
+from api.errors import STATUS, InvalidInput, field_and_reason, status_of
 from api.routes import (
     chains,
     enterprises,
@@ -31,8 +32,8 @@ from api.routes import (
     similar,
     users,
 )
-from api.services import Conflict, InvalidInput, NotFound
-from api.state import StateHolder
+from api.serving.state import StateHolder
+from api.web.common import NotReady, SignInRequired, error_page, not_ready_page, sign_in_redirect
 from data.settings import Settings, get_settings
 
 PREFIX = "/api/v1"
@@ -119,38 +120,56 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
 
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
 
-    @app.exception_handler(NotFound)
-    async def not_found(_request: Request, exc: NotFound) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=404)
+    def is_page(request: Request) -> bool:
+        return not request.url.path.startswith(PREFIX)
 
-    @app.exception_handler(Conflict)
-    async def conflict(_request: Request, exc: Conflict) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=409)
+    async def domain_error(request: Request, exc: Exception) -> Response:
+        # one status per error (api.errors.STATUS), as JSON for the API and a page elsewhere
+        status = status_of(exc)
+        if is_page(request):
+            return error_page(
+                request,
+                holder.current,
+                app.state.callers,
+                status,
+                str(exc),
+                secure=settings.cookie_secure,
+            )
+        headers = {"Retry-After": "2"} if status == 503 else None
+        if isinstance(exc, InvalidInput):
+            # the same shape as FastAPI's own 422: the field (from "field: reason") and the reason
+            field, reason = field_and_reason(exc)
+            detail = [
+                {
+                    "loc": ["body", field] if field else ["body"],
+                    "msg": reason,
+                    "type": "value_error",
+                }
+            ]
+            return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+        return JSONResponse({"detail": str(exc)}, status_code=status, headers=headers)
+
+    for kind in STATUS:
+        app.add_exception_handler(kind, domain_error)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, _exc: SignInRequired) -> Response:
+        return sign_in_redirect(request)
+
+    @app.exception_handler(NotReady)
+    async def not_ready(request: Request, exc: NotReady) -> Response:
+        return not_ready_page(
+            request, holder.current, app.state.callers, exc.problems, secure=settings.cookie_secure
+        )
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         # FastAPI's own 422, except that a refused password is never echoed back
         errors = [
             {k: v for k, v in e.items() if k != "input"} if "password" in e.get("loc", ()) else e
             for e in exc.errors()
         ]
         return await request_validation_exception_handler(request, RequestValidationError(errors))
-
-    @app.exception_handler(PermissionError)
-    async def forbidden(_request: Request, exc: PermissionError) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=403)
-
-    @app.exception_handler(InvalidInput)
-    async def invalid(_request: Request, exc: InvalidInput) -> JSONResponse:
-        # the same shape as FastAPI's own 422: the field (from "field: reason") and the reason
-        field, _, reason = str(exc).partition(": ")
-        loc = ["body", field] if reason else ["body"]
-        detail = [{"loc": loc, "msg": reason or field, "type": "value_error"}]
-        return JSONResponse({"detail": detail}, status_code=422)
-
-    @app.exception_handler(DatabaseBusy)
-    async def busy(_request: Request, exc: DatabaseBusy) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503, headers={"Retry-After": "2"})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -171,7 +190,5 @@ def create_app(settings: Settings | None = None, *, load: str = "background") ->
         model.router,
     ):
         app.include_router(router, prefix=PREFIX)
-    app.include_router(pages.router)
-    app.include_router(pipeline_pages.router)
-    app.include_router(plan_pages.router)
+    app.include_router(web.router)
     return app

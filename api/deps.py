@@ -9,12 +9,12 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import DatabaseBusy
-from api.keycache import ContactedCache
-from api.people import Caller
+from api.crm.contacted import ContactedCache
+from api.crm.people import Caller, CallerCache
+from api.errors import DatabaseBusy
 from api.schemas import Track
-from api.state import ServiceState, StateHolder
-from data.reference import default_parks
+from api.serving.state import ServiceState, StateHolder
+from data.reference import default_parks, track_error
 from data.settings import Settings
 
 
@@ -42,6 +42,12 @@ async def get_contacted(request: Request) -> ContactedCache:
     return contacted
 
 
+async def get_callers(request: Request) -> CallerCache:
+    """Who a key or a session cookie stands for (cached)."""
+    callers: CallerCache = request.app.state.callers
+    return callers
+
+
 async def get_settings_dep(request: Request) -> Settings:
     """The app's settings."""
     settings: Settings = request.app.state.settings
@@ -53,10 +59,11 @@ StateDep = Annotated[ServiceState, Depends(get_state)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ContactedDep = Annotated[ContactedCache, Depends(get_contacted)]
+CallersDep = Annotated[CallerCache, Depends(get_callers)]
 
 
 async def current_key(
-    request: Request,
+    callers: CallersDep,
     x_api_key: Annotated[str | None, Header(description="API key (attract keys create)")] = None,
 ) -> Caller:
     """The caller the key stands for; 401 when missing, unknown or its user is disabled."""
@@ -65,7 +72,7 @@ async def current_key(
             status_code=401, detail="X-API-Key: missing", headers={"WWW-Authenticate": "ApiKey"}
         )
     try:
-        caller: Caller | None = request.app.state.callers.get("key", x_api_key)
+        caller: Caller | None = callers.get("key", x_api_key)
     except DatabaseBusy as exc:
         raise HTTPException(status_code=503, detail=str(exc)) from exc
     if caller is None:
@@ -122,17 +129,11 @@ ServingDep = Annotated[ServiceState, Depends(needs("data", "graph", "model"))]
 
 def park_track(settings: SettingsDep, track: Annotated[Track, Query()]) -> str:
     """``track`` checked against the served park's YAML: an unknown track is a 422 naming it."""
-    known = default_parks()[settings.park].tracks
-    if track not in known:
+    error = track_error(default_parks()[settings.park], track)
+    if error is not None:
+        _, _, reason = error.partition(": ")
         raise RequestValidationError(
-            [
-                {
-                    "loc": ("query", "track"),
-                    "msg": f"unknown track {track!r}; this park's tracks: {', '.join(known)}",
-                    "type": "value_error",
-                    "input": track,
-                }
-            ]
+            [{"loc": ("query", "track"), "msg": reason, "type": "value_error", "input": track}]
         )
     return track
 

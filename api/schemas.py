@@ -605,9 +605,9 @@ class RealisedFirmPublic(_Out):
     track: str
     landed_on: date
     model_version: str
-    tax_p10: float
-    tax_p50: float
-    tax_p90: float
+    tax_p10_wan_cny: float
+    tax_p50_wan_cny: float
+    tax_p90_wan_cny: float
     realised_year: int
     realised_tax: float
     in_band: bool

@@ -465,6 +465,14 @@ def track_for_chain(park: Park, chain_id: str) -> str:
     return next((n for n, t in park.tracks.items() if not t.chains), next(iter(park.tracks)))
 
 
+def track_error(park: Park, track: str) -> str | None:
+    """Why ``track`` is no track of ``park`` (``track: …`` naming the park's tracks), or ``None``
+    when it is one: the one check of a track for every caller (API, pages, CLI, features)."""
+    if track in park.tracks:
+        return None
+    return f"track: {park.id} has no track {track!r}; its tracks: {', '.join(park.tracks)}"
+
+
 def load_parks(directory: Path = PARKS_DIR) -> dict[str, Park]:
     """All park profiles in ``directory`` keyed by id."""
     parks = {}

@@ -19,7 +19,14 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from data.reference import Chain, Park, chains_of, load_industries, load_regions
+from data.reference import (
+    Chain,
+    Park,
+    chains_of,
+    load_industries,
+    load_regions,
+    track_error,
+)
 from features.similarity import FirmVectors, centroid_similarity, firm_vectors
 from features.spec import FEATURE_NAMES
 from industry_graph.gaps import ParkContext, gap_values, park_context, track_chains
@@ -47,12 +54,10 @@ class FeatureContext:
 def track_index(park: Park, track: str) -> int:
     """A track's place in the park YAML: the ``track_index`` feature that tells the models
     which track a row is scored for."""
-    try:
-        return list(park.tracks).index(track)
-    except ValueError:
-        raise KeyError(
-            f"track: {park.id} has no track {track!r}; its tracks: {', '.join(park.tracks)}"
-        ) from None
+    error = track_error(park, track)
+    if error is not None:
+        raise KeyError(error)
+    return list(park.tracks).index(track)
 
 
 INDUSTRY_PREFIXES: Final = (6, 4, 3, 2)  # Shenwan L3 / L2 …, GB/T class / group / division

@@ -37,7 +37,15 @@ from data.reference import Chain, Kpi, KpiMeasure, Park, chains_of
 from industry_graph.gaps import analyse_gaps, park_context
 
 MOVERS = 5
-OPEN_LEAD_COLUMNS = (C.ENTERPRISE_ID, C.NAME, C.TRACK, "lead_id", "stage", "p_land", "tax_p50")
+OPEN_LEAD_COLUMNS = (
+    C.ENTERPRISE_ID,
+    C.NAME,
+    C.TRACK,
+    "lead_id",
+    "stage",
+    "p_land",
+    "tax_p50_wan_cny",
+)
 Status = Literal["met", "reachable", "behind", "not_held", "no_data"]
 
 
@@ -309,7 +317,7 @@ def measure_kpis(
             span = level_years[-1] - park.baseline_year
             series = list(zip(level_years, levels.astype(float).tolist(), strict=True))
             contribution = (
-                leads["tax_p50"].astype(float).fillna(0.0).to_numpy()
+                leads["tax_p50_wan_cny"].astype(float).fillna(0.0).to_numpy()
                 if column == "tax"
                 else lead_revenue.to_numpy()
             )

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.db import create_key
+from api.crm.tables import create_key
 from tests.pg import PostgresServer
 
 if TYPE_CHECKING:

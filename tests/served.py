@@ -19,9 +19,9 @@ from typing import IO, Any
 import httpx
 from sqlalchemy.orm import sessionmaker
 
-from api.db import create_key
-from api.migrate import open_database
-from api.people import create_user
+from api.crm.migrate import open_database
+from api.crm.people import create_user
+from api.crm.tables import create_key
 from data.settings import Settings
 
 

@@ -95,11 +95,11 @@ def realised_chart(firms: pd.DataFrame, lang: str) -> Draw:
     band blue, outside red; the diagonal is 'paid what was promised'."""
 
     def draw(ax: Axes) -> None:
-        p50 = firms["tax_p50"].to_numpy(float)
+        p50 = firms["tax_p50_wan_cny"].to_numpy(float)
         real = firms["realised_tax"].to_numpy(float)
         inside = firms["in_band"].to_numpy(bool)
-        low = p50 - firms["tax_p10"].to_numpy(float)
-        high = firms["tax_p90"].to_numpy(float) - p50
+        low = p50 - firms["tax_p10_wan_cny"].to_numpy(float)
+        high = firms["tax_p90_wan_cny"].to_numpy(float) - p50
         for mask, colour, label in (
             (inside, BLUE, "在区间内" if lang == "zh" else "in P10–P90"),
             (~inside, RED, "在区间外" if lang == "zh" else "outside"),

@@ -35,9 +35,9 @@ LANDED_COLUMNS = (
     C.ENTERPRISE_ID,
     C.TRACK,
     "landed_on",
-    "tax_p10",
-    "tax_p50",
-    "tax_p90",
+    "tax_p10_wan_cny",
+    "tax_p50_wan_cny",
+    "tax_p90_wan_cny",
     "model_version",
 )
 ALL = "all"
@@ -47,7 +47,9 @@ def realised_against_predicted(landed: pd.DataFrame, tax_records: pd.DataFrame) 
     """One row per landed firm and track with a tax record after its landing year and a stored
     band: the band, the realised year and tax, and whether it fell in the band and within ×2.
     Firms without such a record yet (or landed without a stored band) are left out."""
-    band = landed.dropna(subset=["tax_p10", "tax_p50", "tax_p90", "landed_on"]).copy()
+    band = landed.dropna(
+        subset=["tax_p10_wan_cny", "tax_p50_wan_cny", "tax_p90_wan_cny", "landed_on"]
+    ).copy()
     band["landed_year"] = pd.to_datetime(band["landed_on"]).dt.year.astype(int)
     tax = tax_records.dropna(subset=[C.TAX_PAID])[[C.ENTERPRISE_ID, C.YEAR, C.TAX_PAID]]
     tax = tax[tax[C.ENTERPRISE_ID].isin(set(band[C.ENTERPRISE_ID]))]
@@ -56,9 +58,9 @@ def realised_against_predicted(landed: pd.DataFrame, tax_records: pd.DataFrame) 
     first = joined.sort_values(C.YEAR).drop_duplicates([C.ENTERPRISE_ID, C.TRACK], keep="first")
     out = first.rename(columns={C.YEAR: "realised_year", C.TAX_PAID: "realised_tax"})
     realised = out["realised_tax"].to_numpy(float)
-    p50 = out["tax_p50"].to_numpy(float)
-    out["in_band"] = (realised >= out["tax_p10"].to_numpy(float)) & (
-        realised <= out["tax_p90"].to_numpy(float)
+    p50 = out["tax_p50_wan_cny"].to_numpy(float)
+    out["in_band"] = (realised >= out["tax_p10_wan_cny"].to_numpy(float)) & (
+        realised <= out["tax_p90_wan_cny"].to_numpy(float)
     )
     out["within_x2"] = (realised >= p50 / 2) & (realised <= p50 * 2)
     out["ratio"] = np.where(p50 > 0, realised / np.where(p50 > 0, p50, 1.0), np.nan)

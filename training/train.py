@@ -208,7 +208,7 @@ def train(
     """Train all models on a universe and log one MLflow run (see the module docstring).
 
     ``outcomes`` are outreach records from outside the universe's files — the service's
-    pipeline (``api.services.pipeline.pipeline_outcomes``) — learnt from with the imported history;
+    pipeline (``api.crm.pipeline.pipeline_outcomes``) — learnt from with the imported history;
     ``joined`` firms (id → day) landed in the park through it and count as members (the roster).
 
     ``engine="dask"`` fits every booster with ``lightgbm.dask`` on ``scheduler`` (or a

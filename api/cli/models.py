@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from data.loaders import DataFileError
-from data.reference import default_chains, default_parks
+from data.reference import default_chains, default_parks, track_error
 from data.settings import get_settings
 
 if TYPE_CHECKING:
@@ -35,9 +35,9 @@ def _pipeline(park: str) -> tuple[pd.DataFrame | None, dict[str, date]]:
     this version's schema."""
     from sqlalchemy.orm import sessionmaker
 
-    from api.db import landed_firms, make_engine
-    from api.migrate import schema_state
-    from api.services.pipeline import pipeline_outcomes
+    from api.crm.migrate import schema_state
+    from api.crm.pipeline import pipeline_outcomes
+    from api.crm.tables import landed_firms, make_engine
 
     settings = get_settings()
     engine = make_engine(settings.database)
@@ -131,10 +131,9 @@ def leads(
     if not 1 <= top <= 10_000:
         raise fail(f"--top: must be between 1 and 10,000 (got {top})")
     parks = default_parks()
-    if track not in parks[park].tracks:
-        raise fail(
-            f"--track: {park} has no track {track!r}; its tracks: {', '.join(parks[park].tracks)}"
-        )
+    unknown_track = track_error(parks[park], track)
+    if unknown_track is not None:
+        raise fail(f"--{unknown_track}")
     folder = data_folder(data)
     try:
         tables = load_universe(folder)

@@ -14,11 +14,11 @@ from data.loaders import DataFileError
 from data.settings import get_settings
 
 if TYPE_CHECKING:
-    from api.state import ServiceState
+    from api.serving.state import ServiceState
 
 
 def _loaded(park: str) -> ServiceState:
-    from api.state import load_state
+    from api.serving.state import load_state
 
     settings = get_settings().model_copy(update={"park": park})
     with console.status("loading the universe, the graph and the champion"):
@@ -39,7 +39,7 @@ def kpis(park: ParkOption = "shibei") -> None:
     """The plan's KPIs: baseline, now, target and the projection if the open pipeline lands at
     its P(land) (the same figures as GET /api/v1/kpis and the 规划指标 page)."""
     from api.cli.service import _sessions
-    from api.services.kpis import kpi_statuses
+    from api.serving.kpis import kpi_statuses
 
     state = _loaded(park)
     table = Table(title=f"{park}: the plan's KPIs")
@@ -86,7 +86,7 @@ def monitor(
     from sqlalchemy.orm import Session
 
     from api.cli import data_folder
-    from api.db import LANDED_COLUMNS, landed_leads, make_engine
+    from api.crm.tables import LANDED_COLUMNS, landed_leads, make_engine
     from data.reference import default_parks
     from data.universe import load_universe
     from training.charts import realised_chart, save_png
@@ -161,8 +161,8 @@ def demo_history(
     from sqlalchemy.orm import Session, sessionmaker
 
     from api.cli.service import _ready_engine
-    from api.db import PipelineLead
-    from api.services.plan_history import simulate_plan_period
+    from api.crm.tables import PipelineLead
+    from api.demo.plan_period import simulate_plan_period
 
     settings = get_settings()
     oracle_path = settings.universe_dir / "oracle.parquet"

@@ -26,7 +26,7 @@ app.add_typer(db_app, name="db")
 def _ready_engine() -> Engine:
     """The service database's engine, at the newest schema (a new, empty one is created through
     the migrations; an old one is an error naming `attract db upgrade`)."""
-    from api.migrate import open_database
+    from api.crm.migrate import open_database
 
     try:
         return open_database(get_settings().database)
@@ -50,8 +50,8 @@ def _new_password(password: str | None) -> tuple[str, bool]:
 @db_app.command("upgrade")
 def db_upgrade() -> None:
     """Create or upgrade the service database to this version's schema (records are kept)."""
-    from api.db import make_engine
-    from api.migrate import upgrade
+    from api.crm.migrate import upgrade
+    from api.crm.tables import make_engine
 
     settings = get_settings()
     try:
@@ -65,8 +65,8 @@ def db_upgrade() -> None:
 @db_app.command("current")
 def db_current() -> None:
     """Where the service database stands against this version's migrations."""
-    from api.db import make_engine
-    from api.migrate import schema_state
+    from api.crm.migrate import schema_state
+    from api.crm.tables import make_engine
 
     state = schema_state(make_engine(get_settings().database))
     console.print(
@@ -81,7 +81,7 @@ def db_backup(
     target: Annotated[Path, typer.Argument(help="New file to write (never overwritten).")],
 ) -> None:
     """A consistent copy of the live database (SQLite online backup; pg_dump for PostgreSQL)."""
-    from api.migrate import backup
+    from api.crm.migrate import backup
 
     try:
         size = backup(get_settings().database, target)
@@ -98,7 +98,7 @@ def db_restore(
     ] = False,
 ) -> None:
     """Restore a backup into the service database (``ATTRACT_DATABASE_URL`` or the default)."""
-    from api.migrate import restore
+    from api.crm.migrate import restore
 
     settings = get_settings()
     try:
@@ -125,7 +125,7 @@ def users_create(
     ] = False,
 ) -> None:
     """Create a user; a generated password is printed once, alone, on the last line."""
-    from api.people import create_user, list_users
+    from api.crm.people import create_user, list_users
 
     sessions = _sessions()
     if exist_ok and any(u["username"] == username for u in list_users(sessions)):
@@ -149,7 +149,7 @@ def users_list() -> None:
     """Every user with role and status."""
     from rich.table import Table
 
-    from api.people import list_users
+    from api.crm.people import list_users
 
     table = Table(title="users")
     for col in ("username", "name", "role", "status", "signs in"):
@@ -193,7 +193,7 @@ def users_reset_password(
 
 
 def _update(username: str, **change: object) -> None:
-    from api.people import update_user
+    from api.crm.people import update_user
 
     try:
         update_user(_sessions(), username, **change)  # type: ignore[arg-type]
@@ -212,7 +212,7 @@ def keys_create(
 ) -> None:
     """Create an API key acting as a user (or a role's scripts user); it is printed once, alone,
     on the last line, and stored only hashed."""
-    from api.db import create_key
+    from api.crm.tables import create_key
 
     try:
         key = create_key(_sessions(), username=user, role=role, label=label)
@@ -239,8 +239,8 @@ def serve(
 
     import uvicorn
 
-    from api.db import make_engine
-    from api.migrate import schema_state
+    from api.crm.migrate import schema_state
+    from api.crm.tables import make_engine
 
     if park is not None:
         os.environ["ATTRACT_PARK"] = park

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.deps import GraphDep, OfficerDep, ServingDep
 from api.schemas import ChainMapPublic, ChainsPublic, GapsPublic, LinkCandidatesPublic
-from api.services.chains import chain_gaps, chain_map, chain_summaries, link_candidates
+from api.serving.chains import chain_gaps, chain_map, chain_summaries, link_candidates
 
 router = APIRouter(tags=["chains"])
 ChainId = Annotated[str, Path(max_length=64)]

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path
 
 from api.deps import OfficerDep, ServingDep, SessionsDep
 from api.schemas import EnterprisePublic
-from api.services.enterprises import enterprise_profile
+from api.serving.enterprises import enterprise_profile
 
 router = APIRouter(tags=["enterprises"])
 

@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.deps import GraphDep, OfficerDep, SessionsDep
 from api.schemas import CoveragePublic, KpisPublic, RealisedPublic
-from api.services.kpis import kpi_statuses, link_coverage, realised
+from api.serving.kpis import kpi_statuses, link_coverage, realised
 
 router = APIRouter(tags=["plan"])
 

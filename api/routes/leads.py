@@ -9,10 +9,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from api.deps import ContactedDep, OfficerDep, ServingDep, TrackDep
-from api.export import export_response
-from api.lead_table import LeadFilters
 from api.schemas import LeadsPublic, ScoreRequest, ScoresPublic
-from api.services.leads import (
+from api.serving.export import export_response
+from api.serving.lead_table import LeadFilters
+from api.serving.leads import (
     EXPORT_COLUMNS,
     export_about,
     export_rows,

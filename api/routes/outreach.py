@@ -7,9 +7,10 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import JSONResponse
 
+from api.crm.outreach import create_outreach
 from api.deps import ContactedDep, GraphDep, OfficerDep, SessionsDep
 from api.schemas import Outcome, OutreachIn, OutreachListPublic, OutreachPublic, Track
-from api.services.outreach import create_outreach, outreach_for
+from api.serving.outreach import outreach_for
 
 router = APIRouter(tags=["outreach"])
 

@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 from fastapi.concurrency import run_in_threadpool
 
+from api.crm import pipeline as service
+from api.crm.pipeline import UNSET, Change, PipelineQuery
 from api.deps import GraphDep, OfficerDep, SessionsDep, WriterDep
 from api.schemas import (
     PipelineEventPublic,
@@ -18,8 +20,6 @@ from api.schemas import (
     Stage,
     Track,
 )
-from api.services import pipeline as service
-from api.services.pipeline import UNSET, Change, PipelineQuery
 
 LeadId = Annotated[int, Path(ge=1, le=2_147_483_647, description="the lead's id")]
 router = APIRouter(

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.deps import GraphDep, OfficerDep
 from api.schemas import SimilarIn, SimilarPublic
-from api.services.similar import similar_firms
+from api.serving.similar import similar_firms
 
 router = APIRouter(tags=["similar"])
 

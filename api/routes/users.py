@@ -5,10 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
+from api.crm.people import create_user, list_users, update_user
 from api.deps import AdminDep, SessionsDep
-from api.people import create_user, list_users, update_user
+from api.errors import InvalidInput, NotFound
 from api.schemas import UserIn, Username, UserPatch, UserPublic
-from api.services import InvalidInput, NotFound
 
 router = APIRouter(
     tags=["users"],

@@ -8,9 +8,9 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
-from api.db import OutreachRecord, session_scope
-from api.keycache import ContactedCache
-from api.migrate import open_database
+from api.crm.contacted import ContactedCache
+from api.crm.migrate import open_database
+from api.crm.tables import OutreachRecord, session_scope
 
 
 def test_contacted_cache(tmp_path: Path) -> None:

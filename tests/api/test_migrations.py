@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 
 from api.app import SchemaOutdated, create_app
 from api.cli import app as cli
-from api.db import hash_key, make_engine
-from api.migrate import head, schema_state, upgrade
+from api.crm.migrate import head, schema_state, upgrade
+from api.crm.tables import hash_key, make_engine
 from data.settings import Settings, get_settings
 
 FIXTURE = Path(__file__).parents[1] / "fixtures" / "service_schema_before_migrations.sql"

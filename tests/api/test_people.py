@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.db import User, create_key, session_scope
-from api.people import LOCK_AFTER
+from api.crm.people import LOCK_AFTER
+from api.crm.tables import User, create_key, session_scope
 from tests.api.conftest import Api
 
 PASSWORD = "correct horse battery"
@@ -173,8 +173,8 @@ def test_users_create_prints_a_generated_password_once(
     from typer.testing import CliRunner
 
     from api.cli import app as cli
-    from api.migrate import open_database
-    from api.people import authenticate
+    from api.crm.migrate import open_database
+    from api.crm.people import authenticate
     from data.settings import get_settings
 
     monkeypatch.setenv("ATTRACT_HOME", str(tmp_path))

@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from api.db import create_key, session_scope
-from api.services.pipeline import board, pipeline_outcomes, team
+from api.crm.pipeline import board, pipeline_outcomes, team
+from api.crm.tables import create_key, session_scope
 from tests.api.conftest import Api
 
 _names = itertools.count()
@@ -284,7 +284,7 @@ def test_the_pipeline_export_is_a_workbook(api: Api, people: Team) -> None:
 
     from openpyxl import load_workbook
 
-    from api.people import authenticate, start_session
+    from api.crm.people import authenticate, start_session
 
     caller = authenticate(api.app.state.sessions, people.names[0], f"{people.names[0]}-password")
     token = start_session(api.app.state.sessions, caller)
@@ -302,7 +302,7 @@ def test_the_pipeline_export_is_a_workbook(api: Api, people: Team) -> None:
 
 
 def test_a_landed_firm_joins_the_roster_at_the_next_load(api: Api, people: Team) -> None:
-    from api.state import load_state
+    from api.serving.state import load_state
 
     lead = _create(api, people.alice)
     for stage in ("contacted", "negotiating", "signed", "landed"):

@@ -390,7 +390,7 @@ def test_without_a_champion_the_server_starts_and_explains(trained, tmp_path: Pa
         model = ready.json()["components"]["model"]
         assert "no model lead-scorer-shibei@champion" in model and "attract train" in model
         assert ready.json()["components"]["data"] == "ready"  # the rest loaded without it
-        from api.db import create_key
+        from api.crm.tables import create_key
 
         key = {"X-API-Key": create_key(app.state.sessions, role="officer")}
         leads = client.get(f"{V1}/leads", params={"track": "hq"}, headers=key)
@@ -404,7 +404,7 @@ def test_without_a_champion_the_server_starts_and_explains(trained, tmp_path: Pa
 def test_missing_data_is_503_not_500(tmp_path: Path, path: str) -> None:
     app = create_app(Settings(home=tmp_path / "h", data_dir=tmp_path / "nowhere"), load="sync")
     with TestClient(app) as client:
-        from api.db import create_key
+        from api.crm.tables import create_key
 
         key = {"X-API-Key": create_key(app.state.sessions, role="officer")}
         r = client.get(path, headers=key)

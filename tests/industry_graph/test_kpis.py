@@ -70,7 +70,7 @@ OPEN = pd.DataFrame(
         "lead_id": [1, 2, 3],
         "stage": ["negotiating", "contacted", "new"],
         "p_land": [0.5, 0.2, 0.9],  # a is a park firm already: it adds nothing
-        "tax_p50": [100.0, 10.0, 1000.0],
+        "tax_p50_wan_cny": [100.0, 10.0, 1000.0],
     }
 )
 

@@ -17,8 +17,8 @@ from sqlalchemy.orm import sessionmaker
 from typer.testing import CliRunner
 
 from api.cli import app as cli
-from api.db import OutreachRecord, session_scope
-from api.migrate import backup, open_database, restore
+from api.crm.migrate import backup, open_database, restore
+from api.crm.tables import OutreachRecord, session_scope
 from data.settings import get_settings
 from tests.pg import PostgresServer
 

@@ -14,7 +14,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from api.db import ATTEMPTS, BUSY_SECONDS, DatabaseBusy, OutreachRecord, session_scope, with_retries
+from api.crm.tables import (
+    ATTEMPTS,
+    BUSY_SECONDS,
+    DatabaseBusy,
+    OutreachRecord,
+    session_scope,
+    with_retries,
+)
 from tests.api.conftest import Api
 
 V1 = "/api/v1"

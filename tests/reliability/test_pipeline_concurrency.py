@@ -10,9 +10,9 @@ import httpx
 import pytest
 from sqlalchemy.orm import sessionmaker
 
-from api.db import create_key
-from api.migrate import open_database
-from api.people import create_user
+from api.crm.migrate import open_database
+from api.crm.people import create_user
+from api.crm.tables import create_key
 from bench.pipeline_load import check, hammer
 from tests.conftest import Trained
 from tests.pg import PostgresServer

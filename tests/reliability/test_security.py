@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from api.db import create_key
+from api.crm.tables import create_key
 from tests.api.conftest import Api
 from tests.conftest import Trained
 
@@ -37,7 +37,7 @@ def test_every_route_needs_a_key(api: Api) -> None:
 def test_keys_are_stored_hashed(api: Api) -> None:
     from sqlalchemy import select
 
-    from api.db import ApiKey, session_scope
+    from api.crm.tables import ApiKey, session_scope
 
     raw = api.officer["X-API-Key"]
     with session_scope(api.app.state.sessions) as s:
@@ -46,7 +46,7 @@ def test_keys_are_stored_hashed(api: Api) -> None:
 
 
 def test_export_cells_are_formula_safe() -> None:
-    from api.export import neutralise
+    from api.serving.export import neutralise
 
     for bad in ('=HYPERLINK("x")', "+1", "-2+3", "@SUM(A1)", "\tx", "\rx"):
         assert str(neutralise(bad)).startswith("'")

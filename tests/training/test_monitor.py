@@ -34,9 +34,9 @@ def _landed(
             C.ENTERPRISE_ID: ids,
             C.TRACK: "hq",
             "landed_on": [date(2022, 6, 1)] * N,
-            "tax_p10": np.exp(centre - width * Z90 * SIGMA),
-            "tax_p50": np.exp(centre),
-            "tax_p90": np.exp(centre + width * Z90 * SIGMA),
+            "tax_p10_wan_cny": np.exp(centre - width * Z90 * SIGMA),
+            "tax_p50_wan_cny": np.exp(centre),
+            "tax_p90_wan_cny": np.exp(centre + width * Z90 * SIGMA),
             "model_version": version,
         }
     )

@@ -9,8 +9,8 @@ import mlflow
 import pandas as pd
 import pytest
 
-from api.db import create_key
-from api.services.pipeline import pipeline_outcomes
+from api.crm.pipeline import pipeline_outcomes
+from api.crm.tables import create_key
 from models import registry
 from tests.api.conftest import Api
 from tests.conftest import Trained

@@ -5,12 +5,14 @@ What it does, from the demo universe (as of the end of 2020) and the champion:
 
 1. **The officers work the lists**: the first ``per_track`` leads of each track enter the
    pipeline on days spread over 2021 – Q3 2025, each with the scores the champion gives it
-   (P(land), tax P10/P50/P90, model version) as a lead created through the API would.
+   (P(land), tax P10/P50/P90, model version), created and moved by the pipeline's own
+   ``add_lead`` and ``apply_change`` (so the moves' rules and the audit are the API's).
 2. **The firms decide** by the generator's truth (``oracle.parquet``: each firm's real signing
    probability for the park and track), not by the model: a firm that signs moves contacted →
    negotiating → signed → landed → paying over the following months; one that does not is lost
    with a reason. Leads whose next step would fall after the history's end stay open where they
-   are — the open pipeline the projections use. Every move is an audit event at its day.
+   are — the open pipeline the projections use. Every move is an audit event at its day (the
+   system's: no user).
 3. **The tax bureau reports** (``tax_records.csv``, for ``attract import table tax_records …
    --append``): 2021–2025 for the park's firms (their 2020 tax grown by their own growth rate,
    with noise) and, for each landed firm, every full year after its landing — its true tax
@@ -27,11 +29,11 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import PipelineLead, session_scope
-from api.services.pipeline import audit_event
-from api.state import ServiceState
+from api.crm.pipeline import Change, add_lead, apply_change
+from api.crm.tables import PipelineLead, session_scope
+from api.serving.state import ServiceState
 from data import columns as C
-from data.pipeline import LOST_REASONS
+from data.pipeline import LANDED_STAGES, LOST_REASONS
 
 FIRST_DAY = date(2021, 1, 4)
 LAST_CREATED = date(2025, 9, 30)
@@ -126,51 +128,31 @@ def simulate_plan_period(
                 if eid in taken:  # a firm is worked on one track
                     continue
                 taken.add(eid)
-                scores = table.scores_at(pos)
                 p_sign = p_signs.get((eid, track), 0.0)
                 created = FIRST_DAY + timedelta(days=int(rng.integers(0, span)))
                 steps = _path(rng, created, bool(rng.random() < p_sign))
-                lead = PipelineLead(
-                    park_id=park,
+                lead = add_lead(
+                    s,
+                    None,
+                    park=park,
                     enterprise_id=eid,
                     track=track,
-                    stage="new",
-                    version=1,
-                    created_at=_at(created),
-                    updated_at=_at(created),
-                    stage_since=_at(created),
-                    p_land=scores["p_land"],
-                    value=scores["value_wan_cny"],
-                    tax_p10=scores["tax_p10_wan_cny"],
-                    tax_p50=scores["tax_p50_wan_cny"],
-                    tax_p90=scores["tax_p90_wan_cny"],
-                    model_version=table.model_version,
+                    snapshot=state.lead_scores(eid, track),
+                    at=_at(created),
                 )
-                s.add(lead)
-                s.flush()
-                s.add(audit_event(lead, None, "created", None, "new", 1, _at(created)))
-                previous = "new"
                 for stage, day in steps:
-                    lead.version += 1
-                    s.add(audit_event(lead, None, "stage", previous, stage, lead.version, _at(day)))
-                    if stage == "lost":
-                        reason = LOST_REASONS[int(rng.integers(0, len(LOST_REASONS)))]
-                        s.add(
-                            audit_event(
-                                lead, None, "lost_reason", None, reason, lead.version, _at(day)
-                            )
-                        )
-                        lead.lost_reason = reason
-                    if stage == "contacted":
-                        lead.contacted_on = day
-                    if stage in ("signed", "lost"):
-                        lead.closed_on = day
+                    reason = (
+                        LOST_REASONS[int(rng.integers(0, len(LOST_REASONS)))]
+                        if stage == "lost"
+                        else None
+                    )
+                    change = Change(version=lead.version, stage=stage, lost_reason=reason)
+                    apply_change(s, lead, None, change, _at(day))
+                    s.refresh(lead)
                     if stage == "landed":
                         landed_tax.append((eid, created, day))
-                    lead.stage, lead.stage_since, lead.updated_at = stage, _at(day), _at(day)
-                    previous = stage
                 counts["leads"] += 1
-                kind = "landed" if lead.stage in ("landed", "paying") else lead.stage
+                kind = "landed" if lead.stage in LANDED_STAGES else lead.stage
                 counts[kind if kind in counts else "open"] += 1
         # inside the transaction: a failure here leaves the pipeline as it was
         tax = _tax_records(state, truth, landed_tax, rng)

@@ -1,4 +1,4 @@
-"""Alembic's environment: runs the migrations on the connection ``api.migrate`` hands over
+"""Alembic's environment: runs the migrations on the connection ``api.crm.migrate`` hands over
 (``config.attributes["connection"]``), else on an engine for ``sqlalchemy.url``."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from api.db import Base, make_engine
+from api.crm.tables import Base, make_engine
 
 config = context.config
 

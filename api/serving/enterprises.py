@@ -7,9 +7,11 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.services import NotFound, clean, public_reasons
-from api.services.outreach import outreach_for
-from api.state import ServiceState
+from api.errors import NotFound
+from api.jsonable import clean
+from api.serving.leads import public_reasons
+from api.serving.outreach import outreach_for
+from api.serving.state import ServiceState
 from data import columns as C
 from data.reference import chain_of
 from industry_graph.attach import evidence_text

@@ -17,14 +17,15 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from api.db import landed_firms
-from api.lead_table import LeadTable, unique_position
+from api.crm.tables import landed_firms
+from api.serving.lead_table import LeadTable, unique_position
 from data import columns as C
 from data.loaders import DataFileError
 from data.reference import Chain, Park, ReferenceDataError, default_chains, default_parks
@@ -113,6 +114,37 @@ class ServiceState:
                     members=self.fc.park_members,
                 )
             return self._lookalikes
+
+    @property
+    def park_id(self) -> str:
+        """The served park's id."""
+        return self.settings.park
+
+    def firm_name(self, enterprise_id: str, track: str) -> str:
+        """A firm's name: from the track's lead table (fast), else from the universe, else its id."""
+        table = self.leads.get(track)
+        pos = table.position_of(enterprise_id) if table is not None else None
+        if table is not None and pos is not None:
+            return table.name_at(pos)
+        row = self.row_of(enterprise_id)
+        return enterprise_id if row is None else str(self.tables["enterprises"][C.NAME].iloc[row])
+
+    def lead_scores(self, enterprise_id: str, track: str) -> dict[str, Any]:
+        """A firm's lead scores on a track now (empty when it is no candidate of the track):
+        what a pipeline lead keeps from the day it entered."""
+        table = self.leads.get(track)
+        pos = table.position_of(enterprise_id) if table is not None else None
+        if table is None or pos is None:
+            return {}
+        scores = table.scores_at(pos)
+        return {
+            "p_land": scores["p_land"],
+            "value_wan_cny": scores["value_wan_cny"],
+            "tax_p10_wan_cny": scores["tax_p10_wan_cny"],
+            "tax_p50_wan_cny": scores["tax_p50_wan_cny"],
+            "tax_p90_wan_cny": scores["tax_p90_wan_cny"],
+            "model_version": table.model_version,
+        }
 
     def row_of(self, enterprise_id: str) -> int | None:
         """The row of a firm in ``enterprises``, or ``None`` for an unknown id."""

@@ -13,9 +13,9 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import LANDED_COLUMNS, PipelineLead, landed_leads, session_scope
-from api.memo import Memo
-from api.state import ServiceState
+from api.crm.tables import LANDED_COLUMNS, PipelineLead, landed_leads, session_scope
+from api.serving.memo import Memo
+from api.serving.state import ServiceState
 from data import columns as C
 from data.pipeline import OPEN_STAGES
 from industry_graph.kpis import (
@@ -57,11 +57,11 @@ def open_leads(state: ServiceState, factory: sessionmaker[Session]) -> pd.DataFr
                 PipelineLead.track,
                 PipelineLead.stage,
                 PipelineLead.p_land,
-                PipelineLead.tax_p50,
+                PipelineLead.tax_p50_wan_cny,
             ).where(PipelineLead.park_id == state.park.id, PipelineLead.stage.in_(OPEN_STAGES))
         ).all()
     frame = pd.DataFrame(
-        rows, columns=["lead_id", C.ENTERPRISE_ID, C.TRACK, "stage", "p_land", "tax_p50"]
+        rows, columns=["lead_id", C.ENTERPRISE_ID, C.TRACK, "stage", "p_land", "tax_p50_wan_cny"]
     )
     names = state.tables["enterprises"].set_index(C.ENTERPRISE_ID)[C.NAME]
     frame[C.NAME] = frame[C.ENTERPRISE_ID].map(names).fillna(frame[C.ENTERPRISE_ID])

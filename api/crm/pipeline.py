@@ -1,12 +1,14 @@
 """The lead pipeline: a firm on a track moves through stages, has an owner, a next follow-up and
 notes; every change is one row of the append-only audit (``pipeline_events``).
 
-An update names the version it read and lands only if the lead is still at that version (one
-compare-and-set ``UPDATE``), so two officers editing the same lead never lose each other's
-change: the second gets a ``Conflict`` (409) with the current version. Officers change only
-leads they own (or unowned ones, which they may claim); the team lead (``lead``) and admins
-assign and reassign. Outreach recorded through the service is written here too, so the pipeline
-is where ``attract train`` reads outcomes (``pipeline_outcomes``).
+One function creates a lead (``add_lead``) and one writes a change of it (``apply_change``, a
+compare-and-set ``UPDATE`` on the version the change names): the API (``create_lead``,
+``update_lead``), recorded outreach (``record_outreach``) and the demo's simulated plan period
+all go through them, so every lead obeys the same moves (``data.pipeline.MOVES``) and audit.
+Two officers editing the same lead never lose each other's change: the second gets a
+``Conflict`` (409) with the current version. Officers change only leads they own (or unowned
+ones, which they may claim); the team lead (``lead``) and admins assign and reassign. The
+pipeline's resolved stages are where ``attract train`` reads outcomes (``pipeline_outcomes``).
 """
 
 from __future__ import annotations
@@ -21,10 +23,10 @@ from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import PipelineEvent, PipelineLead, User, session_scope, with_retries
-from api.people import Caller
-from api.services import Conflict, InvalidInput, NotFound, check_track
-from api.state import ServiceState
+from api.crm.people import Caller
+from api.crm.served import Served
+from api.crm.tables import PipelineEvent, PipelineLead, User, session_scope, with_retries
+from api.errors import Conflict, InvalidInput, NotFound
 from data import columns as C
 from data.pipeline import (
     ASSIGNERS,
@@ -40,8 +42,18 @@ from data.pipeline import (
     WRITERS,
     stage_move_error,
 )
+from data.reference import track_error
 
 UNSET: Any = object()  # a field the update leaves alone (``None`` clears it)
+# the scores a lead keeps from the day it entered the pipeline (``Served.lead_scores``)
+SNAPSHOT_FIELDS = (
+    "p_land",
+    "value_wan_cny",
+    "tax_p10_wan_cny",
+    "tax_p50_wan_cny",
+    "tax_p90_wan_cny",
+    "model_version",
+)
 
 
 @dataclass(frozen=True)
@@ -64,24 +76,6 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
-def snapshot_of(state: ServiceState, enterprise_id: str, track: str) -> dict[str, Any]:
-    """The lead scores of a firm on a track (empty if it is no candidate of the track), for the
-    snapshot stored with the lead."""
-    table = state.leads.get(track)
-    pos = table.position_of(enterprise_id) if table is not None else None
-    if table is None or pos is None:
-        return {}
-    s = table.scores_at(pos)
-    return {
-        "p_land": s["p_land"],
-        "value": s["value_wan_cny"],
-        "tax_p10": s["tax_p10_wan_cny"],
-        "tax_p50": s["tax_p50_wan_cny"],
-        "tax_p90": s["tax_p90_wan_cny"],
-        "model_version": table.model_version,
-    }
-
-
 def _user_id(s: Session, username: str) -> int:
     user = s.scalars(select(User).where(User.username == username)).first()
     if user is None:
@@ -98,6 +92,15 @@ def _check_writer(caller: Caller) -> None:
         raise PermissionError(f"role {caller.role!r} may not change the pipeline")
 
 
+def _check_firm(served: Served, enterprise_id: str, track: str) -> None:
+    if served.row_of(enterprise_id) is None:
+        raise NotFound(f"enterprise_id: no enterprise {enterprise_id!r}")
+    assert served.park is not None
+    error = track_error(served.park, track)
+    if error is not None:
+        raise InvalidInput(error)
+
+
 def audit_event(
     lead: PipelineLead | int,
     caller: Caller | None,
@@ -108,6 +111,7 @@ def audit_event(
     at: datetime,
     outreach_id: str | None = None,
 ) -> PipelineEvent:
+    """One row of a lead's audit trail; ``caller`` ``None`` is the system (the demo's history)."""
     return PipelineEvent(
         lead_id=lead if isinstance(lead, int) else lead.id,
         at=at,
@@ -120,8 +124,54 @@ def audit_event(
     )
 
 
+def add_lead(
+    s: Session,
+    caller: Caller | None,
+    *,
+    park: str,
+    enterprise_id: str,
+    track: str,
+    snapshot: dict[str, Any],
+    at: datetime,
+    owner_id: int | None = None,
+    follow_up_on: date | None = None,
+    note: str | None = None,
+    stage: str = "new",
+    lost_reason: str | None = None,
+    contacted_on: date | None = None,
+    closed_on: date | None = None,
+    outreach_id: str | None = None,
+) -> PipelineLead:
+    """Create a lead in the caller's transaction, with the scores it has now (``snapshot``:
+    ``SNAPSHOT_FIELDS``) and its first audit row: ``created`` at ``new``, or ``outreach`` when
+    recorded outreach puts it straight at the outcome's stage. The unique (park, firm, track)
+    key refuses a second lead of the same firm on a track (``IntegrityError`` on flush)."""
+    lead = PipelineLead(
+        park_id=park,
+        enterprise_id=enterprise_id,
+        track=track,
+        stage=stage,
+        lost_reason=lost_reason,
+        owner_id=owner_id,
+        follow_up_on=follow_up_on,
+        note=note,
+        version=1,
+        created_at=at,
+        updated_at=at,
+        stage_since=at,
+        contacted_on=contacted_on,
+        closed_on=closed_on,
+        **{k: snapshot.get(k) for k in SNAPSHOT_FIELDS},
+    )
+    s.add(lead)
+    s.flush()
+    field = "outreach" if outreach_id is not None else "created"
+    s.add(audit_event(lead, caller, field, None, stage, 1, at, outreach_id))
+    return lead
+
+
 def create_lead(
-    state: ServiceState,
+    served: Served,
     factory: sessionmaker[Session],
     caller: Caller,
     *,
@@ -134,48 +184,40 @@ def create_lead(
     """Put a firm on the pipeline at ``new``, owned by ``owner`` (an officer creating it owns it
     unless a team lead names someone), with the scores it has now."""
     _check_writer(caller)
-    if state.row_of(enterprise_id) is None:
-        raise NotFound(f"enterprise_id: no enterprise {enterprise_id!r}")
-    check_track(state, track)
+    _check_firm(served, enterprise_id, track)
     if owner not in (None, caller.username) and caller.role not in ASSIGNERS:
         raise PermissionError("owner: only a team lead or an admin assigns a lead to someone else")
-    snapshot = snapshot_of(state, enterprise_id, track)
+    snapshot = served.lead_scores(enterprise_id, track)
 
     def write() -> int:
-        now = _now()
         with session_scope(factory) as s:
             owner_id = (
                 _user_id(s, owner)
                 if owner is not None
                 else (caller.user_id if caller.role in OWNER_ROLES else None)
             )
-            lead = PipelineLead(
-                park_id=state.settings.park,
+            lead = add_lead(
+                s,
+                caller,
+                park=served.park_id,
                 enterprise_id=enterprise_id,
                 track=track,
-                stage="new",
+                snapshot=snapshot,
+                at=_now(),
                 owner_id=owner_id,
                 follow_up_on=follow_up_on,
                 note=note,
-                version=1,
-                created_at=now,
-                updated_at=now,
-                stage_since=now,
-                **snapshot,
             )
-            s.add(lead)
-            s.flush()
-            s.add(audit_event(lead, caller, "created", None, "new", 1, now))
             return lead.id
 
     try:
         lead_id = with_retries(write)
     except IntegrityError as exc:
-        existing = _find_id(factory, state.settings.park, enterprise_id, track)
+        existing = _find_id(factory, served.park_id, enterprise_id, track)
         raise Conflict(
             f"enterprise_id: {enterprise_id!r} is already on the {track} pipeline (lead {existing})"
         ) from exc
-    return get_lead(state, factory, lead_id)
+    return get_lead(served, factory, lead_id)
 
 
 def _find_id(
@@ -191,8 +233,61 @@ def _find_id(
         )
 
 
+def _write(
+    s: Session,
+    lead: PipelineLead,
+    caller: Caller | None,
+    *,
+    expected_version: int,
+    values: dict[str, Any],
+    events: list[tuple[str, Any, Any]],
+    at: datetime,
+    outreach_id: str | None = None,
+) -> int | None:
+    """Write ``values`` and their audit rows if the lead is still at ``expected_version`` (one
+    compare-and-set ``UPDATE``): the new version, or ``None`` when another writer got in first."""
+    version = expected_version + 1
+    done = s.execute(  # a CursorResult: an UPDATE's rowcount
+        update(PipelineLead)
+        .where(PipelineLead.id == lead.id, PipelineLead.version == expected_version)
+        .values(**values, version=version, updated_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    if cast(CursorResult[Any], done).rowcount != 1:
+        return None
+    for field, old, new in events:
+        s.add(audit_event(lead, caller, field, old, new, version, at, outreach_id))
+    return version
+
+
+def apply_change(
+    s: Session, lead: PipelineLead, caller: Caller | None, change: Change, at: datetime
+) -> int | None:
+    """Apply ``change`` to ``lead`` in the caller's transaction: the moves' rules
+    (``InvalidInput`` naming the stages or the field), then the compare-and-set write on
+    ``change.version`` (``Conflict`` when the lead is at another version). Returns the new
+    version, or ``None`` for a change that changes nothing. ``caller`` ``None`` is the system."""
+    if lead.version != change.version:
+        raise Conflict(
+            f"version: the lead changed since you read it (you sent {change.version}, "
+            f"it is now at {lead.version}); read it again and reapply your change"
+        )
+    values, events = _changes(s, lead, caller, change, at)
+    if not values:
+        return None
+    version = _write(
+        s, lead, caller, expected_version=change.version, values=values, events=events, at=at
+    )
+    if version is None:  # another writer got in between the read and the update
+        raise Conflict(
+            f"version: the lead changed since you read it (you sent {change.version}); "
+            "read it again and reapply your change"
+        )
+    return version
+
+
 def update_lead(
-    state: ServiceState,
+    served: Served,
     factory: sessionmaker[Session],
     caller: Caller,
     lead_id: int,
@@ -203,47 +298,42 @@ def update_lead(
     _check_writer(caller)
 
     def write() -> None:
-        now = _now()
         with session_scope(factory) as s:
             lead = s.get(PipelineLead, lead_id)
-            if lead is None or lead.park_id != state.settings.park:
+            if lead is None or lead.park_id != served.park_id:
                 raise NotFound(f"id: no pipeline lead {lead_id}")
-            if lead.version != change.version:
-                raise Conflict(
-                    f"version: the lead changed since you read it (you sent {change.version}, "
-                    f"it is now at {lead.version}); read it again and reapply your change"
-                )
             mine = lead.owner_id in (None, caller.user_id)
-            if caller.role not in ASSIGNERS and not mine:
+            if caller.role not in ASSIGNERS and not mine and lead.version == change.version:
                 raise PermissionError(
                     "this lead belongs to another officer; the team lead or an admin can reassign it"
                 )
-            values, events = _changes(s, lead, caller, change, now)
-            if not values:
-                return
-            version = lead.version + 1
-            done = s.execute(  # a CursorResult: an UPDATE's rowcount
-                update(PipelineLead)
-                .where(PipelineLead.id == lead_id, PipelineLead.version == change.version)
-                .values(**values, version=version, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if (
-                cast(CursorResult[Any], done).rowcount != 1
-            ):  # another writer got in between the read and the update
-                raise Conflict(
-                    f"version: the lead changed since you read it (you sent {change.version}); "
-                    "read it again and reapply your change"
-                )
-            for field, old, new in events:
-                s.add(audit_event(lead_id, caller, field, old, new, version, now))
+            apply_change(s, lead, caller, change, _now())
 
     with_retries(write)
-    return get_lead(state, factory, lead_id)
+    return get_lead(served, factory, lead_id)
+
+
+def _stage_values(
+    lead: PipelineLead, stage: str, lost_reason: str | None, at: datetime
+) -> dict[str, Any]:
+    """The columns a move to ``stage`` sets: the stage and its day, the loss reason, the day of
+    first contact and the day the contact was resolved (cleared when a lead is reopened)."""
+    values: dict[str, Any] = {
+        "stage": stage,
+        "stage_since": at,
+        "lost_reason": lost_reason if stage == "lost" else None,
+    }
+    if stage == "contacted" and lead.contacted_on is None:
+        values["contacted_on"] = at.date()
+    if stage in RESOLVED_STAGES:
+        values["closed_on"] = at.date()
+    elif stage == "contacted":  # reopened or stepped back: unresolved again
+        values["closed_on"] = None
+    return values
 
 
 def _changes(
-    s: Session, lead: PipelineLead, caller: Caller, change: Change, now: datetime
+    s: Session, lead: PipelineLead, caller: Caller | None, change: Change, now: datetime
 ) -> tuple[dict[str, Any], list[tuple[str, Any, Any]]]:
     """The column values and audit rows of ``change`` against ``lead`` (nothing for a no-op)."""
     values: dict[str, Any] = {}
@@ -256,21 +346,15 @@ def _changes(
             raise InvalidInput(error)
         if change.stage == "lost" and change.lost_reason is None:
             raise InvalidInput(f"lost_reason: required to move to lost ({', '.join(LOST_REASONS)})")
-        values.update(stage=change.stage, stage_since=now)
-        values["lost_reason"] = change.lost_reason if change.stage == "lost" else None
-        if change.stage == "contacted" and lead.contacted_on is None:
-            values["contacted_on"] = now.date()
-        if change.stage in RESOLVED_STAGES:
-            values["closed_on"] = now.date()
-        elif change.stage == "contacted":  # reopened or stepped back: unresolved again
-            values["closed_on"] = None
+        values.update(_stage_values(lead, change.stage, change.lost_reason, now))
         events.append(("stage", lead.stage, change.stage))
         if change.stage == "lost":
             events.append(("lost_reason", lead.lost_reason, change.lost_reason))
     elif change.lost_reason is not None and lead.stage != "lost":
         raise InvalidInput("lost_reason: only with stage lost")
     if change.owner is not UNSET:
-        if caller.role not in ASSIGNERS and change.owner not in (None, caller.username):
+        assigns = caller is None or caller.role in ASSIGNERS
+        if not assigns and change.owner not in (None, caller.username):  # type: ignore[union-attr]
             raise PermissionError(
                 "owner: only a team lead or an admin assigns a lead to someone else"
             )
@@ -316,45 +400,42 @@ def record_outreach(
     for _ in range(5):  # a concurrent change between the read and the update: read again
         lead = s.scalars(wanted.execution_options(populate_existing=True)).first()
         if lead is None:
-            lead = PipelineLead(
-                park_id=park,
+            add_lead(
+                s,
+                caller,
+                park=park,
                 enterprise_id=enterprise_id,
                 track=track,
-                stage=stage,
-                lost_reason=reason,
+                snapshot=snapshot,
+                at=now,
                 owner_id=caller.user_id if caller.role in OWNER_ROLES else None,
                 note=note,
-                version=1,
-                created_at=now,
-                updated_at=now,
-                stage_since=now,
+                stage=stage,
+                lost_reason=reason,
                 contacted_on=contacted_on,
                 closed_on=(closed_on or contacted_on) if resolved else None,
-                **snapshot,
+                outreach_id=outreach_id,
             )
-            s.add(lead)
-            s.flush()
-            s.add(audit_event(lead, caller, "outreach", None, stage, 1, now, outreach_id))
             return
         moves = stage != lead.stage and stage_move_error(lead.stage, stage) is None
-        version = lead.version + 1
-        values: dict[str, Any] = {"version": version, "updated_at": now}
+        values: dict[str, Any] = {}
         if moves:
             values.update(stage=stage, lost_reason=reason, stage_since=now)
             values["closed_on"] = (closed_on or contacted_on) if resolved else None
         if lead.contacted_on is None:
             values["contacted_on"] = contacted_on
-        done = s.execute(  # compare-and-set, as every update of a lead
-            update(PipelineLead)
-            .where(PipelineLead.id == lead.id, PipelineLead.version == lead.version)
-            .values(**values)
-            .execution_options(synchronize_session=False)
+        after = stage if moves else lead.stage
+        written = _write(
+            s,
+            lead,
+            caller,
+            expected_version=lead.version,
+            values=values,
+            events=[("outreach", lead.stage, after)],
+            at=now,
+            outreach_id=outreach_id,
         )
-        if cast(CursorResult[Any], done).rowcount == 1:
-            after = stage if moves else lead.stage
-            s.add(
-                audit_event(lead, caller, "outreach", lead.stage, after, version, now, outreach_id)
-            )
+        if written is not None:
             return
     raise Conflict("enterprise_id: the lead kept changing while the outreach was recorded; retry")
 
@@ -366,23 +447,13 @@ def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
     return {int(uid): str(name) for uid, name in rows}
 
 
-def _name(state: ServiceState, enterprise_id: str, track: str) -> str:
-    """A firm's name: from the track's lead table (fast), else from the universe."""
-    table = state.leads.get(track)
-    pos = table.position_of(enterprise_id) if table is not None else None
-    if table is not None and pos is not None:
-        return table.name_at(pos)
-    row = state.row_of(enterprise_id)
-    return enterprise_id if row is None else str(state.tables["enterprises"][C.NAME].iloc[row])
-
-
 def _lead_dict(
-    state: ServiceState, lead: PipelineLead, owners: dict[int, str], today: date
+    served: Served, lead: PipelineLead, owners: dict[int, str], today: date
 ) -> dict[str, Any]:
-    current = snapshot_of(state, lead.enterprise_id, lead.track)
-    name = _name(state, lead.enterprise_id, lead.track)
+    current = served.lead_scores(lead.enterprise_id, lead.track)
+    name = served.firm_name(lead.enterprise_id, lead.track)
     p_land = current.get("p_land", lead.p_land)
-    value = current.get("value", lead.value)
+    value = current.get("value_wan_cny", lead.value_wan_cny)
     return {
         "id": lead.id,
         "enterprise_id": lead.enterprise_id,
@@ -410,22 +481,22 @@ def _lead_dict(
         else None,
         "created_with": {
             "p_land": lead.p_land,
-            "tax_p10_wan_cny": lead.tax_p10,
-            "tax_p50_wan_cny": lead.tax_p50,
-            "tax_p90_wan_cny": lead.tax_p90,
+            "tax_p10_wan_cny": lead.tax_p10_wan_cny,
+            "tax_p50_wan_cny": lead.tax_p50_wan_cny,
+            "tax_p90_wan_cny": lead.tax_p90_wan_cny,
             "model_version": lead.model_version,
         },
     }
 
 
-def get_lead(state: ServiceState, factory: sessionmaker[Session], lead_id: int) -> dict[str, Any]:
+def get_lead(served: Served, factory: sessionmaker[Session], lead_id: int) -> dict[str, Any]:
     """One lead (``NotFound`` if it is not on this park's pipeline)."""
     with session_scope(factory) as s:
         lead = s.get(PipelineLead, lead_id)
-        if lead is None or lead.park_id != state.settings.park:
+        if lead is None or lead.park_id != served.park_id:
             raise NotFound(f"id: no pipeline lead {lead_id}")
         owners = _usernames(s, {lead.owner_id} if lead.owner_id else set())
-        return _lead_dict(state, lead, owners, date.today())
+        return _lead_dict(served, lead, owners, date.today())
 
 
 @dataclass(frozen=True)
@@ -440,7 +511,7 @@ class PipelineQuery:
 
 
 def list_leads(
-    state: ServiceState,
+    served: Served,
     factory: sessionmaker[Session],
     query: PipelineQuery,
     *,
@@ -450,7 +521,7 @@ def list_leads(
     """Leads of the park's pipeline: due and overdue follow-ups first (earliest first), then those
     without a follow-up, most recently changed first."""
     with session_scope(factory) as s:
-        q = select(PipelineLead).where(PipelineLead.park_id == state.settings.park)
+        q = select(PipelineLead).where(PipelineLead.park_id == served.park_id)
         if query.owner == "":
             q = q.where(PipelineLead.owner_id.is_(None))
         elif query.owner is not None:
@@ -476,17 +547,15 @@ def list_leads(
         leads = s.scalars(ordered.limit(limit).offset(offset)).all()
         owners = _usernames(s, {lead.owner_id for lead in leads if lead.owner_id})
         today = date.today()
-        items = [_lead_dict(state, lead, owners, today) for lead in leads]
+        items = [_lead_dict(served, lead, owners, today) for lead in leads]
     return {"items": items, "total": int(total), "limit": limit, "offset": offset}
 
 
-def history(
-    state: ServiceState, factory: sessionmaker[Session], lead_id: int
-) -> list[dict[str, Any]]:
+def history(served: Served, factory: sessionmaker[Session], lead_id: int) -> list[dict[str, Any]]:
     """Every change of a lead, oldest first: who, when, what, from → to, the version it made."""
     with session_scope(factory) as s:
         lead = s.get(PipelineLead, lead_id)
-        if lead is None or lead.park_id != state.settings.park:
+        if lead is None or lead.park_id != served.park_id:
             raise NotFound(f"id: no pipeline lead {lead_id}")
         events = s.scalars(
             select(PipelineEvent).where(PipelineEvent.lead_id == lead_id).order_by(PipelineEvent.id)
@@ -507,17 +576,17 @@ def history(
         ]
 
 
-def _all_leads(state: ServiceState, factory: sessionmaker[Session]) -> list[dict[str, Any]]:
+def _all_leads(served: Served, factory: sessionmaker[Session]) -> list[dict[str, Any]]:
     """Every lead of the park (the board and the team view aggregate them)."""
-    return list(list_leads(state, factory, PipelineQuery(), limit=1_000_000, offset=0)["items"])
+    return list(list_leads(served, factory, PipelineQuery(), limit=1_000_000, offset=0)["items"])
 
 
 def board(
-    state: ServiceState, factory: sessionmaker[Session], track: str | None = None
+    served: Served, factory: sessionmaker[Session], track: str | None = None
 ) -> list[dict[str, Any]]:
     """Per stage: the number of leads and their expected value (Σ P(land) × value, today's
     scores; the stored ones for firms no longer scored)."""
-    leads = [x for x in _all_leads(state, factory) if track is None or x["track"] == track]
+    leads = [x for x in _all_leads(served, factory) if track is None or x["track"] == track]
     out = []
     for stage in STAGES:
         these = [x for x in leads if x["stage"] == stage]
@@ -533,12 +602,10 @@ def board(
     return out
 
 
-def team(
-    state: ServiceState, factory: sessionmaker[Session], stale_days: int = 30
-) -> dict[str, Any]:
+def team(served: Served, factory: sessionmaker[Session], stale_days: int = 30) -> dict[str, Any]:
     """Per owner (and unassigned): open leads per stage, the oldest stage age, and the open leads
     whose stage has not changed for more than ``stale_days``."""
-    leads = _all_leads(state, factory)
+    leads = _all_leads(served, factory)
     owners = sorted({x["owner"] or "" for x in leads})
     rows = []
     for owner in owners:

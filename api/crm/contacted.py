@@ -1,5 +1,5 @@
 """A short-lived in-memory cache of the firms contacted through the service, so a request costs
-no database round trip (callers are cached by ``api.people.CallerCache``)."""
+no database round trip (callers are cached by ``api.crm.people.CallerCache``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import OutreachRecord, session_scope, with_retries
+from api.crm.tables import OutreachRecord, session_scope, with_retries
 
 LATE_COMMIT_MARGIN = timedelta(minutes=2)
 

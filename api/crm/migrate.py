@@ -1,7 +1,7 @@
 """The service database's schema and safety: where it stands against the migrations, upgrading
 it (``attract db upgrade``), and backing it up and restoring it (``attract db backup|restore``).
 
-The migrations live in ``api/migrations`` (Alembic). A database written before migrations
+The migrations live in ``api/crm/migrations`` (Alembic). A database written before migrations
 existed has the first revision's tables and no ``alembic_version``: it is stamped ``0001``, then
 upgraded like any other. The service database is the one thing that cannot be regenerated
 (people, pipeline, audit), so backups use each engine's own consistent-copy tool: SQLite's
@@ -24,7 +24,7 @@ from sqlalchemy import Connection, inspect, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 
-from api.db import make_engine
+from api.crm.tables import make_engine
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 FIRST_TABLES = {"api_keys", "outreach_records", "idempotency_keys"}  # revision 0001's

@@ -4,7 +4,7 @@ records, the lead pipeline with its append-only audit, and idempotency keys.
 SQLite by default (``<ATTRACT_HOME>/service.db``, WAL journal, full sync so an acknowledged
 write survives a crash); any SQLAlchemy URL (PostgreSQL in production) via
 ``ATTRACT_DATABASE_URL``. The tables are created and changed only by the Alembic migrations in
-``api/migrations`` (``attract db upgrade``); the classes here mirror the newest revision.
+``api/crm/migrations`` (``attract db upgrade``); the classes here mirror the newest revision.
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from api.errors import DatabaseBusy
 from data.pipeline import LANDED_STAGES, ROLES
 
 # how long one attempt waits on a locked SQLite database; with ``with_retries`` a request gives
@@ -127,10 +128,10 @@ class PipelineLead(Base):
     contacted_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     closed_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     p_land: Mapped[float | None] = mapped_column(nullable=True)
-    value: Mapped[float | None] = mapped_column(nullable=True)
-    tax_p10: Mapped[float | None] = mapped_column(nullable=True)
-    tax_p50: Mapped[float | None] = mapped_column(nullable=True)
-    tax_p90: Mapped[float | None] = mapped_column(nullable=True)
+    value_wan_cny: Mapped[float | None] = mapped_column(nullable=True)
+    tax_p10_wan_cny: Mapped[float | None] = mapped_column(nullable=True)
+    tax_p50_wan_cny: Mapped[float | None] = mapped_column(nullable=True)
+    tax_p90_wan_cny: Mapped[float | None] = mapped_column(nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
 
 
@@ -202,10 +203,6 @@ def session_scope(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
-
-
-class DatabaseBusy(RuntimeError):
-    """The database stayed locked or unreachable through every retry."""
 
 
 def with_retries(fn: Callable[[], T], *, attempts: int = ATTEMPTS, wait_seconds: float = 0.25) -> T:
@@ -291,9 +288,9 @@ LANDED_COLUMNS = (
     "stage",
     "landed_on",
     "p_land",
-    "tax_p10",
-    "tax_p50",
-    "tax_p90",
+    "tax_p10_wan_cny",
+    "tax_p50_wan_cny",
+    "tax_p90_wan_cny",
     "model_version",
 )
 
@@ -322,9 +319,9 @@ def landed_leads(s: Session, park: str) -> list[dict[str, Any]]:
             "stage": lead.stage,
             "landed_on": (at or lead.stage_since).date(),
             "p_land": lead.p_land,
-            "tax_p10": lead.tax_p10,
-            "tax_p50": lead.tax_p50,
-            "tax_p90": lead.tax_p90,
+            "tax_p10_wan_cny": lead.tax_p10_wan_cny,
+            "tax_p50_wan_cny": lead.tax_p50_wan_cny,
+            "tax_p90_wan_cny": lead.tax_p90_wan_cny,
             "model_version": lead.model_version,
         }
         for lead, at in s.execute(query).all()

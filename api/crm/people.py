@@ -21,7 +21,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import ApiKey, User, WebSession, hash_key, session_scope, with_retries
+from api.crm.tables import ApiKey, User, WebSession, hash_key, session_scope, with_retries
 from data.pipeline import ROLES
 
 PASSWORDS = PasswordHash((Argon2Hasher(),))

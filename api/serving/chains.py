@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from api.lead_table import LeadFilters
-from api.services import (
-    NotFound,
-)
-from api.services.enterprises import link_evidence
-from api.services.leads import leads_page
-from api.state import ServiceState
+from api.errors import NotFound
+from api.serving.enterprises import link_evidence
+from api.serving.lead_table import LeadFilters
+from api.serving.leads import leads_page
+from api.serving.state import ServiceState
 from data import columns as C
 from data.reference import track_for_chain
 from industry_graph.gaps import analyse_gaps

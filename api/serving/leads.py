@@ -8,15 +8,12 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from api.lead_table import LeadFilters, LeadTable
+from api.errors import InvalidInput
 from api.schemas import FirmIn
-from api.services import (
-    check_track,
-    public_reasons,
-)
-from api.state import ServiceState
+from api.serving.lead_table import LeadFilters, LeadTable
+from api.serving.state import ServiceState
 from data import columns as C
-from data.reference import chain_of, chains_of, default_vocabularies
+from data.reference import chain_of, chains_of, default_vocabularies, track_error
 from features.build import FeatureContext
 from industry_graph.attach import attach_links, default_matcher
 from industry_graph.gaps import gap_values, track_chains
@@ -24,6 +21,19 @@ from models.leads import score_candidates
 from models.scorer import SCORE_FIELDS
 
 EXPORT_MAX_ROWS = 10_000
+
+
+def public_reasons(reasons: list[dict[str, str]]) -> list[dict[str, str | None]]:
+    """Reasons in the API's shape: chain reasons keep their kind, model factors are named by feature."""
+    return [
+        {
+            "kind": r.get("kind", r.get("feature", "factor")),
+            "text_zh": r["text_zh"],
+            "text_en": r["text_en"],
+            "effect": r.get("effect"),
+        }
+        for r in reasons
+    ]
 
 
 def lead_items(
@@ -189,7 +199,9 @@ def score_firms(
     """Score what-if firms given in the contract's form; links come from the request or, like
     every other firm's, from the attacher (business scope, else industry code)."""
     assert state.fc is not None and state.park is not None
-    check_track(state, track)
+    unknown_track = None if track is None else track_error(state.park, track)
+    if unknown_track is not None:
+        raise InvalidInput(unknown_track)
     rows, link_rows = [], []
     for i, firm in enumerate(firms_in):
         eid = f"whatif:{i}"

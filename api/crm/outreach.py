@@ -1,5 +1,5 @@
-"""Outreach records: written idempotently, listed with the imported history
-(``api/routes/outreach.py``)."""
+"""Outreach records, written idempotently with their pipeline event (``api/routes/outreach.py``;
+``api.serving.outreach`` lists them with the imported history)."""
 
 from __future__ import annotations
 
@@ -9,31 +9,25 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.db import IdempotencyKey, OutreachRecord, session_scope, with_retries
-from api.people import Caller
+from api.crm.people import Caller
+from api.crm.pipeline import record_outreach
+from api.crm.served import Served
+from api.crm.tables import IdempotencyKey, OutreachRecord, session_scope, with_retries
+from api.errors import Conflict, InvalidInput, NotFound
+from api.jsonable import json_default
 from api.schemas import OutreachIn
-from api.services import (
-    Conflict,
-    InvalidInput,
-    NotFound,
-    check_track,
-    clean,
-    json_default,
-)
-from api.services.pipeline import record_outreach, snapshot_of
-from api.state import ServiceState
-from data import columns as C
+from data.reference import track_error
 
 
 def _body_hash(payload: OutreachIn) -> str:
     return hashlib.sha256(payload.model_dump_json().encode("utf-8")).hexdigest()
 
 
-def _record_dict(r: OutreachRecord) -> dict[str, object]:
+def record_dict(r: OutreachRecord) -> dict[str, object]:
+    """A stored record in the API's shape."""
     return {
         "outreach_id": r.outreach_id,
         "enterprise_id": r.enterprise_id,
@@ -50,7 +44,7 @@ def _record_dict(r: OutreachRecord) -> dict[str, object]:
 
 
 def create_outreach(
-    state: ServiceState,
+    served: Served,
     factory: sessionmaker[Session],
     *,
     caller: Caller,
@@ -63,13 +57,16 @@ def create_outreach(
     api_key_id = caller.key_id
     if api_key_id is None:  # a browser session has no key to scope the idempotency key to
         idempotency_key = None
-    if state.row_of(payload.enterprise_id) is None:
+    if served.row_of(payload.enterprise_id) is None:
         raise NotFound(f"enterprise_id: no enterprise {payload.enterprise_id!r}")
-    check_track(state, payload.track)
+    assert served.park is not None
+    unknown_track = track_error(served.park, payload.track)
+    if unknown_track is not None:
+        raise InvalidInput(unknown_track)
     if payload.closed_on is not None and payload.closed_on < payload.contacted_on:
         raise InvalidInput("closed_on: must not be before contacted_on")
     body_hash = _body_hash(payload)
-    snapshot = snapshot_of(state, payload.enterprise_id, payload.track)
+    snapshot = served.lead_scores(payload.enterprise_id, payload.track)
 
     def previous(s: Session) -> tuple[int, dict[str, Any]] | None:
         if idempotency_key is None:
@@ -89,7 +86,7 @@ def create_outreach(
             record = OutreachRecord(
                 outreach_id="w" + uuid.uuid4().hex[:20],
                 enterprise_id=payload.enterprise_id,
-                park_id=state.settings.park,
+                park_id=served.park_id,
                 track=payload.track,
                 campaign=payload.campaign,
                 contacted_on=payload.contacted_on,
@@ -105,7 +102,7 @@ def create_outreach(
             record_outreach(
                 s,
                 caller,
-                park=state.settings.park,
+                park=served.park_id,
                 enterprise_id=payload.enterprise_id,
                 track=payload.track,
                 outcome=payload.outcome,
@@ -115,7 +112,7 @@ def create_outreach(
                 outreach_id=record.outreach_id,
                 snapshot=snapshot,
             )
-            body = _record_dict(record)
+            body = record_dict(record)
             if idempotency_key is not None:
                 s.add(
                     IdempotencyKey(
@@ -137,55 +134,3 @@ def create_outreach(
             if earlier is None:
                 raise
             return earlier
-
-
-def outreach_for(
-    state: ServiceState,
-    factory: sessionmaker[Session],
-    *,
-    enterprise_id: str | None = None,
-    track: str | None = None,
-    outcome: str | None = None,
-    limit: int,
-    offset: int,
-) -> dict[str, object]:
-    """Outreach of the park: the imported history and the service's records, newest first."""
-    hist = state.park_outreach if enterprise_id is None else state.outreach_of(enterprise_id)
-    if track is not None and len(hist):
-        hist = hist[hist[C.TRACK] == track]
-    if outcome is not None and len(hist):
-        hist = hist[hist[C.OUTCOME] == outcome]
-
-    def query() -> tuple[list[dict[str, object]], int]:
-        with session_scope(factory) as s:
-            q = select(OutreachRecord).where(OutreachRecord.park_id == state.settings.park)
-            if enterprise_id is not None:
-                q = q.where(OutreachRecord.enterprise_id == enterprise_id)
-            if track is not None:
-                q = q.where(OutreachRecord.track == track)
-            if outcome is not None:
-                q = q.where(OutreachRecord.outcome == outcome)
-            ordered = q.order_by(OutreachRecord.created_at.desc())
-            if enterprise_id is not None:  # one firm's records are few: one query, no count
-                rows = s.scalars(ordered).all()
-                return [_record_dict(r) for r in rows[: offset + limit]], len(rows)
-            n = s.scalar(select(func.count()).select_from(q.subquery())) or 0
-            rows = s.scalars(ordered.limit(offset + limit)).all()
-            return [_record_dict(r) for r in rows], int(n)
-
-    service_rows, service_total = with_retries(query)
-    total = service_total + len(hist)
-    items = list(service_rows)
-    if len(items) < offset + limit and len(hist):
-        need = offset + limit - len(items)
-        older = hist.head(need)  # already newest first
-        items += [
-            {**{str(k): clean(v) for k, v in r.items()}, "source": "history"}
-            for r in older.to_dict("records")
-        ]
-    return {
-        "items": items[offset : offset + limit],
-        "total": total,
-        "limit": limit,
-        "offset": offset,
-    }

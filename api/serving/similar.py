@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from api.services import InvalidInput, NotFound, clean, public_reasons
-from api.state import ServiceState
+from api.errors import InvalidInput, NotFound
+from api.jsonable import clean
+from api.serving.leads import public_reasons
+from api.serving.state import ServiceState
 from data import columns as C
 
 
