@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install browser postgres run test lint bench load wrk clean
+.PHONY: install browser postgres run test test-fast lint bench load wrk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ test: install browser postgres
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 	$(BIN)/pytest
+
+## test-fast: the edit–test loop: lint and the tests that need neither the trained demo, the
+## 200 k demo, PostgreSQL, a browser nor ../shared/data (markers slow, browser, shared_data)
+test-fast: install
+	$(BIN)/ruff check .
+	$(BIN)/pytest -m "not slow and not browser and not shared_data"
 
 lint: install
 	$(BIN)/ruff check .

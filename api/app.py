@@ -75,10 +75,16 @@ class SchemaOutdated(RuntimeError):
     """The service database is not at this version's schema; the message says what to run."""
 
 
-def create_app(settings: Settings | None = None, *, load: str = "background") -> FastAPI:
-    """The app; ``load`` is ``background`` (serve at once, 503 until loaded), ``sync`` or ``none``."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    load: str = "background",
+    holder: StateHolder | None = None,
+) -> FastAPI:
+    """The app; ``load`` is ``background`` (serve at once, 503 until loaded), ``sync`` or
+    ``none``; ``holder`` serves a state loaded elsewhere (tests share one between apps)."""
     settings = settings or get_settings()
-    holder = StateHolder(settings)
+    holder = holder or StateHolder(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -68,18 +68,31 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Trained:
     return Trained(settings=settings, data_dir=data_dir, result=result)
 
 
+# a test that takes one of these is in the slow tier: it needs the trained demo, the 200 k demo
+# or a PostgreSQL server (``make test-fast`` leaves the slow tier out)
+HEAVY_FIXTURES = frozenset({"trained", "served", "api", "demo_universe", "postgres"})
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Tests marked ``one_engine`` only read the service database: their PostgreSQL run is
-    deselected (the suite's time; every route that writes still runs on both engines)."""
+    """Tests that take a heavy fixture are marked ``slow``, those that read ``../shared/data``
+    ``shared_data``; tests marked ``one_engine`` only
+    read the service database: their PostgreSQL run is deselected (the suite's time; every
+    route that writes still runs on both engines)."""
     keep, drop = [], []
     for item in items:
         callspec = getattr(item, "callspec", None)
-        on_postgres = callspec is not None and callspec.params.get("api") == "postgresql"
+        params = callspec.params if callspec is not None else {}
+        on_postgres = "postgresql" in (params.get("api"), params.get("backend"))
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if on_postgres or HEAVY_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.slow)
+        if "shared_data" in fixtures:
+            item.add_marker(pytest.mark.shared_data)
         (drop if on_postgres and item.get_closest_marker("one_engine") else keep).append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
 
 
-# the loaded app on SQLite and on PostgreSQL, one instance per backend for every test folder
-from tests.apps import api  # noqa: E402, F401
+# the trained demo loaded once, and an app with a database of its own per test and backend
+from tests.apps import api, served  # noqa: E402, F401

@@ -28,7 +28,7 @@ class Team:
     names: tuple[str, str, str]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture()
 def people(api: Api) -> Team:
     n = next(_names)
     names = (f"alice{n}", f"bob{n}", f"chief{n}")

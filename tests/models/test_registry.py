@@ -64,7 +64,11 @@ def test_training_logs_metrics_and_registers_a_challenger(trained: Trained) -> N
         "rank_random_value_captured_at_50",
     ):
         assert key in metrics, key
-    assert metrics["propensity_oracle_auc"] > 0.5 and 0 < metrics["propensity_brier"] < 0.25
+    # the model orders its holdout's signings better than chance (the oracle's AUC is the
+    # generator's, not the model's: it says how far the best possible is, nothing about this one)
+    assert metrics["propensity_auc"] > 0.55, metrics["propensity_auc"]
+    assert metrics["propensity_auc"] <= metrics["propensity_oracle_auc"] + 0.05
+    assert 0 < metrics["propensity_brier"] < 0.25
     # this small demo's campaigns have ~26 contacts and a handful of signings each: too few to
     # order the rankings (the 200 k demo's figures are in the README); the figures are shares
     for key, value in metrics.items():

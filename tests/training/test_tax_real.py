@@ -71,6 +71,7 @@ def write_reports(folder: Path, firms: int = 120, seed: int = 0) -> Path:
     return folder
 
 
+@pytest.mark.slow  # two processes each fitting the real-data tax model (about a minute)
 def test_cli_fit_then_predict(tmp_path: Path) -> None:
     reports, kg = write_reports(tmp_path / "r"), write_chainkg(tmp_path / "kg")
     model = tmp_path / "tax.joblib"
