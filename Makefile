@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-dev
 
-.PHONY: install browser postgres run test test-fast lint bench load wrk clean
+.PHONY: install browser postgres run test test-fast lint docs bench load wrk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -68,6 +68,12 @@ test-fast: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+
+## docs: the guides (docs/, mkdocs.yml) as a static site in site/ — MkDocs, strict (a broken link or
+## heading anchor fails), no network; open site/index.html, or serve site/ for the search
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet
+	@echo "docs: site/index.html"
 
 ## bench: benchmarks of DESIGN.md's table; prints a table, writes bench/results/*.json
 bench: install wrk
