@@ -58,6 +58,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from data import columns as C
+from data.chainkg import import_chainkg
+from data.corrections import KIND_MANUAL, MANUAL_LABEL
+from data.importers import import_enterprises
 from data.loaders import LoadResult, validate_table
 from data.reference import (
     Chain,
@@ -634,9 +637,12 @@ def links_by_chain(links: pd.DataFrame, chains: Iterable[str]) -> dict[str, int]
 
 
 def evidence_text(kind: str, evidence: object, *, lang: str = "zh") -> str:
-    """How a firm was attached to a link, in words (归入…：PKI基础设施、PKI安全应用)."""
+    """How a firm was attached to a link, in words (归入…：PKI基础设施、PKI安全应用; a strategist's
+    correction: 人工校核：wang 2026-12-05：…)."""
     what = evidence if isinstance(evidence, str) and evidence else ""
-    if kind == KIND_PRODUCT:
+    if kind == KIND_MANUAL:
+        label = MANUAL_LABEL[0] if lang == "zh" else MANUAL_LABEL[1]
+    elif kind == KIND_PRODUCT:
         label = "主营产品" if lang == "zh" else "products"
     elif kind == KIND_TEXT:
         label = "经营范围" if lang == "zh" else "business scope"
@@ -657,6 +663,53 @@ def read_link_labels(path: Path) -> pd.DataFrame:
         lambda v: frozenset() if v.strip() == "none" else frozenset(v.split(";"))
     )
     return labels
+
+
+CHAINKG_DIR: Final = "chainkg"
+REGISTRY_CSV: Final = (
+    "shanghai_enterprise_registration_1979_2004/shanghai_registrations_1979_2004.csv"
+)
+
+
+def sample_tables(
+    shared_data: Path, *, only: Iterable[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The tables the labelled sample is judged on: the ChainKG import of ``shared_data``
+    (``../shared/data``) with ``enterprises`` = its listed firms plus the Shanghai
+    registrations, or only the firms ``only`` names (the labelled ones)."""
+    tables = dict(import_chainkg(shared_data / CHAINKG_DIR).tables)
+    registry = import_enterprises(shared_data / REGISTRY_CSV).frame
+    firms = pd.concat([tables["enterprises"], registry], ignore_index=True)
+    if only is not None:
+        firms = firms[firms[C.ENTERPRISE_ID].isin(set(only))].reset_index(drop=True)
+    tables["enterprises"] = firms
+    return tables
+
+
+def evidence_basis(
+    *,
+    enterprises: pd.DataFrame,
+    enterprise_products: pd.DataFrame | None = None,
+    text_columns: Sequence[str] = (C.BUSINESS_SCOPE, C.DESCRIPTION),
+) -> pd.Series:
+    """Per firm (indexed by id), what the attacher had to read: ``product`` (it has products),
+    ``text`` (a readable scope or description, no products) or ``none`` (neither: only its
+    industry code). Cheap (no matching): the review queue reads it for firms with no link."""
+    ids = enterprises[C.ENTERPRISE_ID].astype(object)
+    basis = np.full(len(enterprises), "none", dtype=object)
+    readable = np.zeros(len(enterprises), dtype=bool)
+    for column in text_columns:
+        if column in enterprises:
+            readable |= np.fromiter(
+                (readable_text(v) is not None for v in enterprises[column].tolist()),
+                dtype=bool,
+                count=len(enterprises),
+            )
+    basis[readable] = KIND_TEXT
+    if enterprise_products is not None and len(enterprise_products):
+        has = ids.isin(pd.unique(enterprise_products[C.ENTERPRISE_ID].to_numpy(dtype=object)))
+        basis[has.to_numpy()] = KIND_PRODUCT
+    return pd.Series(basis, index=ids.to_numpy(), name="basis")
 
 
 def score_links(links: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
