@@ -47,14 +47,26 @@ def _links() -> pd.DataFrame:
     )
 
 
-def _c(action: str, firm: str = "a", minutes: int = 0, **fields: str) -> LinkCorrection:
-    return LinkCorrection(
-        park_id="shibei",
-        enterprise_id=firm,
-        action=action,  # type: ignore[arg-type]
-        corrected_by="wang",
-        corrected_at=T0 + timedelta(minutes=minutes),
-        **fields,
+def _c(
+    action: str,
+    firm: str = "a",
+    minutes: int = 0,
+    *,
+    link_id: str | None = None,
+    to_link_id: str | None = None,
+    note: str = "",
+) -> LinkCorrection:
+    return parse_correction(
+        {
+            "park_id": "shibei",
+            "enterprise_id": firm,
+            "action": action,
+            "link_id": link_id,
+            "to_link_id": to_link_id,
+            "note": note,
+            "corrected_by": "wang",
+            "corrected_at": T0 + timedelta(minutes=minutes),
+        }
     )
 
 
