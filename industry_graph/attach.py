@@ -689,12 +689,14 @@ def sample_tables(
 def evidence_basis(
     *,
     enterprises: pd.DataFrame,
+    chains: Mapping[str, Chain],
     enterprise_products: pd.DataFrame | None = None,
     text_columns: Sequence[str] = (C.BUSINESS_SCOPE, C.DESCRIPTION),
-) -> pd.Series:
-    """Per firm (indexed by id), what the attacher had to read: ``product`` (it has products),
-    ``text`` (a readable scope or description, no products) or ``none`` (neither: only its
-    industry code). Cheap (no matching): the review queue reads it for firms with no link."""
+) -> pd.DataFrame:
+    """Per firm (indexed by id), what the attacher had to read: ``basis`` = ``product`` (it has
+    products), ``text`` (a readable scope or description, no products) or ``none`` (neither),
+    and ``code_links``, the links its industry code is listed under (``industry_prior``).
+    Cheap (no matching): the review queue reads it for the firms that have no link."""
     ids = enterprises[C.ENTERPRISE_ID].astype(object)
     basis = np.full(len(enterprises), "none", dtype=object)
     readable = np.zeros(len(enterprises), dtype=bool)
@@ -709,7 +711,10 @@ def evidence_basis(
     if enterprise_products is not None and len(enterprise_products):
         has = ids.isin(pd.unique(enterprise_products[C.ENTERPRISE_ID].to_numpy(dtype=object)))
         basis[has.to_numpy()] = KIND_PRODUCT
-    return pd.Series(basis, index=ids.to_numpy(), name="basis")
+    return pd.DataFrame(
+        {"basis": basis, "code_links": industry_prior(enterprises, chains).to_numpy()},
+        index=pd.Index(ids.to_numpy(), name=C.ENTERPRISE_ID),
+    )
 
 
 def score_links(links: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
