@@ -717,6 +717,53 @@ def evidence_basis(
     )
 
 
+def firm_items(
+    *,
+    enterprises: pd.DataFrame,
+    products: pd.DataFrame | None = None,
+    enterprise_products: pd.DataFrame | None = None,
+    product_relations: pd.DataFrame | None = None,
+    text_columns: Sequence[str] = (C.BUSINESS_SCOPE, C.DESCRIPTION),
+) -> dict[str, list[str]]:
+    """Per firm, the pieces of text the attacher reads, split as it splits them: its product
+    names and the names of the broader products they are a subclass of, then the items of its
+    first readable text column's clauses that say what the firm does (trade clauses name no
+    link). What a vocabulary change can alter for a firm lies only in these."""
+    out: dict[str, list[str]] = defaultdict(list)
+    if products is not None and enterprise_products is not None and len(enterprise_products):
+        names = dict(
+            zip(products[C.PRODUCT_ID].tolist(), products[C.NAME].astype(str).tolist(), strict=True)
+        )
+        parents: dict[str, list[str]] = defaultdict(list)
+        if product_relations is not None and len(product_relations):
+            sub = product_relations[product_relations[C.RELATION] == "subclass"]
+            for child, parent in zip(
+                sub[C.TO_PRODUCT].tolist(), sub[C.FROM_PRODUCT].tolist(), strict=True
+            ):
+                if parent in names:
+                    parents[child].append(names[parent])
+        wanted = set(enterprises[C.ENTERPRISE_ID].tolist())
+        ep = enterprise_products[enterprise_products[C.ENTERPRISE_ID].isin(wanted)]
+        for eid, pid in zip(ep[C.ENTERPRISE_ID].tolist(), ep[C.PRODUCT_ID].tolist(), strict=True):
+            if pid in names:
+                out[eid].append(names[pid])
+                out[eid] += parents.get(pid, [])
+    ids = enterprises[C.ENTERPRISE_ID].tolist()
+    done: set[str] = set()
+    for column in text_columns:
+        if column not in enterprises:
+            continue
+        for eid, value in zip(ids, enterprises[column].tolist(), strict=True):
+            text = readable_text(value)
+            if text is None or eid in done:
+                continue
+            done.add(eid)
+            for clause in _CLAUSE_SPLIT.split(text):
+                if clause and _DOES.search(clause) is not None:
+                    out[eid] += [item for item in _ITEM_SPLIT.split(clause) if item]
+    return dict(out)
+
+
 def score_links(links: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:
     """Per labelled firm: ``right_share`` (its link share on a right link; a firm labelled none
     scores 1 with no link and 0 with any) and ``top_right`` (its top link is right — a tie counts
