@@ -152,35 +152,40 @@ class QueueWalk:
     to_both: int | None
 
 
-def walk_queue(
+def correction_gains(
     *,
-    order: Sequence[str],
     links: pd.DataFrame,
     labels: pd.DataFrame,
     parks: Mapping[str, Park] | None = None,
     chains: Mapping[str, Chain] | None = None,
-) -> QueueWalk:
-    """Correct the firms of ``order`` one by one to their labels and follow the figures. A
-    firm's corrections change only its own links, so each firm's score after its corrections
-    (``corrections_from_labels`` applied with ``apply_corrections``) is computed once and the
-    walk adds them up."""
+) -> pd.DataFrame:
+    """Per labelled firm (index), its ``right_share`` / ``top_right`` now and ``*_after``
+    correcting it to its label (``corrections_from_labels`` applied by ``apply_corrections``:
+    the machinery a curator's corrections go through)."""
     before = score_links(links, labels).set_index(C.ENTERPRISE_ID)
-    n = len(labels)
-    right_now, top_now = float(before["right_share"].sum()), float(before["top_right"].sum())
+    corrections = corrections_from_labels(links=links, labels=labels, parks=parks)
+    fixed = apply_corrections(links=links, corrections=corrections, parks=parks, chains=chains)
+    after = score_links(fixed.links, labels).set_index(C.ENTERPRISE_ID)
+    renamed = after[["right_share", "top_right"]].rename(columns=lambda c: f"{c}_after")
+    return before[["right_share", "top_right"]].join(renamed)
+
+
+def walk_queue(*, order: Sequence[str], gains: pd.DataFrame) -> QueueWalk:
+    """Correct the firms of ``order`` one by one to their labels and follow the figures over
+    all of ``gains``' firms (``correction_gains``: a firm's corrections change only its own
+    links, so the figures after k items add the first k firms' gains)."""
+    n = len(gains)
+    right_now = float(gains["right_share"].sum())
+    top_now = float(gains["top_right"].sum())
     rights, tops = [round(right_now / n, 3)], [round(top_now / n, 3)]
+    ids = [str(e) for e in gains.index]
+    d_right = dict(
+        zip(ids, (gains["right_share_after"] - gains["right_share"]).tolist(), strict=True)
+    )
+    d_top = dict(zip(ids, (gains["top_right_after"] - gains["top_right"]).tolist(), strict=True))
     for eid in order:
-        mine = labels[labels[C.ENTERPRISE_ID] == eid]
-        own = links[links[C.ENTERPRISE_ID] == eid]
-        fixed = apply_corrections(
-            links=own,
-            corrections=corrections_from_labels(links=own, labels=mine, parks=parks),
-            parks=parks,
-            chains=chains,
-        ).links
-        after = score_links(fixed, mine)
-        was = before.loc[[eid]]
-        right_now += float(after["right_share"].sum()) - float(was["right_share"].sum())
-        top_now += float(after["top_right"].sum()) - float(was["top_right"].sum())
+        right_now += float(d_right[eid])
+        top_now += float(d_top[eid])
         rights.append(round(right_now / n, 3))
         tops.append(round(top_now / n, 3))
 
@@ -361,22 +366,17 @@ def run_link_study(
     )
     holdout_ids = set(holdout[C.ENTERPRISE_ID])
     order = [e for e in learnt.table[C.ENTERPRISE_ID].tolist() if e in holdout_ids]
-    queue = walk_queue(order=order, links=holdout_links, labels=holdout, parks=parks, chains=chains)
-    losses = score_links(holdout_links, holdout).set_index(C.ENTERPRISE_ID)
-    loss = 2.0 - losses["right_share"] - losses["top_right"]
-    oracle_order = sorted(order, key=lambda e: (-float(loss[e]), e))
-    oracle = walk_queue(
-        order=oracle_order, links=holdout_links, labels=holdout, parks=parks, chains=chains
-    )
+    gains = correction_gains(links=holdout_links, labels=holdout, parks=parks, chains=chains)
+    queue = walk_queue(order=order, gains=gains)
+    loss = 2.0 - gains["right_share"] - gains["top_right"]
+    oracle = walk_queue(order=sorted(order, key=lambda e: (-float(loss[e]), e)), gains=gains)
     rng = np.random.default_rng([SEED, 27])
-    random_steps: list[int | None] = []
-    for _ in range(RANDOM_ORDERS):
-        shuffled = list(rng.permutation(np.asarray(order, dtype=object)))
-        random_steps.append(
-            walk_queue(
-                order=shuffled, links=holdout_links, labels=holdout, parks=parks, chains=chains
-            ).to_both
-        )
+    random_steps = [
+        walk_queue(
+            order=list(rng.permutation(np.asarray(order, dtype=object))), gains=gains
+        ).to_both
+        for _ in range(RANDOM_ORDERS)
+    ]
     reached = [s for s in random_steps if s is not None]
     random_to_both = (
         round(float(np.mean(reached)), 1) if len(reached) == len(random_steps) else None
