@@ -352,10 +352,9 @@ def apply_corrections(
     by_firm: dict[str, list[LinkCorrection]] = defaultdict(list)
     for c in timeline:
         by_firm[c.enterprise_id].append(c)
-    out = links.copy()
-    for column in (C.EVIDENCE_KIND, C.EVIDENCE, C.CONFIDENCE):
-        if column not in out:
-            out[column] = None
+    missing = [c for c in (C.EVIDENCE_KIND, C.EVIDENCE, C.CONFIDENCE) if c not in links]
+    # no copy of the whole table: the rows kept are taken into a new frame below anyway
+    out = links.assign(**dict.fromkeys(missing)) if missing else links
     if not by_firm:
         return CorrectedLinks(out, applied=0, withdrawn=withdrawn, firms=0, skipped=tuple(skipped))
     ids = out[C.ENTERPRISE_ID].to_numpy(dtype=object)
@@ -406,6 +405,28 @@ def apply_corrections(
         firms=len(by_firm),
         skipped=tuple(skipped),
     )
+
+
+def correction_effect(
+    correction: LinkCorrection,
+    *,
+    links: pd.DataFrame,
+    earlier: Sequence[LinkCorrection],
+    parks: Mapping[str, Park] | None = None,
+    chains: Mapping[str, Chain] | None = None,
+) -> tuple[str, str]:
+    """What ``correction`` changes of its firm, as ("from", "to") texts for the audit
+    (``link:share`` joined by ``;``, or ``none``): the firm's attacher ``links`` under the
+    ``earlier`` corrections, then with this one added."""
+    own = links[links[C.ENTERPRISE_ID] == correction.enterprise_id]
+    mine = [c for c in earlier if c.enterprise_id == correction.enterprise_id]
+
+    def shown(corrections: Sequence[LinkCorrection]) -> str:
+        out = apply_corrections(links=own, corrections=corrections, parks=parks, chains=chains)
+        rows = zip(out.links[C.LINK_ID].tolist(), out.links[C.SHARE].tolist(), strict=True)
+        return ";".join(f"{link}:{share:.2f}" for link, share in rows) or "none"
+
+    return shown(mine), shown([*mine, correction])
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from data.corrections import (
     CorrectionError,
     LinkCorrection,
     apply_corrections,
+    correction_effect,
     parse_correction,
     read_corrections_csv,
     validate_corrections,
@@ -264,3 +265,14 @@ def test_load_universe_applies_the_corrections(tmp_path: Path) -> None:
     assert _of(raw, ids["b"]).to_dict() == {"big_data.storage_idc": 1.0}
     b = fixed["enterprise_links"][fixed["enterprise_links"][C.ENTERPRISE_ID] == ids["b"]]
     assert b[[C.LINK_ID, C.EVIDENCE_KIND]].values.tolist() == [["big_data.gov", "manual"]]
+
+
+def test_the_effect_of_a_correction_reads_from_and_to_for_the_audit() -> None:
+    earlier = [_c("remove", link_id="big_data.analytics_ai")]
+    move = _c("move", link_id="big_data.security", to_link_id="big_data.gov", minutes=1)
+    assert correction_effect(move, links=_links(), earlier=earlier) == (
+        "big_data.security:1.00",
+        "big_data.gov:1.00",
+    )
+    outside = _c("outside", minutes=2)
+    assert correction_effect(outside, links=_links(), earlier=[*earlier, move])[1] == "none"
