@@ -76,8 +76,9 @@ def test_the_walk_adds_each_corrected_firms_gain_in_order() -> None:
 def test_suggestions_keep_the_holdout_and_the_queue_beats_a_random_order(
     shared_data: Path,
 ) -> None:
-    """The labelled sample's study (about a minute on this machine: the ChainKG import and
-    ~500 candidate changes, each re-attached — see bench link_corrections for the full one)."""
+    """The labelled sample's study: slow (168 s measured at a load average of 14 on the two
+    cores) because it imports ChainKG and the registry and re-attaches the firms of ~480
+    candidate changes; ``python -m bench.run link_corrections`` is the full run."""
     labels = read_link_labels(LABELS)
     study = run_link_study(
         tables=sample_tables(shared_data, only=labels[C.ENTERPRISE_ID]), labels=labels
