@@ -196,7 +196,8 @@ class Attachment:
     def by_kind(self) -> dict[str, int]:
         """Firms attached per evidence kind (a firm counts under its strongest kind)."""
         firms = self.links.drop_duplicates(C.ENTERPRISE_ID)
-        return {kind: int((firms[C.EVIDENCE_KIND] == kind).sum()) for kind in C.EVIDENCE_KINDS}
+        kinds = (KIND_PRODUCT, KIND_TEXT, KIND_INDUSTRY)  # the attacher's; manual is a person's
+        return {kind: int((firms[C.EVIDENCE_KIND] == kind).sum()) for kind in kinds}
 
 
 @dataclass
