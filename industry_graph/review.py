@@ -59,8 +59,8 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from data.corrections import LinkCorrection, apply_corrections, in_effect
-from data.reference import Chain, Park, chain_of, chains_of
+from data.corrections import LinkCorrection, apply_corrections, in_effect, park_chain_ids
+from data.reference import Chain, Park, chain_of, chains_of, default_parks
 from industry_graph.attach import (
     EVIDENCE_SEPARATOR,
     KIND_INDUSTRY,
@@ -546,10 +546,17 @@ def review_queue(
     situations = firm_situations(
         links=scoped, basis=basis, previous_links=prev, chain_ids=chain_ids
     )
+    # only the corrections of parks whose chains are under review decide anything here
+    known_parks = default_parks() if parks is None else parks
+    relevant = [
+        c
+        for c in corrections
+        if c.park_id in known_parks and park_chain_ids(known_parks[c.park_id]) & set(chain_ids)
+    ]
     rates = situation_rates(
-        situations=situations, links=scoped, corrections=corrections, parks=parks, chains=chains
+        situations=situations, links=scoped, corrections=relevant, parks=parks, chains=chains
     )
-    timeline, _ = in_effect(corrections)
+    timeline, _ = in_effect(relevant)
     reviewed = {c.enterprise_id for c in timeline}
     keep = ~situations.index.isin(reviewed) | (situations["situation"] == "moved").to_numpy()
     table = situations[keep].copy()

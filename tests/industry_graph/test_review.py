@@ -136,3 +136,21 @@ def test_a_park_member_alone_in_a_link_has_that_links_gap_at_stake() -> None:
     assert table.loc["member", "gap_stake"] > 0  # without it the link would be a gap again
     assert table.loc["outsider", "gap_stake"] == 0
     assert queue.table[C.ENTERPRISE_ID].iloc[0] == "member"
+
+
+def test_another_parks_correction_leaves_the_firm_in_this_parks_queue() -> None:
+    nantong = parse_correction(
+        {
+            "park_id": "nantong",
+            "enterprise_id": "sure",
+            "action": "outside",
+            "corrected_by": "li",
+            "corrected_at": datetime(2026, 12, 1, tzinfo=UTC),
+        }
+    )
+    shibei = review_queue(links=LINKS, chains=CHAINS, chain_ids=SHIBEI, corrections=[nantong])
+    assert "sure" in set(shibei.table[C.ENTERPRISE_ID])
+    reviewed = review_queue(
+        links=LINKS, chains=CHAINS, chain_ids=SHIBEI, corrections=[_c("sure", "outside")]
+    )
+    assert "sure" not in set(reviewed.table[C.ENTERPRISE_ID])
