@@ -46,6 +46,13 @@ EVIDENCE_KIND: Final = "evidence_kind"
 EVIDENCE: Final = "evidence"
 CONFIDENCE: Final = "confidence"
 
+# link corrections (a strategist's confirm / move / remove / outside / restore; data/corrections.py)
+CORRECTION_ID: Final = "correction_id"
+CORRECTION_ACTION: Final = "action"
+TO_LINK_ID: Final = "to_link_id"
+CORRECTED_BY: Final = "corrected_by"
+CORRECTED_AT: Final = "corrected_at"
+
 # industries
 CODE: Final = "code"
 SCHEME: Final = "scheme"
@@ -138,4 +145,5 @@ ENTERPRISE_OPTIONAL_SIGNALS: Final = (
     EMPLOYEE_GROWTH,
     RD_STAFF_GROWTH,
 )
-EVIDENCE_KINDS: Final = ("product", "text", "industry_code")
+# "manual": a strategist's correction (data/corrections.py), applied over the attacher's rows
+EVIDENCE_KINDS: Final = ("product", "text", "industry_code", "manual")

@@ -8,7 +8,7 @@ an error naming the file (a universe written by this project never does).
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
 
@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 
 from data import columns as C
+from data.corrections import LinkCorrection, apply_corrections
 from data.demo.generator import snapshot_id
 from data.loaders import DataFileError, LoadResult, load_table, write_parquet, write_rejects
 from data.schemas import TABLES, column_order
@@ -69,8 +70,16 @@ def read_manifest(folder: Path) -> dict[str, object]:
     return manifest
 
 
-def load_universe(folder: Path, tables: Iterable[str] = TABLES) -> dict[str, pd.DataFrame]:
-    """Validated tables of a universe folder; any failing cell is an error naming the file."""
+def load_universe(
+    folder: Path,
+    tables: Iterable[str] = TABLES,
+    *,
+    corrections: Sequence[LinkCorrection] = (),
+) -> dict[str, pd.DataFrame]:
+    """Validated tables of a universe folder; any failing cell is an error naming the file.
+    ``corrections`` (the strategists' link corrections, from the service database) are applied
+    over the attacher's ``enterprise_links`` (``data.corrections.apply_corrections``; those of
+    firms not in the universe are skipped), so every reader sees the corrected links."""
     if not folder.is_dir():
         raise DataFileError(f"{folder}: no such folder (build one with `attract demo`)")
     out = {}
@@ -86,6 +95,19 @@ def load_universe(folder: Path, tables: Iterable[str] = TABLES) -> dict[str, pd.
                 f"{first['row']} column {first['column']}: {first['reason']}"
             )
         out[name] = contiguous(result.frame)
+    if corrections and "enterprise_links" in out:
+        firms = (
+            out["enterprises"][C.ENTERPRISE_ID]
+            if "enterprises" in out
+            else pd.read_parquet(folder / "enterprises.parquet", columns=[C.ENTERPRISE_ID])[
+                C.ENTERPRISE_ID
+            ]
+        )
+        out["enterprise_links"] = apply_corrections(
+            links=out["enterprise_links"],
+            corrections=corrections,
+            enterprise_ids=pd.Index(firms.to_numpy(dtype=object)),
+        ).links
     return out
 
 

@@ -58,6 +58,9 @@ import numpy.typing as npt
 import pandas as pd
 
 from data import columns as C
+from data.chainkg import import_chainkg
+from data.corrections import KIND_MANUAL, MANUAL_LABEL
+from data.importers import import_enterprises
 from data.loaders import LoadResult, validate_table
 from data.reference import (
     Chain,
@@ -193,7 +196,8 @@ class Attachment:
     def by_kind(self) -> dict[str, int]:
         """Firms attached per evidence kind (a firm counts under its strongest kind)."""
         firms = self.links.drop_duplicates(C.ENTERPRISE_ID)
-        return {kind: int((firms[C.EVIDENCE_KIND] == kind).sum()) for kind in C.EVIDENCE_KINDS}
+        kinds = (KIND_PRODUCT, KIND_TEXT, KIND_INDUSTRY)  # the attacher's; manual is a person's
+        return {kind: int((firms[C.EVIDENCE_KIND] == kind).sum()) for kind in kinds}
 
 
 @dataclass
@@ -634,9 +638,12 @@ def links_by_chain(links: pd.DataFrame, chains: Iterable[str]) -> dict[str, int]
 
 
 def evidence_text(kind: str, evidence: object, *, lang: str = "zh") -> str:
-    """How a firm was attached to a link, in words (归入…：PKI基础设施、PKI安全应用)."""
+    """How a firm was attached to a link, in words (归入…：PKI基础设施、PKI安全应用; a strategist's
+    correction: 人工校核：wang 2026-12-05：…)."""
     what = evidence if isinstance(evidence, str) and evidence else ""
-    if kind == KIND_PRODUCT:
+    if kind == KIND_MANUAL:
+        label = MANUAL_LABEL[0] if lang == "zh" else MANUAL_LABEL[1]
+    elif kind == KIND_PRODUCT:
         label = "主营产品" if lang == "zh" else "products"
     elif kind == KIND_TEXT:
         label = "经营范围" if lang == "zh" else "business scope"
@@ -657,6 +664,105 @@ def read_link_labels(path: Path) -> pd.DataFrame:
         lambda v: frozenset() if v.strip() == "none" else frozenset(v.split(";"))
     )
     return labels
+
+
+CHAINKG_DIR: Final = "chainkg"
+REGISTRY_CSV: Final = (
+    "shanghai_enterprise_registration_1979_2004/shanghai_registrations_1979_2004.csv"
+)
+
+
+def sample_tables(
+    shared_data: Path, *, only: Iterable[str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The tables the labelled sample is judged on: the ChainKG import of ``shared_data``
+    (``../shared/data``) with ``enterprises`` = its listed firms plus the Shanghai
+    registrations, or only the firms ``only`` names (the labelled ones)."""
+    tables = dict(import_chainkg(shared_data / CHAINKG_DIR).tables)
+    registry = import_enterprises(shared_data / REGISTRY_CSV).frame
+    firms = pd.concat([tables["enterprises"], registry], ignore_index=True)
+    if only is not None:
+        firms = firms[firms[C.ENTERPRISE_ID].isin(set(only))].reset_index(drop=True)
+    tables["enterprises"] = firms
+    return tables
+
+
+def evidence_basis(
+    *,
+    enterprises: pd.DataFrame,
+    chains: Mapping[str, Chain],
+    enterprise_products: pd.DataFrame | None = None,
+    text_columns: Sequence[str] = (C.BUSINESS_SCOPE, C.DESCRIPTION),
+) -> pd.DataFrame:
+    """Per firm (indexed by id), what the attacher had to read: ``basis`` = ``product`` (it has
+    products), ``text`` (a readable scope or description, no products) or ``none`` (neither),
+    and ``code_links``, the links its industry code is listed under (``industry_prior``).
+    Cheap (no matching): the review queue reads it for the firms that have no link."""
+    ids = enterprises[C.ENTERPRISE_ID].astype(object)
+    basis = np.full(len(enterprises), "none", dtype=object)
+    readable = np.zeros(len(enterprises), dtype=bool)
+    for column in text_columns:
+        if column in enterprises:
+            readable |= np.fromiter(
+                (readable_text(v) is not None for v in enterprises[column].tolist()),
+                dtype=bool,
+                count=len(enterprises),
+            )
+    basis[readable] = KIND_TEXT
+    if enterprise_products is not None and len(enterprise_products):
+        has = ids.isin(pd.unique(enterprise_products[C.ENTERPRISE_ID].to_numpy(dtype=object)))
+        basis[has.to_numpy()] = KIND_PRODUCT
+    return pd.DataFrame(
+        {"basis": basis, "code_links": industry_prior(enterprises, chains).to_numpy()},
+        index=pd.Index(ids.to_numpy(), name=C.ENTERPRISE_ID),
+    )
+
+
+def firm_items(
+    *,
+    enterprises: pd.DataFrame,
+    products: pd.DataFrame | None = None,
+    enterprise_products: pd.DataFrame | None = None,
+    product_relations: pd.DataFrame | None = None,
+    text_columns: Sequence[str] = (C.BUSINESS_SCOPE, C.DESCRIPTION),
+) -> dict[str, list[str]]:
+    """Per firm, the pieces of text the attacher reads, split as it splits them: its product
+    names and the names of the broader products they are a subclass of, then the items of its
+    first readable text column's clauses that say what the firm does (trade clauses name no
+    link). What a vocabulary change can alter for a firm lies only in these."""
+    out: dict[str, list[str]] = defaultdict(list)
+    if products is not None and enterprise_products is not None and len(enterprise_products):
+        names = dict(
+            zip(products[C.PRODUCT_ID].tolist(), products[C.NAME].astype(str).tolist(), strict=True)
+        )
+        parents: dict[str, list[str]] = defaultdict(list)
+        if product_relations is not None and len(product_relations):
+            sub = product_relations[product_relations[C.RELATION] == "subclass"]
+            for child, parent in zip(
+                sub[C.TO_PRODUCT].tolist(), sub[C.FROM_PRODUCT].tolist(), strict=True
+            ):
+                if parent in names:
+                    parents[child].append(names[parent])
+        wanted = set(enterprises[C.ENTERPRISE_ID].tolist())
+        ep = enterprise_products[enterprise_products[C.ENTERPRISE_ID].isin(wanted)]
+        for eid, pid in zip(ep[C.ENTERPRISE_ID].tolist(), ep[C.PRODUCT_ID].tolist(), strict=True):
+            if pid in names:
+                out[eid].append(names[pid])
+                out[eid] += parents.get(pid, [])
+    ids = enterprises[C.ENTERPRISE_ID].tolist()
+    done: set[str] = set()
+    for column in text_columns:
+        if column not in enterprises:
+            continue
+        for eid, value in zip(ids, enterprises[column].tolist(), strict=True):
+            text = readable_text(value)
+            if text is None or eid in done:
+                continue
+            done.add(eid)
+            for clause in _CLAUSE_SPLIT.split(text):
+                if clause and _DOES.search(clause) is not None:
+                    out[eid] += [item for item in _ITEM_SPLIT.split(clause) if item]
+    return dict(out)
 
 
 def score_links(links: pd.DataFrame, labels: pd.DataFrame) -> pd.DataFrame:

@@ -39,7 +39,7 @@ value. The park YAML sets the horizon, the chain worth by gap type, the share of
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from typing import Final, Literal, get_args
 
@@ -431,3 +431,18 @@ def synergy_paths(
                         }
                     )
     return out[: limit * 4]
+
+
+def link_score_without(ctx: ParkContext, link_id: str, share: float) -> float:
+    """The gap score ``link_id`` would have if a park firm working in it with ``share`` were not
+    there (the park's other firms as they are): how much that firm's attachment decides the
+    link's gap. A link outside the park's chains scores 0."""
+    chain_id = chain_of(link_id)
+    if chain_id not in ctx.chains:
+        return 0.0
+    firms = ctx.park_firms.copy()
+    firms[link_id] = max(0.0, float(firms.get(link_id, 0.0)) - share)
+    if firms[link_id] <= 1e-9:
+        firms = firms.drop(link_id)
+    without = replace(ctx, park_firms=firms)
+    return next(gap.score for gap in analyse_gaps(without, chain_id) if gap.link_id == link_id)

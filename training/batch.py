@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import shutil
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final, Literal
@@ -23,6 +23,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from data import columns as C
+from data.corrections import LinkCorrection
 from data.reference import default_chains, default_parks
 from data.settings import Settings
 from data.universe import load_universe, universe_as_of
@@ -123,12 +124,11 @@ def score_context(
     data_dir: Path,
     park_id: str,
     tables: Mapping[str, pd.DataFrame] | None = None,
+    corrections: Sequence[LinkCorrection] = (),
 ) -> ScoreContext:
-    """Load the champion and build the park's feature context for a universe."""
-    tables = tables or load_universe(
-        data_dir,
-        SCORE_TABLES,
-    )
+    """Load the champion and build the park's feature context for a universe (its links
+    corrected by ``corrections``, as ``load_universe`` applies them)."""
+    tables = tables or load_universe(data_dir, SCORE_TABLES, corrections=corrections)
     park = default_parks()[park_id]
     fc = feature_context(park=park, chains=default_chains(), tables=tables)
     history = latest_tax_history(tables["tax_records"])
@@ -168,13 +168,12 @@ def score_local(
     out_dir: Path,
     park_id: str,
     partition_rows: int = 250_000,
+    corrections: Sequence[LinkCorrection] = (),
 ) -> ScoreRun:
-    """Score in this process, slice by slice, and write ranked partitioned parquet."""
+    """Score in this process, slice by slice, and write ranked partitioned parquet
+    (``corrections``: the strategists' link corrections, applied at load)."""
     started = time.perf_counter()
-    tables = load_universe(
-        data_dir,
-        SCORE_TABLES,
-    )
+    tables = load_universe(data_dir, SCORE_TABLES, corrections=corrections)
     ctx = score_context(settings, data_dir, park_id, tables)
     firms = tables["enterprises"]
     parts = [
@@ -198,16 +197,18 @@ def score_dask(
     scheduler: str | None = None,
     workers: int = 2,
     partition_rows: int = 250_000,
+    corrections: Sequence[LinkCorrection] = (),
 ) -> ScoreRun:
     """Score on a Dask cluster (``scheduler`` address, or a ``LocalCluster`` of ``workers``):
-    ``dask.dataframe`` over the enterprises parquet, ``map_partitions(score_partition)``."""
+    ``dask.dataframe`` over the enterprises parquet, ``map_partitions(score_partition)``; the
+    links in the shipped context are corrected by ``corrections``."""
     import dask.dataframe as dd
 
     from training.dask_engine import dask_client
 
     started = time.perf_counter()
     with dask_client(scheduler, workers) as client:
-        ctx = score_context(settings, data_dir, park_id)
+        ctx = score_context(settings, data_dir, park_id, corrections=corrections)
         firms = dd.read_parquet(str(data_dir / "enterprises.parquet"), split_row_groups=True)
         if firms.npartitions == 1 and len(firms) > partition_rows:
             firms = firms.repartition(npartitions=int(np.ceil(len(firms) / partition_rows)))

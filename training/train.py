@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import tempfile
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
@@ -32,6 +32,7 @@ from matplotlib.axes import Axes
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from data import columns as C
+from data.corrections import LinkCorrection
 from data.reference import default_chains, default_parks
 from data.settings import Settings
 from data.universe import load_universe, read_manifest, universe_as_of, with_members
@@ -204,8 +205,12 @@ def train(
     workers: int = 2,
     outcomes: pd.DataFrame | None = None,
     joined: Mapping[str, date] | None = None,
+    corrections: Sequence[LinkCorrection] = (),
 ) -> TrainResult:
     """Train all models on a universe and log one MLflow run (see the module docstring).
+
+    ``corrections``: the strategists' link corrections (the service database's), applied over
+    the universe's ``enterprise_links`` as every other reader applies them (``load_universe``).
 
     ``outcomes`` are outreach records from outside the universe's files — the service's
     pipeline (``api.crm.pipeline.pipeline_outcomes``) — learnt from with the imported history;
@@ -226,6 +231,7 @@ def train(
                 engine=engine,
                 outcomes=outcomes,
                 joined=joined,
+                corrections=corrections,
             )
     if engine != "local":
         raise ValueError(f"engine: must be local or dask (got {engine!r})")
@@ -238,6 +244,7 @@ def train(
         engine=engine,
         outcomes=outcomes,
         joined=joined,
+        corrections=corrections,
     )
 
 
@@ -266,6 +273,7 @@ def _train(
     engine: str,
     outcomes: pd.DataFrame | None = None,
     joined: Mapping[str, date] | None = None,
+    corrections: Sequence[LinkCorrection] = (),
 ) -> TrainResult:
     started = time.perf_counter()
     parks = default_parks()
@@ -273,7 +281,7 @@ def _train(
         raise KeyError(f"unknown park {park_id!r}; known: {', '.join(parks)}")
     park = parks[park_id]
     chains = default_chains()
-    tables = load_universe(data_dir)
+    tables = load_universe(data_dir, corrections=corrections)
     tables["park_roster"] = with_members(tables["park_roster"], park_id, joined or {})
     manifest = read_manifest(data_dir)
     snapshot = str(manifest.get("snapshot_id", ""))

@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 
 from data import columns as C
-from data.chainkg import import_chainkg, links_from_industries
+from data.chainkg import links_from_industries
 from data.demo.generator import DemoUniverse
-from data.importers import import_enterprises
 from data.reference import (
     LinkVocabulary,
     ReferenceDataError,
@@ -23,6 +22,7 @@ from industry_graph.attach import (
     attach_links,
     attach_tables,
     read_link_labels,
+    sample_tables,
     score_links,
     summarise_scores,
 )
@@ -177,20 +177,14 @@ def test_demo_links_are_recovered_from_the_generated_scopes(demo_universe: DemoU
 
 @pytest.mark.shared_data
 def test_labelled_real_sample_beats_the_broadcast_rule(shared_data: Path) -> None:
-    tables = import_chainkg(shared_data / "chainkg").tables
-    registry = import_enterprises(
-        shared_data
-        / "shanghai_enterprise_registration_1979_2004"
-        / "shanghai_registrations_1979_2004.csv"
-    ).frame
     labels = read_link_labels(LABELS)
     assert (labels["source"] == "listed").sum() >= 60 and (
         labels["source"] == "registry"
     ).sum() >= 40
-    firms = pd.concat([tables["enterprises"], registry], ignore_index=True)
-    firms = firms[firms[C.ENTERPRISE_ID].isin(set(labels[C.ENTERPRISE_ID]))]
+    tables = sample_tables(shared_data, only=labels[C.ENTERPRISE_ID])
+    firms = tables["enterprises"]
     assert len(firms) == len(labels)  # every labelled firm is in the data
-    found = attach_tables({**tables, "enterprises": firms}).links
+    found = attach_tables(tables).links
     new = summarise_scores(score_links(found, labels)).set_index("group")
     old = summarise_scores(
         score_links(links_from_industries(firms, default_chains()), labels)
