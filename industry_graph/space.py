@@ -53,7 +53,19 @@ independent leads (a distribution over sums in whole 万元, ``P(Σ landed tax �
 projected count is Σ over buildings of that chance, minus the baseline count. The **closest
 leads** of a building below it are the leads that fit it, ranked by expected progress
 ``P(land) × min(in-park tax, gap)``; a KPI **mover** is a lead by how much it raises the expected
-count, ``P(land) × (P(reach | it lands) − P(reach | it does not))``.
+count, ``P(land) × (P(reach | it lands) − P(reach | it does not))``. (The expected tax,
+latest + Σ P(land) × in-park tax, is reported too — ``expected_tax_projected_wan_cny`` — but it
+does not decide the count: a building at 9,000 万元 with one lead of P(land) 0.1 bringing
+2,000 has an expected tax above the threshold and a 10 % chance of reaching it.)
+
+**Landed firms** (``place_landed``): firms the pipeline says landed are placed, in the order they
+landed, at the best building with their need free from their landing quarter on, and become
+``building_tenants`` rows, so the tax they pay afterwards counts for a building.
+
+**Views** (``space_report`` → ``building_table``, ``building_detail``, ``lead_space``): one report
+per request or reload — the space, the list and pipeline leads prepared and fitted, the
+pipeline placed, the 亿元楼 status — read by the 载体 list, a building's page and a lead's
+space card.
 """
 
 from __future__ import annotations
@@ -734,6 +746,7 @@ class YiyuanStatus:
     series: list[tuple[int, int]]  # year, buildings over the threshold
     movers: pd.DataFrame  # leads by how much they raise the expected count
     closest: dict[str, pd.DataFrame]  # building_id -> its closest leads (below the threshold)
+    tax_by_year: pd.DataFrame  # building × year: its firms' tax (万元)
 
 
 def yiyuan(
@@ -862,6 +875,7 @@ def yiyuan(
         series=series,
         movers=mover_frame,
         closest=near,
+        tax_by_year=by_year,
     )
 
 
@@ -914,3 +928,187 @@ def place_landed(
     return pd.DataFrame(
         rows, columns=[C.PARK_ID, C.BUILDING_ID, C.ENTERPRISE_ID, C.AREA, C.SINCE, C.UNTIL]
     )
+
+
+# --------------------------------------------------------------------------------------------
+# the views the service shows: one report, read by the list of buildings, a building's page and
+# a lead's space card
+
+
+@dataclass(frozen=True)
+class SpaceReport:
+    """Everything the 载体 pages and a lead's space card read, computed once: the park's space,
+    the leads prepared and fitted (list leads and open pipeline leads together), the pipeline's
+    placement and the 亿元楼 status."""
+
+    space: ParkSpace
+    leads: (
+        pd.DataFrame
+    )  # prepare_leads of candidates ∪ open leads; ``in_pipeline`` marks the latter
+    fit: pd.DataFrame
+    placement: Placement
+    status: YiyuanStatus
+    today: date
+
+
+def yiyuan_threshold(park: Park) -> float:
+    """The tax a building's firms pay for it to count: the park's ``new_buildings_over`` KPI's
+    ``min_tax_wan_cny``, else the plan's 亿元楼 (10,000 万元 = 1 亿元)."""
+    for kpi in park.kpi_targets:
+        if kpi.measure is not None and kpi.measure.min_tax_wan_cny is not None:
+            return float(kpi.measure.min_tax_wan_cny)
+    return 10_000.0
+
+
+def space_report(
+    *,
+    park: Park,
+    tables: Mapping[str, pd.DataFrame],
+    today: date,
+    candidates: pd.DataFrame,
+    open_leads: pd.DataFrame,
+) -> SpaceReport:
+    """The report behind the 载体 pages (``SpaceReport``). ``candidates``: list leads of the
+    tracks (``LEAD_REQUIRED`` columns and ``value_wan_cny`` — their score — and optionally
+    ``in_park_tax_share``); ``open_leads``: the pipeline's open leads (also ``stage``,
+    ``lead_id``). A firm in both is taken once, as the pipeline has it; only open leads are
+    placed for the projection."""
+    space = park_space(
+        park,
+        tables,
+        first=quarter_of(date(park.baseline_year, 12, 31)),
+        last=quarter_of(today) + HORIZON_QUARTERS,
+    )
+    pipeline = open_leads.assign(in_pipeline=True)
+    listed = candidates[~candidates[C.ENTERPRISE_ID].isin(set(pipeline[C.ENTERPRISE_ID]))]
+    both = pd.concat([pipeline, listed.assign(in_pipeline=False)], ignore_index=True)
+    both = both.drop_duplicates(C.ENTERPRISE_ID).reset_index(drop=True)
+    if "stage" in both:
+        both["stage"] = both["stage"].fillna("new")
+    leads = prepare_leads(leads=both, tables=tables, park=park, today=today)
+    fit = building_fit(leads=leads, space=space)
+    in_pipeline = leads["in_pipeline"].astype(bool).to_numpy()
+    open_rows = np.flatnonzero(in_pipeline)
+    open_fit = fit[fit["lead_row"].isin(set(open_rows))].copy()
+    renumber = {int(r): k for k, r in enumerate(open_rows)}
+    open_fit["lead_row"] = open_fit["lead_row"].map(renumber)
+    placement = place_leads(
+        leads=leads.iloc[open_rows].reset_index(drop=True), fit=open_fit, space=space
+    )
+    status = yiyuan(
+        space=space,
+        tax_records=tables["tax_records"],
+        threshold_wan_cny=yiyuan_threshold(park),
+        leads=leads,
+        fit=fit,
+        placement=placement,
+    )
+    return SpaceReport(
+        space=space, leads=leads, fit=fit, placement=placement, status=status, today=today
+    )
+
+
+def building_table(report: SpaceReport) -> pd.DataFrame:
+    """One row per building for the 载体 list: kind (zh/en), areas, occupancy and free area now
+    and in a year, rent band, purpose, tax at the baseline and now, whether it pays ≥ the
+    threshold then and now, and its chance of doing so with the placed pipeline."""
+    space, status = report.space, report.status
+    cfg = _space(space.park)
+    b = space.buildings
+    here = quarter_of(report.today)
+    now_q = min(max(here, space.quarters[0]), space.quarters[-1])
+    year_q = min(here + 4, space.quarters[-1])
+    occupancy = space.occupancy()
+    out = pd.DataFrame(
+        {
+            C.BUILDING_ID: b.index.astype(str),
+            C.NAME: b[C.NAME].astype(str).to_numpy(),
+            C.CARRIER: b[C.CARRIER].to_numpy(),
+            C.BUILDING_KIND: b[C.BUILDING_KIND].astype(str).to_numpy(),
+            "kind_zh": [cfg.kinds[k].name_zh for k in b[C.BUILDING_KIND].astype(str)],
+            "kind_en": [cfg.kinds[k].name_en for k in b[C.BUILDING_KIND].astype(str)],
+            C.FLOOR_AREA: b[C.FLOOR_AREA].astype(float).to_numpy(),
+            C.LETTABLE_AREA: b[C.LETTABLE_AREA].astype(float).to_numpy(),
+            C.COMPLETED_ON: b[C.COMPLETED_ON].to_numpy(),
+            "occupied_m2": space.occupied[now_q].to_numpy(),
+            "free_now_m2": space.free[now_q].to_numpy(),
+            "occupancy_now": occupancy[now_q].to_numpy(),
+            "free_in_a_year_m2": space.free[year_q].to_numpy(),
+            C.RENT_LOW: b[C.RENT_LOW].to_numpy(),
+            C.RENT_HIGH: b[C.RENT_HIGH].to_numpy(),
+            C.CHAINS: b[C.CHAINS].to_numpy(),
+            C.TRACKS: b[C.TRACKS].to_numpy(),
+        }
+    )
+    tax = status.buildings.drop(columns=[C.NAME])
+    return out.merge(tax, on=C.BUILDING_ID, how="left")
+
+
+def building_detail(
+    report: SpaceReport,
+    building_id: str,
+    *,
+    order: str = "value",
+    top: int = 20,
+) -> dict[str, object]:
+    """A building's page: its row of ``building_table``, occupancy and free area by quarter, tax
+    by year, its tenants now (with their leased area and latest tax), the leads that would fill
+    it (by ``order``: value or fit), the pipeline placed in it and its closest leads to the
+    threshold. A building the park does not hold is a KeyError naming it."""
+    space = report.space
+    if building_id not in space.buildings.index:
+        raise KeyError(f"building {building_id!r} is not one of the park's buildings")
+    row = building_table(report).set_index(C.BUILDING_ID).loc[building_id]
+    quarters = [str(q) for q in space.quarters]
+    tenants = space.tenants[space.tenants[C.BUILDING_ID].astype(str) == building_id]
+    ends = pd.Timestamp(quarter_of(report.today).end_time).normalize()
+    current = tenants[
+        (pd.to_datetime(tenants[C.SINCE]) <= ends)
+        & (tenants[C.UNTIL].isna() | (pd.to_datetime(tenants[C.UNTIL]) > ends))
+    ]
+    by_year = report.status.tax_by_year
+    placed = report.placement.leads
+    return {
+        "building": {str(k): v for k, v in row.items()} | {C.BUILDING_ID: building_id},
+        "quarters": quarters,
+        "occupancy": space.occupancy().loc[building_id].to_numpy(float).tolist(),
+        "occupied_m2": space.occupied.loc[building_id].to_numpy(float).tolist(),
+        "free_m2": space.free.loc[building_id].to_numpy(float).tolist(),
+        "tax_by_year": [
+            (int(str(y)), float(v))
+            for y, v in zip(by_year.columns, by_year.loc[building_id].to_numpy(float), strict=True)
+        ],
+        "tenants": current[[C.ENTERPRISE_ID, C.AREA, C.SINCE]].reset_index(drop=True),
+        "leads": leads_for_building(
+            fit=report.fit,
+            leads=report.leads,
+            space=space,
+            building_id=building_id,
+            order=order,
+            top=top,
+        ),
+        "placed": placed[placed[C.BUILDING_ID] == building_id].reset_index(drop=True),
+        "closest": report.status.closest.get(building_id),
+    }
+
+
+def lead_space(report: SpaceReport, enterprise_id: str, *, top: int = 5) -> dict[str, object]:
+    """A lead's space card: its unit (kind, staff P10/P50/P90, where the figures come from), its
+    need in m² P10/P50/P90, the quarter it would land and the buildings that would take it, best
+    first with why (or the nearest ones with why not). A firm not among the report's leads is a
+    KeyError naming it."""
+    rows = np.flatnonzero(report.leads[C.ENTERPRISE_ID].astype(str).to_numpy() == enterprise_id)
+    if not len(rows):
+        raise KeyError(f"{enterprise_id} is not one of the leads the space report was made for")
+    i = int(rows[0])
+    lead = report.leads.iloc[i]
+    return {
+        C.ENTERPRISE_ID: enterprise_id,
+        "unit_kind": str(lead["unit_kind"]),
+        "unit_source": str(lead["unit_source"]),
+        **{c: float(lead[c]) for c in (*UNIT_COLUMNS[1:], *NEED_COLUMNS)},
+        "land_quarter": str(lead["land_quarter"]),
+        "buildings": buildings_for_lead(
+            fit=report.fit, leads=report.leads, space=report.space, lead_row=i, top=top
+        ),
+    }

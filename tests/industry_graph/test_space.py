@@ -570,3 +570,29 @@ def test_quarter_of_a_day() -> None:
         str(quarter_of(date(2024, 3, 31))) == "2024Q1"
         and str(quarter_of(date(2024, 4, 1))) == "2024Q2"
     )
+
+
+def test_the_report_behind_the_buildings_pages() -> None:
+    from industry_graph.space import building_detail, building_table, lead_space, space_report
+
+    open_leads = OPEN.rename(columns={"tax_p50": "tax_p50_wan_cny"})
+    listed = open_leads.iloc[:1].drop(columns=["stage", "lead_id"])  # e1 is on a list too
+    report = space_report(
+        park=PARK, tables=TABLES, today=TODAY, candidates=listed, open_leads=open_leads
+    )
+    assert len(report.leads) == 4 and report.leads["in_pipeline"].all()
+    table = building_table(report).set_index(C.BUILDING_ID)
+    # 甲楼: 8,000 of 10,000 m² let; 丙楼: 1,000 of the 6,000 completed in 2022
+    assert table.loc["A", "occupancy_now"] == pytest.approx(0.8)
+    assert table.loc["C", "occupancy_now"] == pytest.approx(1 / 6)
+    assert table.loc["B", "p_over_projected"] == pytest.approx(0.85)
+    assert table.loc["A", "kind_zh"] == "商务办公"
+    detail = building_detail(report, "B")
+    assert detail["tax_by_year"] == [(2020, 11_000.0), (2023, 9_000.0)]
+    assert detail["tenants"][C.ENTERPRISE_ID].tolist() == ["b1"]  # type: ignore[index]
+    assert detail["placed"][C.ENTERPRISE_ID].tolist() == ["e2", "e3"]  # type: ignore[index]
+    card = lead_space(report, "e4")
+    assert card["need_m2_p50"] == pytest.approx(8_000.0) and card["land_quarter"] == "2024Q4"
+    assert not card["buildings"]["takes"].any()  # type: ignore[index]
+    with pytest.raises(KeyError, match="not one of the park's buildings"):
+        building_detail(report, "Z")
