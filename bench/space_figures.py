@@ -110,10 +110,10 @@ def main() -> None:
     ).pivot_table(index=C.BUILDING_ID, columns=C.YEAR, values=C.TAX_PAID, aggfunc="sum")
     for year in (park.baseline_year, years[-1]):
         t = tax[year].dropna() if year in tax else pd.Series(dtype=float)
-        q = np.quantile(t, [0.1, 0.5, 0.9]) if len(t) else [np.nan] * 3
+        qs = np.quantile(t, [0.1, 0.5, 0.9]) if len(t) else [np.nan] * 3
         print(
             f"  tax per building {year}: {len(t)} buildings with tenants, Σ {t.sum():,.0f} 万元, "
-            f"P10/P50/P90 {q[0]:,.0f} / {q[1]:,.0f} / {q[2]:,.0f} 万元, ≥ 1 亿元: {(t >= 10_000).sum()}"
+            f"P10/P50/P90 {qs[0]:,.0f} / {qs[1]:,.0f} / {qs[2]:,.0f} 万元, ≥ 1 亿元: {(t >= 10_000).sum()}"
         )
     kpi_park = park.model_copy(
         update={"kpi_targets": tuple(k for k in park.kpi_targets if k.id == "new_yiyuan_buildings")}
