@@ -147,3 +147,30 @@ ENTERPRISE_OPTIONAL_SIGNALS: Final = (
 )
 # "manual": a strategist's correction (data/corrections.py), applied over the attacher's rows
 EVIDENCE_KINDS: Final = ("product", "text", "industry_code", "manual")
+
+# park_buildings: the park's carriers (载体), one row per building (栋) or phase
+BUILDING_ID: Final = "building_id"
+BUILDING_KIND: Final = "kind"
+CARRIER: Final = "carrier"  # the project a building belongs to (市北壹中心 for its T1, T2 …)
+FLOOR_AREA: Final = "floor_area_m2"  # 建筑面积, as the plan counts development
+LETTABLE_AREA: Final = "lettable_area_m2"  # the part tenants can lease (above ground)
+FREE_AREA: Final = "free_area_m2"  # lettable area free on FREE_ON
+FREE_ON: Final = "free_on"  # the day the free area was counted
+COMPLETED_ON: Final = "completed_on"
+CHAINS: Final = "chains"  # chain ids it is meant for, ";"-separated; empty = any
+TRACKS: Final = "tracks"  # recruitment tracks it serves, ";"-separated; empty = any
+RENT_LOW: Final = "rent_low_cny_m2_day"
+RENT_HIGH: Final = "rent_high_cny_m2_day"
+
+# building_supply: dated additions of free area (a completion, a new phase, a floor refitted)
+AVAILABLE_ON: Final = "available_on"
+AREA: Final = "area_m2"
+SUPPLY_REASON: Final = "reason"
+
+# building_tenants: which firm leases how much of which building, since when (until: moved out)
+SINCE: Final = "since"
+UNTIL: Final = "until"
+
+BUILDING_KINDS: Final = ("office", "rd", "incubator", "themed_park", "mixed")
+SUPPLY_REASONS: Final = ("completion", "new_phase", "refit", "other")
+UNIT_KINDS: Final = ("office", "rd", "lab")

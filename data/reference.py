@@ -19,6 +19,9 @@ import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from data.columns import BUILDING_KINDS, UNIT_KINDS
+from data.pipeline import OPEN_STAGES
+
 PACKAGE_ROOT = Path(str(resources.files("data")))
 CHAINS_DIR = PACKAGE_ROOT / "chains"
 PARKS_DIR = PACKAGE_ROOT / "parks"
@@ -211,17 +214,25 @@ class KpiMeasure(_Frozen):
     after the plan's baseline year. Filters: headquarters types, chains (a link in any of them),
     high-tech status; none given = every firm."""
 
-    kind: Literal["growth", "firms", "new_firms"]
+    kind: Literal["growth", "firms", "new_firms", "new_buildings_over"]
     of: Literal["tax", "revenue", "high_tech"] | None = None
     hq_types: tuple[HqType, ...] = ()
     chains: tuple[str, ...] = ()
     high_tech: bool | None = None
+    # new_buildings_over: the park's buildings whose firms pay at least this much tax a year (the
+    # 亿元楼 of the plan: 10,000 万元), net of the baseline year's count (industry_graph.space)
+    min_tax_wan_cny: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _growth_names_its_level(self) -> KpiMeasure:
         if (self.kind == "growth") != (self.of is not None):
             raise ValueError(
                 "of: a growth measure names its level (tax, revenue, high_tech); a count does not"
+            )
+        if (self.kind == "new_buildings_over") != (self.min_tax_wan_cny is not None):
+            raise ValueError(
+                "min_tax_wan_cny: a new_buildings_over measure names its tax threshold; "
+                "no other measure takes one"
             )
         return self
 
@@ -263,6 +274,123 @@ class Monitoring(_Frozen):
     min_landed: int = Field(default=10, ge=1)
 
 
+class BuildingKind(_Frozen):
+    """A kind of carrier (载体): its labels, how officers' sheets write it (``aliases``), how well
+    it suits a unit of each kind of work (``hosts``: 0 = not at all … 1 = made for it; a kind
+    left out is 0), the largest unit it takes (an incubator's suites), and why."""
+
+    name_zh: str
+    name_en: str
+    aliases: tuple[str, ...] = ()
+    hosts: Mapping[str, float]
+    max_unit_m2: float | None = Field(default=None, gt=0)
+    why: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _fits_are_fractions(self) -> BuildingKind:
+        unknown = sorted(set(self.hosts) - set(UNIT_KINDS))
+        if unknown:
+            raise ValueError(f"hosts: unknown kind(s) of work {unknown}; one of {list(UNIT_KINDS)}")
+        for unit, fit in self.hosts.items():
+            if not 0.0 <= fit <= 1.0:
+                raise ValueError(f"hosts.{unit}: a fit is between 0 and 1 (got {fit})")
+        return self
+
+
+class AreaPerPerson(_Frozen):
+    """Leased floor area (m², the let unit's 建筑面积 with its share of common areas) one person
+    of a kind of work needs: P10 / P50 / P90 over units, and where the figures come from."""
+
+    p10: float = Field(gt=0)
+    p50: float = Field(gt=0)
+    p90: float = Field(gt=0)
+    source: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AreaPerPerson:
+        if not self.p10 <= self.p50 <= self.p90:
+            raise ValueError(f"p10 ≤ p50 ≤ p90 (got {self.p10}, {self.p50}, {self.p90})")
+        return self
+
+
+class InterimUnit(_Frozen):
+    """The unit a lead would bring while its landing form is not known: staff
+    min(employees, ``staff_scale`` × employees ^ ``staff_exponent``) at P50, × ``band`` for P10
+    and P90; a lab if its main link is in ``lab_links``, R&D if it is recruited for a chain
+    (a track with chains), else an office. The same rule sizes the demo's park firms."""
+
+    staff_scale: float = Field(gt=0)
+    staff_exponent: float = Field(gt=0, le=1)
+    band: tuple[float, float]
+    lab_links: tuple[str, ...] = ()
+    why: str = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _band_brackets_one(self) -> InterimUnit:
+        low, high = self.band
+        if not 0 < low <= 1 <= high:
+            raise ValueError(f"band: (P10 factor ≤ 1 ≤ P90 factor), both > 0 (got {self.band})")
+        return self
+
+    def staff_p50(self, employees: np.ndarray) -> np.ndarray:
+        """P50 staff of the unit of firms with ``employees`` (NaN where unknown; at least 1)."""
+        emp = np.asarray(employees, dtype=np.float64)
+        staff = np.minimum(
+            emp, self.staff_scale * np.power(np.maximum(emp, 0.0), self.staff_exponent)
+        )
+        return np.where(np.isnan(emp), np.nan, np.maximum(staff, 1.0))
+
+
+class SpacePlan(_Frozen):
+    """The plan's figures about space, which the demo's buildings reproduce."""
+
+    built_last_period_m2: float = Field(gt=0)
+    new_development_m2: float = Field(gt=0)
+    new_industrial_m2: tuple[float, float]
+    staff_in_park: int = Field(gt=0)
+    incubated_firms: int = Field(ge=0)
+    carriers: tuple[str, ...] = ()
+
+
+class Space(_Frozen):
+    """The park's carriers and what a landing needs of them (``industry_graph.space``): the kinds
+    of building, the area per person by kind of work, how many quarters an open lead takes to
+    land by stage, what a building meant for other chains is still worth, the interim unit rule,
+    and the plan's figures. The buildings themselves are tables (``park_buildings`` …)."""
+
+    kinds: Mapping[str, BuildingKind]
+    area_per_person_m2: Mapping[str, AreaPerPerson]
+    quarters_to_land: Mapping[str, int]
+    other_chain_fit: float = Field(ge=0, le=1)
+    interim_unit: InterimUnit
+    plan: SpacePlan | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Space:
+        kinds, units, stages = set(BUILDING_KINDS), set(UNIT_KINDS), set(OPEN_STAGES)
+        for name, given, wanted in (
+            ("kinds", set(self.kinds), kinds),
+            ("area_per_person_m2", set(self.area_per_person_m2), units),
+            ("quarters_to_land", set(self.quarters_to_land), stages),
+        ):
+            if given != wanted:
+                raise ValueError(
+                    f"{name}: give exactly {sorted(wanted)} (missing {sorted(wanted - given)})"
+                )
+        for stage, quarters in self.quarters_to_land.items():
+            if not 0 <= quarters <= 20:
+                raise ValueError(f"quarters_to_land.{stage}: 0 to 20 quarters (got {quarters})")
+        return self
+
+    def kind_of(self, text: str) -> str | None:
+        """The kind an officer's word names (an id, a label or an alias), or None."""
+        word = text.strip()
+        for kind_id, kind in self.kinds.items():
+            if word in (kind_id, kind.name_zh, kind.name_en, *kind.aliases):
+                return kind_id
+        return None
+
+
 class Park(_Frozen):
     """A park profile: where it is, what it targets, its tracks and its plan's figures."""
 
@@ -282,6 +410,7 @@ class Park(_Frozen):
     baseline_year: int = 2020  # the plan's baseline: the last year of the previous plan
     kpi_targets: tuple[Kpi, ...] = ()
     monitoring: Monitoring = Monitoring()
+    space: Space | None = None  # its carriers' kinds and what a landing needs (None: not held)
 
 
 def _read_yaml(path: Path) -> object:
@@ -449,10 +578,21 @@ def load_park(path: Path, *, chains: Mapping[str, Chain] | None = None) -> Park:
                 raise ReferenceDataError(
                     f"{path}: kpi_targets.{kpi.id}.measure.chains: unknown chain {chain_id!r}"
                 )
+        if kpi.measure is not None and kpi.measure.kind == "new_buildings_over" and not park.space:
+            raise ReferenceDataError(
+                f"{path}: kpi_targets.{kpi.id}.measure: counting buildings needs the park's "
+                "space block (space:)"
+            )
         if kpi.baseline_key is not None and kpi.baseline_key not in park.baseline:
             raise ReferenceDataError(
                 f"{path}: kpi_targets.{kpi.id}.baseline_key: {kpi.baseline_key!r} is not in baseline"
             )
+    if park.space is not None:
+        for link_id in park.space.interim_unit.lab_links:
+            if link_id not in links:
+                raise ReferenceDataError(
+                    f"{path}: space.interim_unit.lab_links: unknown link {link_id!r}"
+                )
     return park
 
 

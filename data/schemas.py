@@ -169,6 +169,57 @@ class Oracle(_Contract):
     oracle_expected_value_wan_cny: Series[float] | None = pa.Field(nullable=False, ge=0)
 
 
+_BUILDING_ID = r"^[^\s;](?:[^;]*[^\s;])?$"  # any name without ";" or outer spaces
+_ID_LIST = r"^[a-z][a-z0-9_]*(;[a-z][a-z0-9_]*)*$"
+
+
+class ParkBuildings(_Contract):
+    """The park's carriers (载体): one row per building or phase, its areas, purpose and rent.
+
+    ``free_area_m2`` is the lettable area free on ``free_on``; later changes are dated rows of
+    ``building_supply`` (completions, new phases) and ``building_tenants`` (move-ins, move-outs).
+    A building not completed yet has no free area now and a ``completion`` supply row. Checks
+    across columns and tables (lettable ≤ floor area, free ≤ lettable, a band low ≤ high, supply
+    and tenants of known buildings, tenants within a building's lettable area) are
+    ``data.buildings.space_rejects``: each failure then names its own column."""
+
+    park_id: Series[str] = pa.Field(nullable=False)
+    building_id: Series[str] = pa.Field(nullable=False, str_matches=_BUILDING_ID)
+    name: Series[str] = pa.Field(nullable=False, str_length={"min_value": 1})
+    carrier: Series[str] = pa.Field(nullable=True)
+    kind: Series[str] = pa.Field(nullable=False, isin=C.BUILDING_KINDS)
+    floor_area_m2: Series[float] = pa.Field(nullable=False, gt=0)
+    lettable_area_m2: Series[float] = pa.Field(nullable=False, gt=0)
+    free_area_m2: Series[float] = pa.Field(nullable=False, ge=0)
+    free_on: Series[pa.DateTime] = pa.Field(nullable=False)
+    completed_on: Series[pa.DateTime] = pa.Field(nullable=True)
+    chains: Series[str] = pa.Field(nullable=True, str_matches=_ID_LIST)
+    tracks: Series[str] = pa.Field(nullable=True, str_matches=_ID_LIST)
+    rent_low_cny_m2_day: Series[float] = pa.Field(nullable=True, gt=0, le=100)
+    rent_high_cny_m2_day: Series[float] = pa.Field(nullable=True, gt=0, le=100)
+
+
+class BuildingSupply(_Contract):
+    """Dated additions of free lettable area: a building completed, a new phase, a floor refitted."""
+
+    park_id: Series[str] = pa.Field(nullable=False)
+    building_id: Series[str] = pa.Field(nullable=False, str_matches=_BUILDING_ID)
+    available_on: Series[pa.DateTime] = pa.Field(nullable=False)
+    area_m2: Series[float] = pa.Field(nullable=False, gt=0)
+    reason: Series[str] = pa.Field(nullable=False, isin=C.SUPPLY_REASONS)
+
+
+class BuildingTenants(_Contract):
+    """Which firm leases how much of which building since when (``until``: the day it left)."""
+
+    park_id: Series[str] = pa.Field(nullable=False)
+    building_id: Series[str] = pa.Field(nullable=False, str_matches=_BUILDING_ID)
+    enterprise_id: Series[str] = pa.Field(nullable=False, str_matches=_ENTERPRISE_ID)
+    area_m2: Series[float] = pa.Field(nullable=False, gt=0)
+    since: Series[pa.DateTime] = pa.Field(nullable=False)
+    until: Series[pa.DateTime] = pa.Field(nullable=True)
+
+
 SCHEMAS: Final[dict[str, type[_Contract]]] = {
     "enterprises": Enterprises,
     "enterprise_links": EnterpriseLinks,
@@ -180,6 +231,9 @@ SCHEMAS: Final[dict[str, type[_Contract]]] = {
     "park_roster": ParkRoster,
     "tax_records": TaxRecords,
     "outreach": Outreach,
+    "park_buildings": ParkBuildings,
+    "building_supply": BuildingSupply,
+    "building_tenants": BuildingTenants,
 }
 
 # Primary keys: a later row repeating a key is rejected, naming the row it repeats.
@@ -194,9 +248,14 @@ KEYS: Final[dict[str, tuple[str, ...]]] = {
     "park_roster": (C.PARK_ID, C.ENTERPRISE_ID),
     "tax_records": (C.ENTERPRISE_ID, C.YEAR),
     "outreach": (C.OUTREACH_ID,),
+    "park_buildings": (C.PARK_ID, C.BUILDING_ID),
+    "building_supply": (C.PARK_ID, C.BUILDING_ID, C.AVAILABLE_ON, C.SUPPLY_REASON),
+    "building_tenants": (C.PARK_ID, C.BUILDING_ID, C.ENTERPRISE_ID, C.SINCE),
 }
 
 TABLES: Final = tuple(SCHEMAS)
+# The park's space (载体): a universe written before these tables existed reads them as empty.
+SPACE_TABLES: Final = ("park_buildings", "building_supply", "building_tenants")
 
 
 def required_columns(table: str) -> tuple[str, ...]:

@@ -19,6 +19,12 @@ pipeline lands with its P(land): a count adds Σ P(land) of the matching open le
 year's level, as if they paid in it (the growth over the same years). The **movers** of a KPI
 are the open leads adding most to its projection.
 
+- ``new_buildings_over`` — the park's buildings whose firms pay at least ``min_tax_wan_cny`` a
+  year (the 亿元楼), in the latest tax year minus in the baseline year; tax per building from its
+  tenants' tax records, the projection from the open leads placed in the buildings that take
+  them (``industry_graph.space``, whose module doc has the rules). Baseline 0 (new since the
+  baseline); the level fields hold the counts themselves. A park without buildings says so.
+
 A KPI the service holds no data for (``not_held``) says why, and every figure is ``None``.
 """
 
@@ -35,6 +41,15 @@ import pandas as pd
 from data import columns as C
 from data.reference import Chain, Kpi, KpiMeasure, Park, chains_of
 from industry_graph.gaps import analyse_gaps, park_context
+from industry_graph.space import (
+    HORIZON_QUARTERS,
+    building_fit,
+    park_space,
+    place_leads,
+    prepare_leads,
+    quarter_of,
+    yiyuan,
+)
 
 MOVERS = 5
 OPEN_LEAD_COLUMNS = (
@@ -246,6 +261,9 @@ def measure_kpis(
             out.append(KpiStatus(**common, status="not_held", not_held=kpi.not_held))
             continue
         m = kpi.measure
+        if m.kind == "new_buildings_over":
+            out.append(_buildings_kpi(m, common, park, tables, leads, today))
+            continue
         plan_baseline = park.baseline.get(kpi.baseline_key) if kpi.baseline_key else None
         if m.kind in ("firms", "new_firms"):
             f = facts.firms
@@ -343,6 +361,80 @@ def measure_kpis(
             )
         )
     return out
+
+
+def _buildings_kpi(
+    m: KpiMeasure,
+    common: dict[str, Any],
+    park: Park,
+    tables: Mapping[str, pd.DataFrame],
+    leads: pd.DataFrame,
+    today: date,
+) -> KpiStatus:
+    """The 亿元楼 count (``new_buildings_over``): see the module doc and ``industry_graph.space``."""
+    kpi = next(k for k in park.kpi_targets if k.id == common["id"])
+    space = park_space(
+        park,
+        tables,
+        first=quarter_of(date(park.baseline_year, 12, 31)),
+        last=quarter_of(today) + HORIZON_QUARTERS,
+    )
+    if not space.held:
+        return KpiStatus(
+            **common,
+            status="no_data",
+            not_held="the park's buildings are not held (import them: park_buildings, "
+            "building_supply, building_tenants)",
+        )
+    threshold = float(m.min_tax_wan_cny or 0.0)
+    prepared = prepare_leads(
+        leads=leads.rename(columns={"tax_p50": "tax_p50_wan_cny"}),
+        tables=tables,
+        park=park,
+        today=today,
+    )
+    fit = building_fit(leads=prepared, space=space)
+    placement = place_leads(leads=prepared, fit=fit, space=space)
+    status = yiyuan(
+        space=space,
+        tax_records=tables["tax_records"],
+        threshold_wan_cny=threshold,
+        leads=prepared,
+        fit=fit,
+        placement=placement,
+    )
+    base = status.count_baseline
+    now = float(status.count_now - base)
+    projected = round(status.expected_count_projected - base, 2)
+    movers = [
+        {
+            "lead_id": int(row["lead_id"]),
+            C.ENTERPRISE_ID: str(row[C.ENTERPRISE_ID]),
+            C.NAME: str(row[C.NAME]),
+            C.TRACK: str(row[C.TRACK]),
+            "stage": str(row["stage"]),
+            "p_land": float(row["p_land"]),
+            "adds": float(row["adds"]),
+            C.BUILDING_ID: str(row[C.BUILDING_ID]),
+        }
+        for row in status.movers.head(MOVERS).to_dict("records")
+        if float(row["adds"]) > 0
+    ]
+    return KpiStatus(
+        **common,
+        status=_status(kpi, now, projected),
+        baseline=0.0,
+        baseline_source="data",
+        now=now,
+        now_year=status.latest_year,
+        projected=projected,
+        level_unit="栋",
+        level_baseline=float(base),
+        level_now=float(status.count_now),
+        level_projected=round(status.expected_count_projected, 2),
+        series=[(y, float(n - base)) for y, n in status.series],
+        movers=movers,
+    )
 
 
 def coverage_over_time(

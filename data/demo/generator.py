@@ -17,6 +17,9 @@ Calibration (see README "The demo universe"):
   process in growth, funding recency, HQ type, chain fit, distance and firm age, plus a latent
   firm effect no model can see. ``oracle.parquet`` holds the true probability of signing now and
   the tax each candidate would pay (``industry_graph.demo`` adds the value it would bring).
+- Carriers (载体): the park's buildings and where its firms sit (``data/demo/buildings.py``: the
+  plan's named carriers and figures, the older stock, the 14th-plan supply), drawn on a stream
+  of their own so that no other table changes.
 - Chain links: each firm gets a business scope (经营范围) written from its links' vocabularies
   (``data/demo/scope.py``); ``industry_graph.demo.build_demo`` attaches the firms from that text with
   the same attacher as real data. The generator's links are kept as ``true_links.parquet``.
@@ -38,6 +41,7 @@ import pandas as pd
 
 from data import columns as C
 from data.credit_code import make_credit_codes
+from data.demo.buildings import SPACE_STREAM, demo_space
 from data.demo.scope import scope_texts
 from data.loaders import write_parquet
 from data.reference import (
@@ -994,6 +998,37 @@ def _industries_frame() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _space_tables(
+    rng: np.random.Generator, ref: _Reference, plans: list[ParkPlan], blocks: list[_Firms]
+) -> dict[str, pd.DataFrame]:
+    """The parks' buildings, supply and tenants (``data.demo.buildings``); a park without a space
+    block in its YAML has none."""
+    parts: dict[str, list[pd.DataFrame]] = {}
+    for plan, block in zip(plans, blocks, strict=False):
+        ids = np.asarray(block.columns[C.ENTERPRISE_ID])
+        links = block.link_rows.sort_values(C.SHARE, ascending=False, kind="stable")
+        main = links.drop_duplicates(C.ENTERPRISE_ID).set_index(C.ENTERPRISE_ID)[C.LINK_ID]
+        firms = pd.DataFrame(
+            {
+                C.ENTERPRISE_ID: ids,
+                C.EMPLOYEES: np.asarray(block.columns[C.EMPLOYEES]),
+                C.HQ_TYPE: np.asarray(block.columns[C.HQ_TYPE]),
+                "main_link": main.reindex(ids).to_numpy(dtype=object),
+                C.IS_HIGH_TECH: np.asarray(block.columns[C.IS_HIGH_TECH]),
+                C.ENTERED_ON: _to_dates(np.round(np.asarray(block.columns["_entered_on"]))),
+            }
+        )
+        for name, frame in demo_space(rng=rng, park=ref.parks[plan.park_id], firms=firms).items():
+            parts.setdefault(name, []).append(frame)
+    from data.universe import typed_empty_table
+
+    out = {}
+    for name in ("park_buildings", "building_supply", "building_tenants"):
+        frames = parts.get(name, [])
+        out[name] = pd.concat(frames, ignore_index=True) if frames else typed_empty_table(name)
+    return out
+
+
 def snapshot_id(tables: Mapping[str, pd.DataFrame]) -> str:
     """A content hash of the tables (names, columns and values), stable for the same data."""
     digest = hashlib.sha256()
@@ -1099,6 +1134,9 @@ def generate(
         for b in blocks
     ]
 
+    step("park buildings")
+    space_tables = _space_tables(np.random.default_rng([seed, SPACE_STREAM]), ref, plans, blocks)
+
     step("assembling tables")
     enterprises = _enterprise_frame(blocks)
     enterprises[C.BUSINESS_SCOPE] = np.concatenate(scopes)
@@ -1134,6 +1172,7 @@ def generate(
         "park_roster": pd.concat(roster_frames, ignore_index=True),
         "tax_records": pd.concat(tax_frames, ignore_index=True),
         "outreach": outreach,
+        **space_tables,
     }
     if attach is not None:
         step("chain links from business scopes")
