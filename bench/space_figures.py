@@ -30,7 +30,7 @@ def _pipeline(url: str, park: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     from sqlalchemy import select
     from sqlalchemy.orm import Session
 
-    from api.db import PipelineLead, landed_leads, make_engine
+    from api.crm.tables import PipelineLead, landed_leads, make_engine
     from data.pipeline import OPEN_STAGES
 
     engine = make_engine(url)
@@ -43,12 +43,12 @@ def _pipeline(url: str, park: str) -> tuple[pd.DataFrame, pd.DataFrame]:
                 PipelineLead.track,
                 PipelineLead.stage,
                 PipelineLead.p_land,
-                PipelineLead.tax_p50,
+                PipelineLead.tax_p50_wan_cny,
             ).where(PipelineLead.park_id == park, PipelineLead.stage.in_(OPEN_STAGES))
         ).all()
     engine.dispose()
     open_leads = pd.DataFrame(
-        rows, columns=["lead_id", C.ENTERPRISE_ID, C.TRACK, "stage", "p_land", "tax_p50"]
+        rows, columns=["lead_id", C.ENTERPRISE_ID, C.TRACK, "stage", "p_land", "tax_p50_wan_cny"]
     )
     return landed, open_leads
 
@@ -80,7 +80,7 @@ def main() -> None:
         )
     base_q = quarter_of(date(park.baseline_year, 12, 31))
     open_leads = pd.DataFrame(
-        columns=["lead_id", C.ENTERPRISE_ID, C.TRACK, "stage", "p_land", "tax_p50", C.NAME]
+        columns=["lead_id", C.ENTERPRISE_ID, C.TRACK, "stage", "p_land", "tax_p50_wan_cny", C.NAME]
     )
     if args.database:
         landed, open_leads = _pipeline(args.database, park.id)

@@ -388,7 +388,7 @@ def _buildings_kpi(
         )
     threshold = float(m.min_tax_wan_cny or 0.0)
     prepared = prepare_leads(
-        leads=leads.rename(columns={"tax_p50": "tax_p50_wan_cny"}),
+        leads=leads,
         tables=tables,
         park=park,
         today=today,

@@ -247,7 +247,7 @@ OPEN = pd.DataFrame(
         "lead_id": [1, 2, 3, 4],
         "stage": ["negotiating", "signed", "new", "contacted"],
         "p_land": [0.5, 0.8, 0.25, 0.9],
-        "tax_p50": [3_000.0, 1_500.0, 1_200.0, 50_000.0],
+        "tax_p50_wan_cny": [3_000.0, 1_500.0, 1_200.0, 50_000.0],
         "unit_kind": ["office", "rd", "rd", "lab"],
         "unit_staff_p10": [50.0, 25.0, 20.0, 100.0],
         "unit_staff_p50": [100.0, 50.0, 40.0, 200.0],
@@ -260,7 +260,7 @@ TODAY = date(2024, 3, 1)
 @pytest.fixture(scope="module")
 def matched() -> tuple[pd.DataFrame, pd.DataFrame, object]:
     leads = prepare_leads(
-        leads=OPEN.rename(columns={"tax_p50": "tax_p50_wan_cny"}),
+        leads=OPEN,
         tables=TABLES,
         park=PARK,
         today=TODAY,
@@ -575,7 +575,7 @@ def test_quarter_of_a_day() -> None:
 def test_the_report_behind_the_buildings_pages() -> None:
     from industry_graph.space import building_detail, building_table, lead_space, space_report
 
-    open_leads = OPEN.rename(columns={"tax_p50": "tax_p50_wan_cny"})
+    open_leads = OPEN
     listed = open_leads.iloc[:1].drop(columns=["stage", "lead_id"])  # e1 is on a list too
     report = space_report(
         park=PARK, tables=TABLES, today=TODAY, candidates=listed, open_leads=open_leads
