@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from graphlib import CycleError, TopologicalSorter
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -18,6 +19,8 @@ import numpy as np
 import pandas as pd
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from data.pipeline import OPEN_STAGES
 
 PACKAGE_ROOT = Path(str(resources.files("data")))
 CHAINS_DIR = PACKAGE_ROOT / "chains"
@@ -263,6 +266,50 @@ class Monitoring(_Frozen):
     min_landed: int = Field(default=10, ge=1)
 
 
+class StagePrior(_Frozen):
+    """The prior P(land) of a lead at one pipeline stage, with where the figure comes from."""
+
+    p_land: float = Field(gt=0, lt=1)
+    why: str = Field(min_length=1)
+
+
+class StageProbabilities(_Frozen):
+    """P(land | stage, days in stage) (``models.stages``): the prior per open stage, what it
+    counts for (``pseudo_leads``: leads whose fate is known) and the age bands (days in the
+    stage at which a band starts, after the first band from 0)."""
+
+    pseudo_leads: float = Field(gt=0, le=1000)
+    age_bands_days: tuple[int, ...] = (30, 90, 180, 365)
+    prior: Mapping[str, StagePrior]
+
+    @model_validator(mode="after")
+    def _stages_and_bands(self) -> StageProbabilities:
+        if set(self.prior) != set(OPEN_STAGES):
+            raise ValueError(
+                "prior: give each open stage once: "
+                f"{', '.join(OPEN_STAGES)} (got {', '.join(self.prior) or 'none'})"
+            )
+        for before, stage in pairwise(OPEN_STAGES):
+            low, high = self.prior[before].p_land, self.prior[stage].p_land
+            if high < low:
+                raise ValueError(
+                    f"prior.{stage}.p_land: {high} is below {before}'s {low}; a lead further "
+                    "along is no less likely to land (every landing passes through each stage)"
+                )
+        bands = self.age_bands_days
+        if any(d <= 0 for d in bands) or any(b <= a for a, b in pairwise(bands)):
+            raise ValueError(f"age_bands_days: positive and increasing days (got {list(bands)})")
+        return self
+
+
+class LeadExclusions(_Frozen):
+    """Which firms a lead list leaves out by default (``models.exclusions``): besides members,
+    firms signed, landed, paying or open in the pipeline, a firm that declined within
+    ``declined_cooloff_days`` of today."""
+
+    declined_cooloff_days: int = Field(default=365, ge=0, le=3650)
+
+
 class Park(_Frozen):
     """A park profile: where it is, what it targets, its tracks and its plan's figures."""
 
@@ -282,6 +329,8 @@ class Park(_Frozen):
     baseline_year: int = 2020  # the plan's baseline: the last year of the previous plan
     kpi_targets: tuple[Kpi, ...] = ()
     monitoring: Monitoring = Monitoring()
+    stage_probabilities: StageProbabilities | None = None
+    lead_exclusions: LeadExclusions = LeadExclusions()
 
 
 def _read_yaml(path: Path) -> object:
