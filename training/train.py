@@ -33,7 +33,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from data import columns as C
 from data.pipeline import OPEN_STAGES
-from data.reference import default_chains, default_parks
+from data.reference import Park, default_chains, default_parks
 from data.settings import Settings
 from data.universe import load_universe, read_manifest, universe_as_of, with_members
 from features.build import (
@@ -262,6 +262,40 @@ def training_outreach(
     )
 
 
+def fit_stages(
+    *,
+    park: Park,
+    stage_events: pd.DataFrame | None,
+    as_of: date | None,
+    fallback_as_of: date,
+) -> tuple[StageModel | None, dict[str, float], str]:
+    """P(land | stage, days in stage) of ``park`` (``models.stages``) fitted on the pipeline's
+    ``stage_events`` read on ``as_of`` (default: the day of the latest event, else
+    ``fallback_as_of``), its metrics (counts, each open stage's P(land) on entry) and a note;
+    ``None`` when the park YAML has no ``stage_probabilities``."""
+    if park.stage_probabilities is None:
+        return (
+            None,
+            {},
+            f"the park YAML of {park.id} has no stage_probabilities: no P(land) by stage",
+        )
+    checked = check_stage_events(stage_events) if stage_events is not None else None
+    if as_of is None:
+        as_of = (
+            checked["at"].max().date() if checked is not None and len(checked) else fallback_as_of
+        )
+    stages = StageModel.of_park(park).fit(checked, as_of=as_of)
+    metrics = dict(stages.counts_)
+    for stage in OPEN_STAGES:
+        metrics[f"stage_p_land_{stage}"] = stages.stage_p_land(stage=stage, days_in_stage=0)
+    note = (
+        f"P(land) by stage from {int(stages.counts_['stage_leads'])} pipeline leads "
+        f"({int(stages.counts_['stage_known_fates'])} stage episodes with a known fate) read on "
+        f"{as_of}: " + ", ".join(f"{s} {metrics[f'stage_p_land_{s}']:.2f}" for s in OPEN_STAGES)
+    )
+    return stages, metrics, note
+
+
 def _train(
     *,
     settings: Settings,
@@ -447,28 +481,16 @@ def _train(
             metrics |= {f"roster_weight_{k}": w for k, w in fit.propensity.weights.items()}
         scorer = make_scorer(propensity)
     # P(land | stage, days in stage): the pipeline's moves, the park YAML's prior without them
-    stages: StageModel | None = None
-    if park.stage_probabilities is None:
-        notes.append(f"the park YAML of {park_id} has no stage_probabilities: no P(land) by stage")
-    else:
-        checked = check_stage_events(stage_events) if stage_events is not None else None
-        if stage_as_of is not None:
-            as_of_stages = stage_as_of
-        elif checked is not None and len(checked):
-            as_of_stages = checked["at"].max().date()
-        else:
-            as_of_stages = universe_as_of(data_dir).date()
-        stages = StageModel.of_park(park).fit(checked, as_of=as_of_stages)
-        metrics |= stages.counts_
-        for stage in OPEN_STAGES:
-            metrics[f"stage_p_land_{stage}"] = stages.stage_p_land(stage=stage, days_in_stage=0)
+    stages, stage_metrics, stage_note = fit_stages(
+        park=park,
+        stage_events=stage_events,
+        as_of=stage_as_of,
+        fallback_as_of=universe_as_of(data_dir).date(),
+    )
+    metrics |= stage_metrics
+    notes.append(stage_note)
+    if stages is not None:
         csv_tables["stage_probabilities.csv"] = stages.table_
-        notes.append(
-            f"P(land) by stage from {int(stages.counts_['stage_leads'])} pipeline leads "
-            f"({int(stages.counts_['stage_known_fates'])} stage episodes with a known fate) read "
-            f"on {as_of_stages}: "
-            + ", ".join(f"{s} {metrics[f'stage_p_land_{s}']:.2f}" for s in OPEN_STAGES)
-        )
     scorer.stages = stages
     scorer.metrics = dict(metrics)
 
