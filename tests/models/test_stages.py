@@ -167,6 +167,7 @@ def test_a_reopened_lead_is_not_lost() -> None:
             "not a time",
         ),
         (lambda t: t.drop(columns="track"), "missing column"),
+        (lambda t: t.assign(track=["hq"] * (len(t) - 1) + ["bigdata"]), "one firm on one track"),
     ],
 )
 def test_a_bad_trail_is_refused_with_the_field_and_the_reason(
