@@ -99,3 +99,8 @@ def stage_move_error(current: str, wanted: str) -> str | None:
         f"({STAGE_LABELS[wanted][0]}); from {current} a lead can move to "
         + (", ".join(sorted(allowed)) if allowed else "nothing (it is final)")
     )
+
+
+# each stage by name, for code that speaks of one stage (unpacked from STAGES: a change of the
+# stages fails here, at import, not in a caller)
+NEW, CONTACTED, NEGOTIATING, SIGNED, LANDED, PAYING, LOST = STAGES

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from graphlib import CycleError, TopologicalSorter
 from importlib import resources
+from itertools import pairwise
 from pathlib import Path
 from typing import Literal, TypeVar
 
@@ -391,6 +392,50 @@ class Space(_Frozen):
         return None
 
 
+class StagePrior(_Frozen):
+    """The prior P(land) of a lead at one pipeline stage, with where the figure comes from."""
+
+    p_land: float = Field(gt=0, lt=1)
+    why: str = Field(min_length=1)
+
+
+class StageProbabilities(_Frozen):
+    """P(land | stage, days in stage) (``models.stages``): the prior per open stage, what it
+    counts for (``pseudo_leads``: leads whose fate is known) and the age bands (days in the
+    stage at which a band starts, after the first band from 0)."""
+
+    pseudo_leads: float = Field(gt=0, le=1000)
+    age_bands_days: tuple[int, ...] = (30, 90, 180, 365)
+    prior: Mapping[str, StagePrior]
+
+    @model_validator(mode="after")
+    def _stages_and_bands(self) -> StageProbabilities:
+        if set(self.prior) != set(OPEN_STAGES):
+            raise ValueError(
+                "prior: give each open stage once: "
+                f"{', '.join(OPEN_STAGES)} (got {', '.join(self.prior) or 'none'})"
+            )
+        for before, stage in pairwise(OPEN_STAGES):
+            low, high = self.prior[before].p_land, self.prior[stage].p_land
+            if high < low:
+                raise ValueError(
+                    f"prior.{stage}.p_land: {high} is below {before}'s {low}; a lead further "
+                    "along is no less likely to land (every landing passes through each stage)"
+                )
+        bands = self.age_bands_days
+        if any(d <= 0 for d in bands) or any(b <= a for a, b in pairwise(bands)):
+            raise ValueError(f"age_bands_days: positive and increasing days (got {list(bands)})")
+        return self
+
+
+class LeadExclusions(_Frozen):
+    """Which firms a lead list leaves out by default (``models.exclusions``): besides members,
+    firms signed, landed, paying or open in the pipeline, a firm that declined within
+    ``declined_cooloff_days`` of today."""
+
+    declined_cooloff_days: int = Field(default=365, ge=0, le=3650)
+
+
 class Park(_Frozen):
     """A park profile: where it is, what it targets, its tracks and its plan's figures."""
 
@@ -411,6 +456,8 @@ class Park(_Frozen):
     kpi_targets: tuple[Kpi, ...] = ()
     monitoring: Monitoring = Monitoring()
     space: Space | None = None  # its carriers' kinds and what a landing needs (None: not held)
+    stage_probabilities: StageProbabilities | None = None
+    lead_exclusions: LeadExclusions = LeadExclusions()
 
 
 def _read_yaml(path: Path) -> object:

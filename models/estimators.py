@@ -12,9 +12,9 @@ import lightgbm as lgb
 import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
-from sklearn.isotonic import IsotonicRegression
 
 from data.settings import SEED
+from models.calibration import choose_calibrator
 
 QUANTILES = (0.1, 0.5, 0.9)
 
@@ -228,10 +228,15 @@ class TaxYieldModel:
 
 
 class LandingPropensityModel:
-    """P(signed within 12 months | approached): a LightGBM classifier, then isotonic calibration
-    on the latest ``calibration_fraction`` of the (time-ordered) training rows, with steps of
-    fewer than ``min_step_contacts`` contacts pooled into their neighbours, so that a dozen
-    contacts that all signed give a high probability, not 100 %."""
+    """P(signed within 12 months | approached): a LightGBM classifier fitted on the earlier
+    ``1 − calibration_fraction`` of the (time-ordered) training rows, then a calibrator fitted
+    on the latest ``calibration_fraction``, chosen by the rule of ``models.calibration``
+    (``choose_calibrator``: the lowest out-of-fold Brier score among the order-keeping
+    calibrators — interpolated isotonic, Platt, beta — whose out-of-fold calibration error is no
+    worse than a step isotonic calibration's). Every candidate is strictly increasing in the
+    booster's score, so firms the booster tells apart keep different probabilities, and steps
+    of fewer than ``min_step_contacts`` contacts are pooled, so that a dozen contacts that all
+    signed give a high probability, not 100 %."""
 
     def __init__(
         self,
@@ -243,6 +248,7 @@ class LandingPropensityModel:
         min_child_samples: int = 100,
         calibration_fraction: float = 0.2,
         min_step_contacts: int = 50,
+        calibration_folds: int = 5,
         seed: int = SEED,
     ) -> None:
         self.n_estimators = n_estimators
@@ -252,6 +258,7 @@ class LandingPropensityModel:
         self.min_child_samples = min_child_samples
         self.calibration_fraction = calibration_fraction
         self.min_step_contacts = min_step_contacts
+        self.calibration_folds = calibration_folds
         self.seed = seed
 
     def fit(
@@ -262,6 +269,10 @@ class LandingPropensityModel:
         if labels.min() == labels.max():
             raise ValueError("y: needs both signed and unsigned contacts to learn from")
         cut = int(len(X) * (1 - self.calibration_fraction))
+        if labels[cut:].min() == labels[cut:].max():
+            raise ValueError(
+                "y: the latest contacts, which calibrate, need both signed and unsigned ones"
+            )
         self.feature_names_ = list(X.columns)
         params = dict(
             n_estimators=self.n_estimators,
@@ -279,32 +290,21 @@ class LandingPropensityModel:
         )
         self.booster_ = fitter.classifier(params, X.iloc[:cut], labels[:cut])
         raw = np.asarray(self.booster_.predict_proba(X.iloc[cut:]))[:, 1]
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, labels[cut:])
-        # steps of fewer than ``min_step_contacts`` contacts are pooled with their neighbours
-        # (left to right, the remainder into the last step): the mean and the order are kept
-        levels, counts = np.unique(iso.predict(raw), return_counts=True)
-        pooled = np.empty_like(levels)
-        start, n = 0, 0
-        groups: list[tuple[int, int]] = []
-        for i, c in enumerate(counts):
-            n += int(c)
-            if n >= self.min_step_contacts:
-                groups.append((start, i + 1))
-                start, n = i + 1, 0
-        if start < len(levels):
-            groups = [*groups[:-1], (groups[-1][0] if groups else 0, len(levels))]
-        for lo, hi in groups:
-            pooled[lo:hi] = np.average(levels[lo:hi], weights=counts[lo:hi])
-        at = np.searchsorted(levels, iso.y_thresholds_).clip(max=len(levels) - 1)
-        self.calibration_x_ = np.asarray(iso.X_thresholds_, dtype=float)
-        self.calibration_y_ = pooled[at]
+        self.calibration_ = choose_calibrator(
+            raw,
+            labels[cut:],
+            min_step=self.min_step_contacts,
+            folds=self.calibration_folds,
+            seed=self.seed,
+        )
+        self.calibrator_ = self.calibration_.calibrator
         return self
 
     def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities of signing."""
         _check_fitted(self, "booster_")
         raw = np.asarray(self.booster_.predict_proba(X[self.feature_names_]))[:, 1]
-        return np.asarray(np.interp(raw, self.calibration_x_, self.calibration_y_), dtype=float)
+        return self.calibrator_(raw)
 
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions to the log-odds, LightGBM ``pred_contrib``."""

@@ -25,6 +25,7 @@ from models.estimators import (
     RosterPropensity,
     TaxYieldModel,
 )
+from models.stages import StageModel
 
 # what a lead shows of its scores, in this order (lists, exports, the enterprise page)
 SCORE_FIELDS = (
@@ -65,6 +66,8 @@ class LeadScorer:
     propensity_features: tuple[str, ...]
     data_snapshot_id: str = ""
     metrics: dict[str, float] = field(default_factory=dict)
+    # P(land | stage, days in stage) for the pipeline's leads (None in bundles made before it)
+    stages: StageModel | None = None
 
     @property
     def p_land_source(self) -> str:

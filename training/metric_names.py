@@ -181,6 +181,36 @@ PATTERNS: Final[tuple[tuple[str, MetricName], ...]] = (
         ),
     ),
     (
+        r"propensity_calibration_cv_(brier|error)_(\w+)",
+        MetricName(
+            "校准方法比较：{1} 的 {0}",
+            "Calibrators compared: {0} of {1}",
+            "Out-of-fold Brier score or calibration error of one calibrator on the calibration "
+            "contacts (the rule picks the lowest Brier among those calibrated no worse than the "
+            "step isotonic one).",
+            False,
+        ),
+    ),
+    (
+        r"stage_p_land_(\w+)",
+        MetricName(
+            "阶段落地概率：{0}",
+            "P(land) at stage: {0}",
+            "Share of the pipeline's leads entering this stage that land (learned from its moves, "
+            "with the park YAML's prior where they are few).",
+            None,
+        ),
+    ),
+    (
+        r"stage_(\w+)",
+        MetricName(
+            "阶段概率的数据：{0}",
+            "Stage probabilities: {0}",
+            "Pipeline moves the P(land)-by-stage table was learned from.",
+            None,
+        ),
+    ),
+    (
         r"monitor_(\w+)",
         MetricName(
             "落地后实际税收：{0}",

@@ -33,7 +33,8 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from data import columns as C
 from data.corrections import LinkCorrection
-from data.reference import default_chains, default_parks
+from data.pipeline import OPEN_STAGES
+from data.reference import Park, default_chains, default_parks
 from data.settings import Settings
 from data.universe import load_universe, read_manifest, universe_as_of, with_members
 from features.build import (
@@ -51,6 +52,7 @@ from features.spec import (
 )
 from industry_graph.gaps import LeadValue, analyse_gaps
 from models import registry
+from models.calibration import calibration_error
 from models.estimators import (
     LOCAL,
     Fitter,
@@ -62,6 +64,7 @@ from models.estimators import (
 )
 from models.ranking import RELEVANCE, mean_ndcg, value_captured
 from models.scorer import LeadScorer
+from models.stages import StageModel, check_stage_events
 from training.charts import save_png
 from training.roster import MIN_ROSTER, fit_roster_propensity
 
@@ -93,13 +96,6 @@ def tax_metrics(y_true: np.ndarray, pred: pd.DataFrame, prefix: str) -> dict[str
         f"{prefix}p10_p90_coverage": float(np.mean(inside)),
         f"{prefix}n": float(keep.sum()),
     }
-
-
-def calibration_error(y: np.ndarray, p: np.ndarray, bins: int = 10) -> float:
-    """Expected calibration error over equal-frequency bins."""
-    order = np.argsort(p)
-    chunks = np.array_split(order, bins)
-    return float(sum(len(c) / len(p) * abs(y[c].mean() - p[c].mean()) for c in chunks if len(c)))
 
 
 @dataclass(frozen=True)
@@ -206,6 +202,8 @@ def train(
     outcomes: pd.DataFrame | None = None,
     joined: Mapping[str, date] | None = None,
     corrections: Sequence[LinkCorrection] = (),
+    stage_events: pd.DataFrame | None = None,
+    stage_as_of: date | None = None,
 ) -> TrainResult:
     """Train all models on a universe and log one MLflow run (see the module docstring).
 
@@ -215,6 +213,10 @@ def train(
     ``outcomes`` are outreach records from outside the universe's files — the service's
     pipeline (``api.crm.pipeline.pipeline_outcomes``) — learnt from with the imported history;
     ``joined`` firms (id → day) landed in the park through it and count as members (the roster).
+    ``stage_events`` are the pipeline's moves (``models.stages.STAGE_EVENT_COLUMNS``: the audit
+    trail's creation and stage rows) read on ``stage_as_of`` (default: the day of the latest
+    event); the run fits P(land | stage, days in stage) on them (the park YAML's prior without
+    them), logs its table and bundles it with the scorer.
 
     ``engine="dask"`` fits every booster with ``lightgbm.dask`` on ``scheduler`` (or a
     ``LocalCluster`` of ``workers``) and logs and registers exactly as the local engine does."""
@@ -232,6 +234,8 @@ def train(
                 outcomes=outcomes,
                 joined=joined,
                 corrections=corrections,
+                stage_events=stage_events,
+                stage_as_of=stage_as_of,
             )
     if engine != "local":
         raise ValueError(f"engine: must be local or dask (got {engine!r})")
@@ -245,6 +249,8 @@ def train(
         outcomes=outcomes,
         joined=joined,
         corrections=corrections,
+        stage_events=stage_events,
+        stage_as_of=stage_as_of,
     )
 
 
@@ -263,6 +269,40 @@ def training_outreach(
     )
 
 
+def fit_stages(
+    *,
+    park: Park,
+    stage_events: pd.DataFrame | None,
+    as_of: date | None,
+    fallback_as_of: date,
+) -> tuple[StageModel | None, dict[str, float], str]:
+    """P(land | stage, days in stage) of ``park`` (``models.stages``) fitted on the pipeline's
+    ``stage_events`` read on ``as_of`` (default: the day of the latest event, else
+    ``fallback_as_of``), its metrics (counts, each open stage's P(land) on entry) and a note;
+    ``None`` when the park YAML has no ``stage_probabilities``."""
+    if park.stage_probabilities is None:
+        return (
+            None,
+            {},
+            f"the park YAML of {park.id} has no stage_probabilities: no P(land) by stage",
+        )
+    checked = check_stage_events(stage_events) if stage_events is not None else None
+    if as_of is None:
+        as_of = (
+            checked["at"].max().date() if checked is not None and len(checked) else fallback_as_of
+        )
+    stages = StageModel.of_park(park).fit(checked, as_of=as_of)
+    metrics = dict(stages.counts_)
+    for stage in OPEN_STAGES:
+        metrics[f"stage_p_land_{stage}"] = stages.stage_p_land(stage=stage, days_in_stage=0)
+    note = (
+        f"P(land) by stage from {int(stages.counts_['stage_leads'])} pipeline leads "
+        f"({int(stages.counts_['stage_known_fates'])} stage episodes with a known fate) read on "
+        f"{as_of}: " + ", ".join(f"{s} {metrics[f'stage_p_land_{s}']:.2f}" for s in OPEN_STAGES)
+    )
+    return stages, metrics, note
+
+
 def _train(
     *,
     settings: Settings,
@@ -274,6 +314,8 @@ def _train(
     outcomes: pd.DataFrame | None = None,
     joined: Mapping[str, date] | None = None,
     corrections: Sequence[LinkCorrection] = (),
+    stage_events: pd.DataFrame | None = None,
+    stage_as_of: date | None = None,
 ) -> TrainResult:
     started = time.perf_counter()
     parks = default_parks()
@@ -345,6 +387,15 @@ def _train(
             X_contacts.loc[is_train, list(PROPENSITY_FEATURES)], y[is_train], fitter=fitter
         )
         p_test = propensity.predict_proba(X_contacts.loc[~is_train, list(PROPENSITY_FEATURES)])
+        choice = propensity.calibration_
+        for kind in choice.brier:  # the calibrators compared on the calibration rows, out of fold
+            metrics[f"propensity_calibration_cv_brier_{kind}"] = choice.brier[kind]
+            metrics[f"propensity_calibration_cv_error_{kind}"] = choice.error[kind]
+        notes.append(
+            f"P(land) calibrated by {choice.kind} (out of fold: Brier "
+            f"{choice.brier[choice.kind]:.4f}, calibration error {choice.error[choice.kind]:.4f}; "
+            f"step isotonic {choice.brier['step']:.4f}, {choice.error['step']:.4f})"
+        )
         y_test_p = y[~is_train]
         metrics |= {
             "propensity_auc": float(roc_auc_score(y_test_p, p_test)),
@@ -437,6 +488,18 @@ def _train(
                 csv_tables[f"roster_holdout_{result.level}.csv"] = result.places
             metrics |= {f"roster_weight_{k}": w for k, w in fit.propensity.weights.items()}
         scorer = make_scorer(propensity)
+    # P(land | stage, days in stage): the pipeline's moves, the park YAML's prior without them
+    stages, stage_metrics, stage_note = fit_stages(
+        park=park,
+        stage_events=stage_events,
+        as_of=stage_as_of,
+        fallback_as_of=universe_as_of(data_dir).date(),
+    )
+    metrics |= stage_metrics
+    notes.append(stage_note)
+    if stages is not None:
+        csv_tables["stage_probabilities.csv"] = stages.table_
+    scorer.stages = stages
     scorer.metrics = dict(metrics)
 
     version = None
@@ -449,6 +512,11 @@ def _train(
                 "seed": settings.seed,
                 "tax_n_estimators": tax_model.n_estimators,
                 "propensity": scorer.p_land_source,
+                "propensity_calibrator": (
+                    propensity.calibration_.kind
+                    if isinstance(propensity, LandingPropensityModel)
+                    else "none"
+                ),
                 "features": len(FEATURE_NAMES),
                 "holdout_quantile": HOLDOUT_QUANTILE,
                 "engine": engine,
