@@ -8,11 +8,12 @@ What it does, from the demo universe (as of the end of 2020) and the champion:
    (P(land), tax P10/P50/P90, model version), created and moved by the pipeline's own
    ``add_lead`` and ``apply_change`` (so the moves' rules and the audit are the API's).
 2. **The firms decide** by the generator's truth (``oracle.parquet``: each firm's real signing
-   probability for the park and track), not by the model: a firm that signs moves contacted →
-   negotiating → signed → landed → paying over the following months; one that does not is lost
-   with a reason. Leads whose next step would fall after the history's end stay open where they
-   are — the open pipeline the projections use. Every move is an audit event at its day (the
-   system's: no user).
+   probability for the park and track), not by the model, at the rates and durations of
+   ``data.demo.pipeline_rates``: a firm that signs moves contacted → negotiating → signed over
+   the following months and then lands (80 % of signers, the published 履约 rates) and pays, or
+   is lost; one that does not sign is lost with a reason. Leads whose next step would fall
+   after the history's end stay open where they are — the open pipeline the projections use.
+   Every move is an audit event at its day (the system's: no user).
 3. **The tax bureau reports** (``tax_records.csv``, for ``attract import table tax_records …
    --append``): 2021–2025 for the park's firms (their 2020 tax grown by their own growth rate,
    with noise) and, for each landed firm, every full year after its landing — its true tax
@@ -33,7 +34,8 @@ from api.crm.pipeline import Change, add_lead, apply_change
 from api.crm.tables import PipelineLead, session_scope
 from api.serving.state import ServiceState
 from data import columns as C
-from data.pipeline import LANDED_STAGES, LOST_REASONS
+from data.demo.pipeline_rates import draw_lead_path, landing_stream
+from data.pipeline import LANDED_STAGES, LOST
 
 FIRST_DAY = date(2021, 1, 4)
 LAST_CREATED = date(2025, 9, 30)
@@ -41,14 +43,6 @@ HISTORY_END = date(2025, 10, 31)
 YEARS = (2021, 2022, 2023, 2024, 2025)
 TAX_NOISE = 0.10  # log-sd of a firm's year-on-year tax around its growth path
 GROWTH = (-0.2, 0.3)  # a firm's yearly growth, its own rate held to a sustainable range
-# days each step of a signing firm takes (uniform between the two)
-SIGNING_STEPS = (
-    ("contacted", 7, 60),
-    ("negotiating", 20, 90),
-    ("signed", 20, 120),
-    ("landed", 30, 180),
-    ("paying", 60, 200),
-)
 
 
 @dataclass(frozen=True)
@@ -64,32 +58,6 @@ class PlanHistory:
 
 def _at(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 10, 0, tzinfo=UTC)
-
-
-def _path(rng: np.random.Generator, created: date, signs: bool) -> list[tuple[str, date]]:
-    """The stages a lead passes through after ``new`` and their days, up to the history's end."""
-    steps: list[tuple[str, date]] = []
-    day = created
-    if signs:
-        for stage, low, high in SIGNING_STEPS:
-            day = day + timedelta(days=int(rng.integers(low, high)))
-            if day > HISTORY_END:
-                break
-            steps.append((stage, day))
-        return steps
-    day = day + timedelta(days=int(rng.integers(7, 60)))
-    if day > HISTORY_END:
-        return steps
-    steps.append(("contacted", day))
-    if rng.random() < 0.4:
-        day = day + timedelta(days=int(rng.integers(20, 90)))
-        if day > HISTORY_END:
-            return steps
-        steps.append(("negotiating", day))
-    day = day + timedelta(days=int(rng.integers(30, 240)))
-    if day <= HISTORY_END:
-        steps.append(("lost", day))
-    return steps
 
 
 def simulate_plan_period(
@@ -112,6 +80,7 @@ def simulate_plan_period(
             "history is simulated into an empty pipeline only"
         )
     rng = np.random.default_rng(seed)
+    landing_rng = landing_stream(seed)
     truth = oracle[oracle[C.PARK_ID] == park]
     p_signs: dict[tuple[str, str], float] = {
         (str(e), str(t)): float(p)
@@ -130,7 +99,13 @@ def simulate_plan_period(
                 taken.add(eid)
                 p_sign = p_signs.get((eid, track), 0.0)
                 created = FIRST_DAY + timedelta(days=int(rng.integers(0, span)))
-                steps = _path(rng, created, bool(rng.random() < p_sign))
+                path = draw_lead_path(
+                    p_sign=p_sign,
+                    created=created,
+                    until=HISTORY_END,
+                    rng=rng,
+                    landing_rng=landing_rng,
+                )
                 lead = add_lead(
                     s,
                     None,
@@ -140,12 +115,8 @@ def simulate_plan_period(
                     snapshot=state.lead_scores(eid, track),
                     at=_at(created),
                 )
-                for stage, day in steps:
-                    reason = (
-                        LOST_REASONS[int(rng.integers(0, len(LOST_REASONS)))]
-                        if stage == "lost"
-                        else None
-                    )
+                for stage, day in path.steps:
+                    reason = path.lost_reason if stage == LOST else None
                     change = Change(version=lead.version, stage=stage, lost_reason=reason)
                     apply_change(s, lead, None, change, _at(day))
                     s.refresh(lead)
