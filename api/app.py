@@ -15,7 +15,7 @@ from sqlalchemy.orm import sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import web
-from api.crm.contacted import ContactedCache
+from api.crm.contacted import FirmsCache, RecentLeads
 from api.crm.migrate import schema_state, upgrade
 from api.crm.people import CallerCache
 from api.crm.tables import make_engine
@@ -115,7 +115,8 @@ def create_app(
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
     app.state.callers = CallerCache(app.state.sessions)
-    app.state.contacted = ContactedCache(app.state.sessions, settings.park)
+    app.state.contacted = FirmsCache(app.state.sessions, settings.park)
+    app.state.recent_leads = RecentLeads(app.state.sessions, settings.park)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

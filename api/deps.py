@@ -9,7 +9,7 @@ from fastapi import Depends, Header, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.crm.contacted import ContactedCache
+from api.crm.contacted import FirmsCache, RecentLeads
 from api.crm.people import Caller, CallerCache
 from api.errors import DatabaseBusy
 from api.schemas import Track
@@ -36,9 +36,9 @@ async def get_sessions(request: Request) -> sessionmaker[Session]:
     return factory
 
 
-async def get_contacted(request: Request) -> ContactedCache:
+async def get_contacted(request: Request) -> FirmsCache:
     """The firms contacted through the service (cached)."""
-    contacted: ContactedCache = request.app.state.contacted
+    contacted: FirmsCache = request.app.state.contacted
     return contacted
 
 
@@ -58,8 +58,17 @@ HolderDep = Annotated[StateHolder, Depends(get_holder)]
 StateDep = Annotated[ServiceState, Depends(get_state)]
 SessionsDep = Annotated[sessionmaker[Session], Depends(get_sessions)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
-ContactedDep = Annotated[ContactedCache, Depends(get_contacted)]
+ContactedDep = Annotated[FirmsCache, Depends(get_contacted)]
 CallersDep = Annotated[CallerCache, Depends(get_callers)]
+
+
+async def get_recent(request: Request) -> RecentLeads:
+    """The firms put on the pipeline lately (cached)."""
+    recent: RecentLeads = request.app.state.recent_leads
+    return recent
+
+
+RecentDep = Annotated[RecentLeads, Depends(get_recent)]
 
 
 async def current_key(

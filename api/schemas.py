@@ -182,6 +182,11 @@ class TrackStandingPublic(_Out):
     chain_value_wan_cny: float | None
     in_park_tax_share: float | None
     value_wan_cny: float | None
+    not_offered: str | None = Field(
+        default=None,
+        description="why the lead lists leave this candidate out (signed, open_in_pipeline, "
+        "declined_recently …), or null when they offer it",
+    )
     reasons: list[ReasonPublic]
 
 
@@ -472,9 +477,12 @@ class PipelineLeadPublic(_Out):
     stage_age_days: int
     contacted_on: date | None
     closed_on: date | None
-    p_land: float | None
+    p_land: float | None = Field(
+        description="P(land) at this stage and time in it (the stage model on the entry "
+        "P(land) in created_with)"
+    )
     value_wan_cny: float | None
-    expected_value_wan_cny: float | None
+    expected_value_wan_cny: float | None = Field(description="p_land × value_wan_cny")
     created_with: CreatedWithPublic
 
 

@@ -29,14 +29,14 @@ WorkersOption = Annotated[
 ]
 
 
-def _pipeline(park: str) -> tuple[pd.DataFrame | None, dict[str, date]]:
-    """The service pipeline's resolved leads of ``park`` as outreach records and the firms that
-    landed, or ``(None, [])`` (said on stderr) when the service database is not there or not at
-    this version's schema."""
+def _pipeline(park: str) -> tuple[pd.DataFrame | None, dict[str, date], pd.DataFrame | None]:
+    """The service pipeline's resolved leads of ``park`` as outreach records, the firms that
+    landed and the stage moves, or ``(None, {}, None)`` (said on stderr) when the service
+    database is not there or not at this version's schema."""
     from sqlalchemy.orm import sessionmaker
 
     from api.crm.migrate import schema_state
-    from api.crm.pipeline import pipeline_outcomes
+    from api.crm.pipeline import pipeline_outcomes, stage_events
     from api.crm.tables import landed_firms, make_engine
 
     settings = get_settings()
@@ -49,11 +49,12 @@ def _pipeline(park: str) -> tuple[pd.DataFrame | None, dict[str, date]]:
                     f"pipeline outcomes not read: service database {state.message}",
                     highlight=False,
                 )
-            return None, {}
+            return None, {}, None
         outcomes = pipeline_outcomes(sessionmaker(engine), park)
+        moves = stage_events(sessionmaker(engine), park)
     finally:
         engine.dispose()
-    return outcomes, landed_firms(settings.database, park)
+    return outcomes, landed_firms(settings.database, park), moves
 
 
 @app.command(epilog="Metrics the run logs (the model page shows them in words):\n\n" + glossary())
@@ -72,7 +73,7 @@ def train(
     try:
         if engine not in {"local", "dask"}:
             raise ValueError(f"--engine: must be local or dask (got {engine!r})")
-        outcomes, joined = _pipeline(park)
+        outcomes, joined, moves = _pipeline(park)
         result = run_training(
             settings=settings,
             data_dir=data_folder(data),
@@ -82,6 +83,7 @@ def train(
             workers=workers,
             outcomes=outcomes,
             joined=joined,
+            stage_events=moves,
         )
     except (DataFileError, ValueError) as exc:
         raise fail(str(exc)) from exc

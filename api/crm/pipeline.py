@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any, cast
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import CursorResult, func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -447,12 +448,35 @@ def _usernames(s: Session, ids: set[int]) -> dict[int, str]:
     return {int(uid): str(name) for uid, name in rows}
 
 
+def _stage_p_lands(
+    served: Served, leads: Sequence[PipelineLead], today: date
+) -> list[float | None]:
+    """Each lead's P(land) at its stage and time there (the stage model on its entry P(land))."""
+    if not leads:
+        return []
+    frame = pd.DataFrame(
+        {
+            "stage": [lead.stage for lead in leads],
+            "days_in_stage": [
+                max(0, (today - _aware(lead.stage_since).date()).days) for lead in leads
+            ],
+            "entry_p_land": [lead.p_land for lead in leads],
+            "track": [lead.track for lead in leads],
+        }
+    )
+    found = served.stage_p_land(frame)
+    return [None if np.isnan(p) else float(p) for p in found]
+
+
 def _lead_dict(
-    served: Served, lead: PipelineLead, owners: dict[int, str], today: date
+    served: Served,
+    lead: PipelineLead,
+    owners: dict[int, str],
+    today: date,
+    p_land: float | None,
 ) -> dict[str, Any]:
     current = served.lead_scores(lead.enterprise_id, lead.track)
     name = served.firm_name(lead.enterprise_id, lead.track)
-    p_land = current.get("p_land", lead.p_land)
     value = current.get("value_wan_cny", lead.value_wan_cny)
     return {
         "id": lead.id,
@@ -496,7 +520,8 @@ def get_lead(served: Served, factory: sessionmaker[Session], lead_id: int) -> di
         if lead is None or lead.park_id != served.park_id:
             raise NotFound(f"id: no pipeline lead {lead_id}")
         owners = _usernames(s, {lead.owner_id} if lead.owner_id else set())
-        return _lead_dict(served, lead, owners, date.today())
+        today = date.today()
+        return _lead_dict(served, lead, owners, today, _stage_p_lands(served, [lead], today)[0])
 
 
 @dataclass(frozen=True)
@@ -547,7 +572,11 @@ def list_leads(
         leads = s.scalars(ordered.limit(limit).offset(offset)).all()
         owners = _usernames(s, {lead.owner_id for lead in leads if lead.owner_id})
         today = date.today()
-        items = [_lead_dict(served, lead, owners, today) for lead in leads]
+        p_lands = _stage_p_lands(served, leads, today)
+        items = [
+            _lead_dict(served, lead, owners, today, p)
+            for lead, p in zip(leads, p_lands, strict=True)
+        ]
     return {"items": items, "total": int(total), "limit": limit, "offset": offset}
 
 
@@ -673,6 +702,41 @@ def pipeline_outcomes(factory: sessionmaker[Session], park: str) -> pd.DataFrame
         C.NOTE,
     ]
     return pd.DataFrame(records, columns=columns)
+
+
+STAGE_EVENT_COLUMNS = ("lead_id", C.TRACK, "at", "from_stage", "to_stage")
+
+
+def stage_events(factory: sessionmaker[Session], park: str) -> pd.DataFrame:
+    """The park's stage moves from the audit trail, for ``models.stages``: a lead's creation
+    (its entry at ``new``, or at an outcome's stage), every stage change and every outreach
+    event, oldest first, with the lead's track."""
+    with session_scope(factory) as s:
+        rows = s.execute(
+            select(
+                PipelineEvent.lead_id,
+                PipelineLead.track,
+                PipelineEvent.at,
+                PipelineEvent.field,
+                PipelineEvent.from_value,
+                PipelineEvent.to_value,
+            )
+            .join(PipelineLead, PipelineLead.id == PipelineEvent.lead_id)
+            .where(
+                PipelineLead.park_id == park,
+                PipelineEvent.field.in_(("created", "stage", "outreach")),
+            )
+            .order_by(PipelineEvent.at, PipelineEvent.id)
+        ).all()
+    frame = pd.DataFrame(
+        [
+            (lead, track, _aware(at), None if field == "created" else old, new)
+            for lead, track, at, field, old, new in rows
+        ],
+        columns=list(STAGE_EVENT_COLUMNS),
+    )
+    # an outreach that left the lead where it was is no move
+    return frame[frame["from_stage"] != frame["to_stage"]].reset_index(drop=True)
 
 
 def owners_of(factory: sessionmaker[Session]) -> Sequence[str]:

@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+import numpy as np
+import pandas as pd
+
 from data.reference import Park
 
 
@@ -24,6 +27,11 @@ class Served(Protocol):
 
     def firm_name(self, enterprise_id: str, track: str) -> str:
         """The firm's name (its id when unknown)."""
+
+    def stage_p_land(self, leads: pd.DataFrame) -> np.ndarray:
+        """P(land) of pipeline leads at their stage (columns ``stage``, ``days_in_stage``,
+        ``entry_p_land``, ``track``; ``models.stages``), their entry P(land) where no stage
+        model is served."""
 
     def lead_scores(self, enterprise_id: str, track: str) -> dict[str, Any]:
         """The firm's lead scores on a track now, keyed as ``api.crm.pipeline.SNAPSHOT_FIELDS``

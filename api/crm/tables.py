@@ -17,6 +17,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
+import pandas as pd
 from sqlalchemy import (
     Boolean,
     Date,
@@ -326,6 +327,30 @@ def landed_leads(s: Session, park: str) -> list[dict[str, Any]]:
         }
         for lead, at in s.execute(query).all()
     ]
+
+
+def pipeline_states(url: str, park: str) -> pd.DataFrame:
+    """Every lead of the park's pipeline as (enterprise_id, track, stage, stage_since,
+    lost_reason), for ``models.exclusions.not_leads``; empty when the database has no pipeline
+    yet or cannot be read."""
+    columns = ["enterprise_id", "track", "stage", "stage_since", "lost_reason"]
+    engine = make_engine(url)
+    try:
+        with Session(engine) as s:
+            rows = s.execute(
+                select(
+                    PipelineLead.enterprise_id,
+                    PipelineLead.track,
+                    PipelineLead.stage,
+                    PipelineLead.stage_since,
+                    PipelineLead.lost_reason,
+                ).where(PipelineLead.park_id == park)
+            ).all()
+        return pd.DataFrame(rows, columns=columns)
+    except (OperationalError, ProgrammingError):
+        return pd.DataFrame(columns=columns)
+    finally:
+        engine.dispose()
 
 
 def landed_firms(url: str, park: str) -> dict[str, date]:

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api.deps import ContactedDep, OfficerDep, ServingDep, TrackDep
-from api.schemas import LeadsPublic, ScoreRequest, ScoresPublic
+from api.deps import ContactedDep, OfficerDep, RecentDep, ServingDep, TrackDep
+from api.schemas import LeadsPublic, OneOf, ScoreRequest, ScoresPublic
 from api.serving.export import export_response
 from api.serving.lead_table import LeadFilters
 from api.serving.leads import (
@@ -20,6 +20,7 @@ from api.serving.leads import (
     score_firms,
     select_leads,
 )
+from api.serving.offered import INCLUDABLE
 
 router = APIRouter(tags=["leads"])
 
@@ -31,6 +32,15 @@ MinP = Annotated[float | None, Query(ge=0, le=1, description="minimum P(land)")]
 Q = Annotated[str | None, Query(max_length=100, description="name contains")]
 
 
+Include = Annotated[
+    list[Annotated[str, OneOf(INCLUDABLE)]] | None,
+    Query(
+        description="groups a list leaves out by default to bring back: firms already signed, "
+        "open in the pipeline, or that declined within the park's cool-off"
+    ),
+]
+
+
 async def lead_filters(
     chain: Chain = None,
     link: Link = None,
@@ -40,6 +50,7 @@ async def lead_filters(
     min_probability: MinP = None,
     exclude_contacted: bool = False,
     q: Q = None,
+    include: Include = None,
 ) -> LeadFilters:
     """The lead-list filters, shared by the list and its export."""
     return LeadFilters(
@@ -51,6 +62,7 @@ async def lead_filters(
         min_probability=min_probability,
         exclude_contacted=exclude_contacted,
         q=q,
+        include=tuple(include or ()),
     )
 
 
@@ -61,6 +73,7 @@ FiltersDep = Annotated[LeadFilters, Depends(lead_filters)]
 async def get_leads(
     state: ServingDep,
     recorded: ContactedDep,
+    recent: RecentDep,
     _key: OfficerDep,
     track: TrackDep,
     filters: FiltersDep,
@@ -70,7 +83,13 @@ async def get_leads(
     """A page of the track's leads, best first, with reasons; ties are broken by enterprise id."""
     # in-memory numpy work runs on the event loop (no thread hop); the database only in a thread
     contacted = await run_in_threadpool(recorded.get) if filters.exclude_contacted else ()
-    positions = select_leads(state, track=track, filters=filters, contacted=contacted)
+    positions = select_leads(
+        state,
+        track=track,
+        filters=filters,
+        contacted=contacted,
+        recent=recent.since(state.started_at),
+    )
     if state.leads[track].missing_reasons(
         positions[offset : offset + limit]
     ):  # slow path: off the loop
@@ -94,6 +113,7 @@ async def get_leads(
 def export_leads(
     state: ServingDep,
     recorded: ContactedDep,
+    recent: RecentDep,
     _key: OfficerDep,
     track: TrackDep,
     filters: FiltersDep,
@@ -104,7 +124,13 @@ def export_leads(
     ``lang``, formatted, with a sheet saying what was exported); first 10,000 rows; cells are
     safe to open in Excel."""
     contacted = recorded.get() if filters.exclude_contacted else ()
-    rows, total = export_rows(state, track=track, filters=filters, contacted=contacted)
+    rows, total = export_rows(
+        state,
+        track=track,
+        filters=filters,
+        contacted=contacted,
+        recent=recent.since(state.started_at),
+    )
     response = export_response(
         rows,
         EXPORT_COLUMNS,

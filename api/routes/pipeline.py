@@ -10,7 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from api.crm import pipeline as service
 from api.crm.pipeline import UNSET, Change, PipelineQuery
-from api.deps import GraphDep, OfficerDep, SessionsDep, WriterDep
+from api.deps import GraphDep, OfficerDep, RecentDep, SessionsDep, WriterDep
 from api.schemas import (
     PipelineEventPublic,
     PipelineIn,
@@ -72,10 +72,15 @@ async def get_pipeline(
     responses={404: {"description": "unknown enterprise"}, **CONFLICT, **FORBIDDEN},
 )
 async def post_pipeline(
-    payload: PipelineIn, state: GraphDep, sessions: SessionsDep, caller: WriterDep
+    payload: PipelineIn,
+    state: GraphDep,
+    sessions: SessionsDep,
+    recent: RecentDep,
+    caller: WriterDep,
 ) -> dict[str, object]:
-    """Put a firm on a track's pipeline at stage `new`, with the scores it has now."""
-    return await run_in_threadpool(
+    """Put a firm on a track's pipeline at stage `new`, with the scores it has now (the lead
+    lists stop offering it)."""
+    created = await run_in_threadpool(
         lambda: service.create_lead(
             state,
             sessions,
@@ -87,6 +92,8 @@ async def post_pipeline(
             note=payload.note,
         )
     )
+    recent.add(payload.enterprise_id)
+    return created
 
 
 @router.get("/pipeline/{lead_id}", response_model=PipelineLeadPublic)

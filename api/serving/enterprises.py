@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
@@ -10,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from api.errors import NotFound
 from api.jsonable import clean
 from api.serving.leads import public_reasons
+from api.serving.offered import REASON_LABELS
 from api.serving.outreach import outreach_for
 from api.serving.state import ServiceState
 from data import columns as C
@@ -33,13 +36,16 @@ def _profile_scores(
         pos = table.position_of(enterprise_id) if table is not None else None
         if table is not None and pos is not None:
             lead = table.rows(np.array([pos]))[0]
+            why = state.not_offered.why(enterprise_id, track)
+            held_back = [] if why is None else [_not_offered_reason(*why)]
             out.append(
                 {
                     "track": track,
                     "eligible": True,
                     "overall_rank": lead["overall_rank"],
                     **{k: lead[k] for k in SCORE_FIELDS},
-                    "reasons": public_reasons(lead["reasons"]),  # type: ignore[arg-type]
+                    "not_offered": None if why is None else why[0],
+                    "reasons": held_back + public_reasons(lead["reasons"]),  # type: ignore[arg-type]
                 }
             )
             continue
@@ -57,10 +63,24 @@ def _profile_scores(
                 "eligible": False,
                 "overall_rank": None,
                 **dict.fromkeys(SCORE_FIELDS),
+                "not_offered": None,
                 "reasons": [{"kind": "eligibility", "text_zh": zh, "text_en": en, "effect": None}],
             }
         )
     return out
+
+
+def _not_offered_reason(reason: str, since: date | None) -> dict[str, str | None]:
+    """Why the lists leave a candidate out: won, worked or declined lately (``serving.offered``)."""
+    zh, en = REASON_LABELS[reason]
+    day = f"（{since.isoformat()} 起）" if since else ""
+    day_en = f" (since {since.isoformat()})" if since else ""
+    return {
+        "kind": "not_offered",
+        "text_zh": f"不在招商名单中：{zh}{day}",
+        "text_en": f"not offered in the lead list: {en}{day_en}",
+        "effect": None,
+    }
 
 
 def link_evidence(state: ServiceState, own_links: pd.DataFrame) -> list[dict[str, object]]:

@@ -47,7 +47,8 @@ def pipeline_marker(factory: sessionmaker[Session], park: str) -> tuple[object, 
 
 
 def open_leads(state: ServiceState, factory: sessionmaker[Session]) -> pd.DataFrame:
-    """The park's open leads (new … signed) with their firm's name and stored scores."""
+    """The park's open leads (new … signed) with their firm's name, their stored tax P50 and
+    their P(land) at their stage and time there (the stage model on their entry P(land))."""
     assert state.park is not None
     with session_scope(factory) as s:
         rows = s.execute(
@@ -58,11 +59,24 @@ def open_leads(state: ServiceState, factory: sessionmaker[Session]) -> pd.DataFr
                 PipelineLead.stage,
                 PipelineLead.p_land,
                 PipelineLead.tax_p50_wan_cny,
+                PipelineLead.stage_since,
             ).where(PipelineLead.park_id == state.park.id, PipelineLead.stage.in_(OPEN_STAGES))
         ).all()
     frame = pd.DataFrame(
-        rows, columns=["lead_id", C.ENTERPRISE_ID, C.TRACK, "stage", "p_land", "tax_p50_wan_cny"]
+        rows,
+        columns=[
+            "lead_id",
+            C.ENTERPRISE_ID,
+            C.TRACK,
+            "stage",
+            "entry_p_land",
+            "tax_p50_wan_cny",
+            "stage_since",
+        ],
     )
+    since = pd.to_datetime(frame["stage_since"], utc=True)
+    frame["days_in_stage"] = (pd.Timestamp.now(tz="UTC") - since).dt.days.clip(lower=0)
+    frame["p_land"] = state.stage_p_land(frame)
     names = state.tables["enterprises"].set_index(C.ENTERPRISE_ID)[C.NAME]
     frame[C.NAME] = frame[C.ENTERPRISE_ID].map(names).fillna(frame[C.ENTERPRISE_ID])
     return frame[list(OPEN_LEAD_COLUMNS)]

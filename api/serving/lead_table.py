@@ -30,6 +30,7 @@ class LeadFilters:
     min_probability: float | None = None
     exclude_contacted: bool = False
     q: str | None = None
+    include: tuple[str, ...] = ()  # groups not offered by default that the list brings back
 
 
 class LeadTable:
@@ -148,10 +149,16 @@ class LeadTable:
                 self._contacted = (contacted, n, rows)
             return rows
 
-    def mask(self, filters: LeadFilters, contacted: Sequence[str] = ()) -> np.ndarray:
+    def mask(
+        self,
+        filters: LeadFilters,
+        contacted: Sequence[str] = (),
+        offered: np.ndarray | None = None,
+    ) -> np.ndarray:
         """Row positions (rank order) that pass the filters; ``exclude_contacted`` drops the
-        firms of the imported outreach history and those in ``contacted``."""
-        keep = np.ones(len(self.ids), dtype=bool)
+        firms of the imported outreach history and those in ``contacted``; ``offered`` (a row
+        mask, ``api.serving.offered``) drops the firms the park can no longer win."""
+        keep = np.ones(len(self.ids), dtype=bool) if offered is None else offered.copy()
         if filters.chain is not None:
             keep &= self._mask_of("chain", filters.chain)
         if filters.link is not None:

@@ -51,10 +51,19 @@ def lead_items(
 
 
 def select_leads(
-    state: ServiceState, *, track: str, filters: LeadFilters, contacted: Sequence[str]
+    state: ServiceState,
+    *,
+    track: str,
+    filters: LeadFilters,
+    contacted: Sequence[str],
+    recent: Sequence[str] = (),
 ) -> np.ndarray:
-    """Row positions of a track's leads that pass the filters (numpy only, fast)."""
-    return state.leads[track].mask(filters, contacted)
+    """Row positions of a track's leads that pass the filters (numpy only, fast): firms the
+    park can no longer win are left out unless ``filters.include`` brings their group back, and
+    so are the firms put on the pipeline since the load (``recent``)."""
+    table = state.leads[track]
+    offered = state.not_offered.keep(track, table, include=filters.include, recent=recent)
+    return table.mask(filters, contacted, offered)
 
 
 def page_of(
@@ -81,9 +90,12 @@ def leads_page(
     limit: int,
     offset: int,
     contacted: Sequence[str],
+    recent: Sequence[str] = (),
 ) -> dict[str, object]:
     """One page of a track's filtered lead list."""
-    positions = select_leads(state, track=track, filters=filters, contacted=contacted)
+    positions = select_leads(
+        state, track=track, filters=filters, contacted=contacted, recent=recent
+    )
     return page_of(state, track=track, positions=positions, limit=limit, offset=offset)
 
 
@@ -106,11 +118,18 @@ EXPORT_COLUMNS = (
 
 
 def export_rows(
-    state: ServiceState, *, track: str, filters: LeadFilters, contacted: Sequence[str]
+    state: ServiceState,
+    *,
+    track: str,
+    filters: LeadFilters,
+    contacted: Sequence[str],
+    recent: Sequence[str] = (),
 ) -> tuple[list[dict[str, object]], int]:
     """Every lead of the filter (up to ``EXPORT_MAX_ROWS``) flattened for a spreadsheet, and the total."""
     table = state.leads[track]
-    positions = table.mask(filters, contacted)
+    positions = select_leads(
+        state, track=track, filters=filters, contacted=contacted, recent=recent
+    )
     rows = []
     for item in lead_items(table, positions[:EXPORT_MAX_ROWS], first_rank=1):
         reasons: list[dict[str, str]] = item.pop("reasons")  # type: ignore[assignment]

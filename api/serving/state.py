@@ -24,8 +24,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from api.crm.tables import landed_firms
+from api.crm.tables import landed_firms, pipeline_states
 from api.serving.lead_table import LeadTable, unique_position
+from api.serving.offered import NotOffered
 from data import columns as C
 from data.loaders import DataFileError
 from data.reference import Chain, Park, ReferenceDataError, default_chains, default_parks
@@ -33,6 +34,7 @@ from data.settings import Settings
 from data.universe import load_universe, read_manifest, universe_as_of, with_members
 from features.build import FeatureContext, feature_context, latest_tax_history
 from features.similarity import Lookalikes, firm_vectors
+from models import exclusions
 from models.registry import LoadedScorer, load_scorer
 
 COMPONENTS = ("data", "graph", "model")
@@ -79,6 +81,8 @@ class ServiceState:
         default_factory=lambda: RowIndex.of(pd.Series([], dtype=object))
     )
     as_of: pd.Timestamp | None = None
+    not_offered: NotOffered = field(default_factory=NotOffered)
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, "not loaded"))
     loaded_at: str = ""
     load_seconds: float = 0.0
@@ -146,6 +150,16 @@ class ServiceState:
             "model_version": table.model_version,
         }
 
+    def stage_p_land(self, leads: pd.DataFrame) -> np.ndarray:
+        """P(land) of pipeline leads at their stage and time there (``models.stages``, fitted
+        by the champion's training run on the pipeline's moves), their entry P(land) where the
+        champion has no stage model."""
+        entry = pd.to_numeric(leads["entry_p_land"], errors="coerce").to_numpy(dtype=float)
+        stages = self.model.scorer.stages if self.model is not None else None
+        if stages is None or not len(leads):
+            return entry
+        return stages.predict(leads)
+
     def row_of(self, enterprise_id: str) -> int | None:
         """The row of a firm in ``enterprises``, or ``None`` for an unknown id."""
         return unique_position(self.enterprise_index, enterprise_id)
@@ -175,7 +189,7 @@ class ServiceState:
 def load_state(settings: Settings) -> ServiceState:
     """Load data, graph and model; each failure is recorded, never raised."""
     started = time.perf_counter()
-    state = ServiceState(settings=settings)
+    state = ServiceState(settings=settings, started_at=datetime.now(UTC))
     try:
         parks = default_parks()
         state.chains = default_chains()
@@ -246,6 +260,14 @@ def load_state(settings: Settings) -> ServiceState:
             )
             for track in state.park.tracks
         }
+        not_leads = exclusions.not_leads(
+            park=state.park,
+            park_roster=state.tables["park_roster"],
+            outreach=state.tables["outreach"],
+            pipeline=pipeline_states(settings.database, settings.park),
+            today=state.started_at.date(),
+        )
+        state.not_offered = NotOffered.of(not_leads, state.leads)
         state.status["model"] = "ready"
     except LookupError as exc:
         state.status["model"] = f"not loaded: {_reason(exc)}"

@@ -12,14 +12,15 @@ from fastapi import APIRouter, Depends, Form, Query
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from api.crm.contacted import ContactedCache
+from api.crm.contacted import FirmsCache
 from api.crm.outreach import create_outreach
-from api.deps import ContactedDep
+from api.deps import ContactedDep, RecentDep
 from api.errors import InvalidInput, NotFound
 from api.schemas import OutreachIn
 from api.serving.export import export_response
 from api.serving.lead_table import LeadFilters
 from api.serving.leads import EXPORT_COLUMNS, export_about, export_rows, leads_page
+from api.serving.offered import INCLUDABLE
 from api.serving.state import ServiceState
 from api.web.common import ServingPage, SignedInPage
 from data.reference import track_error
@@ -44,8 +45,10 @@ def page_filters(
     min_probability: str | None = None,
     exclude_contacted: bool = False,
     q: Annotated[str | None, Query(max_length=100)] = None,
+    include: Annotated[list[str] | None, Query(max_length=40)] = None,
 ) -> LeadFilters:
-    """The filter form's fields (empty means no filter; an unreadable number is ignored)."""
+    """The filter form's fields (empty means no filter; an unreadable number is ignored, an
+    unknown group to bring back too)."""
     return LeadFilters(
         chain=chain or None,
         link=link or None,
@@ -55,6 +58,7 @@ def page_filters(
         min_probability=_opt_float(min_probability),
         exclude_contacted=exclude_contacted,
         q=q or None,
+        include=tuple(g for g in INCLUDABLE if g in (include or ())),
     )
 
 
@@ -73,7 +77,7 @@ def shown_track(state: ServiceState, track: str | None) -> str:
     return track
 
 
-def _contacted(recorded: ContactedCache, filters: LeadFilters) -> Sequence[str]:
+def _contacted(recorded: FirmsCache, filters: LeadFilters) -> Sequence[str]:
     return recorded.get() if filters.exclude_contacted else ()
 
 
@@ -82,6 +86,7 @@ def leads(
     page: ServingPage,
     filters: PageFilters,
     recorded: ContactedDep,
+    recent: RecentDep,
     track: Annotated[str | None, Query(max_length=40)] = None,
     page_number: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1,
     saved: str | None = None,
@@ -96,6 +101,7 @@ def leads(
         limit=PER_PAGE,
         offset=(page_number - 1) * PER_PAGE,
         contacted=_contacted(recorded, filters),
+        recent=recent.since(state.started_at),
     )
     chain_links = [
         (lnk.id, lnk.name_zh if page.lang == "zh" else lnk.name_en)
@@ -118,6 +124,8 @@ def leads(
         saved=saved,
         today=date.today().isoformat(),
         pages=max(1, -(-int(str(result["total"])) // PER_PAGE)),
+        filters=filters,
+        includable=INCLUDABLE,
     )
 
 
@@ -126,6 +134,7 @@ def export(
     page: ServingPage,
     filters: PageFilters,
     recorded: ContactedDep,
+    recent: RecentDep,
     track: Annotated[str, Query(max_length=40)],
     format: Annotated[str, Query(pattern="^(csv|xlsx)$")] = "xlsx",
 ) -> Response:
@@ -133,7 +142,11 @@ def export(
     state = page.state
     track = shown_track(state, track)
     rows, total = export_rows(
-        state, track=track, filters=filters, contacted=_contacted(recorded, filters)
+        state,
+        track=track,
+        filters=filters,
+        contacted=_contacted(recorded, filters),
+        recent=recent.since(state.started_at),
     )
     return export_response(
         rows,

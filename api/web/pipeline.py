@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from api.crm import pipeline as service
 from api.crm.pipeline import UNSET, Change, PipelineQuery
+from api.deps import RecentDep
 from api.errors import Conflict, InvalidInput
 from api.serving.export import export_response
 from api.web.common import GraphPage, Page, gate
@@ -85,6 +86,7 @@ def my_leads(
 @router.post("/pipeline/add", response_model=None)
 def add_lead(
     page: GraphPage,
+    recent: RecentDep,
     enterprise_id: Annotated[str, Form(max_length=64)],
     track: Annotated[str, Form(max_length=40)],
     back: Annotated[str, Form(max_length=2000)] = "/pipeline",
@@ -94,6 +96,7 @@ def add_lead(
         service.create_lead(
             page.state, page.sessions, page.me, enterprise_id=enterprise_id, track=track
         )
+        recent.add(enterprise_id)
     return page.redirect(back, default="/pipeline", saved=enterprise_id)
 
 

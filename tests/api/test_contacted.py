@@ -8,7 +8,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import sessionmaker
 
-from api.crm.contacted import ContactedCache
+from api.crm.contacted import FirmsCache
 from api.crm.migrate import open_database
 from api.crm.tables import OutreachRecord, session_scope
 
@@ -16,7 +16,7 @@ from api.crm.tables import OutreachRecord, session_scope
 def test_contacted_cache(tmp_path: Path) -> None:
     engine = open_database(f"sqlite:///{tmp_path / 'service.db'}")
     sessions = sessionmaker(engine, expire_on_commit=False)
-    cache = ContactedCache(sessions, "shibei", ttl=0.3)
+    cache = FirmsCache(sessions, "shibei", ttl=0.3)
     assert list(cache.get()) == []
 
     def record(eid: str, park: str = "shibei") -> None:  # as another worker would write it
