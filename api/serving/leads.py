@@ -262,10 +262,13 @@ def export_about(
 ) -> dict[str, object]:
     """What a lead export holds, for the sheet that says so: track, filters, model, snapshot."""
     table = state.leads[track]
-    shown = {k: v for k, v in vars(filters).items() if v not in (None, False, "")}
+    shown = {k: v for k, v in vars(filters).items() if v not in (None, False, "", ())}
     return {
         "track": track,
-        "filters": ", ".join(f"{k}={v}" for k, v in shown.items()) or "—",
+        "filters": ", ".join(
+            f"{k}={'+'.join(v) if isinstance(v, tuple) else v}" for k, v in shown.items()
+        )
+        or "—",
         "matching leads": total,
         "model_version": table.model_version,
         "p_land_source": table.p_land_source,

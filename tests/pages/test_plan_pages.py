@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from data.reference import default_parks
 from tests.conftest import Trained
 from tests.pages.test_browser import CHROMIUM, DRIVER, _shot, _sign_in, chromium
 from tests.served import home_with_models, make_user, serve_env, serving
@@ -28,6 +29,9 @@ class PlanSite:
     base: str
     history: str
     monitor: str
+
+
+SHIBEI = default_parks()["shibei"]
 
 
 def _run(env: dict[str, str], *args: str) -> str:
@@ -79,13 +83,14 @@ def test_kpi_coverage_and_model_pages(plan_site: PlanSite) -> None:
 
         d.get(f"{plan_site.base}/kpis?lang=zh")  # type: ignore[attr-defined]
         rows = d.find_elements(By.CSS_SELECTOR, "#kpi-table tr[id^=kpi-]")  # type: ignore[attr-defined]
-        assert len(rows) == 9
+        assert [r.get_attribute("id") for r in rows] == [f"kpi-{k.id}" for k in SHIBEI.kpi_targets]
         new_hq = d.find_element(By.ID, "kpi-new_hq").text  # type: ignore[attr-defined]
         assert "新增跨国公司地区总部" in new_hq and "15" in new_hq
         listings = d.find_element(By.ID, "kpi-new_listings").text  # type: ignore[attr-defined]
         assert "无数据" in listings and "IPO" in listings  # says why, not 0
         charts = d.find_elements(By.CSS_SELECTOR, ".kpi-card .chart svg")  # type: ignore[attr-defined]
-        assert len(charts) == 7  # every measured KPI has its chart
+        measured = [k for k in SHIBEI.kpi_targets if k.measure is not None]
+        assert len(charts) == len(measured)  # every measured KPI has its chart
         _shot(d, "13-kpis")
         d.execute_script("document.querySelector('.kpi-card').scrollIntoView()")  # type: ignore[attr-defined]
         _shot(d, "13b-kpi-charts")
@@ -125,7 +130,10 @@ def test_the_kpi_export_is_a_workbook_an_officer_can_hand_on(plan_site: PlanSite
         book = load_workbook(io.BytesIO(r.content))
         sheet = book.worksheets[0]
         assert [c.value for c in sheet[1]][:2] == ["指标代码", "指标"]
-        assert sheet.max_row == 10 and sheet.freeze_panes == "A2" and book.sheetnames[1] == "说明"
+        assert [r[0] for r in sheet.iter_rows(min_row=2, values_only=True)] == [
+            k.id for k in SHIBEI.kpi_targets
+        ]
+        assert sheet.freeze_panes == "A2" and book.sheetnames[1] == "说明"
         assert (
             client.get("/kpis/export", params={"format": "pdf"}, cookies=cookies).status_code == 422
         )
