@@ -52,18 +52,19 @@ postgres:
 	fi
 
 ## test: lint (ruff), types (mypy --strict) and the test suite (pytest), browser tests included;
-## the API, pipeline and reliability tests run on SQLite and on a PostgreSQL server they start
+## the API, pipeline and reliability tests run on SQLite and on a PostgreSQL server they start;
+## two pytest-xdist workers (the machines have two cores; each worker builds its own fixtures)
 test: install browser postgres
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 ## test-fast: the edit–test loop: lint and the tests that need neither the trained demo, the
 ## 200 k demo, PostgreSQL, a browser nor ../shared/data (markers slow, browser, shared_data)
 test-fast: install
 	$(BIN)/ruff check .
-	$(BIN)/pytest -m "not slow and not browser and not shared_data"
+	$(BIN)/pytest -n 2 -m "not slow and not browser and not shared_data"
 
 lint: install
 	$(BIN)/ruff check .

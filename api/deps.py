@@ -14,6 +14,7 @@ from api.crm.people import Caller, CallerCache
 from api.errors import DatabaseBusy
 from api.schemas import Track
 from api.serving.state import ServiceState, StateHolder
+from data.pipeline import ROLES, WRITERS
 from data.reference import default_parks, track_error
 from data.settings import Settings
 
@@ -111,11 +112,11 @@ def require_role(*roles: str) -> Callable[[Caller], Awaitable[Caller]]:
 
 
 # every role reads and records outreach; analysts and admins run models; admins manage people
-OfficerDep = Annotated[Caller, Depends(require_role("officer", "lead", "analyst", "admin"))]
+OfficerDep = Annotated[Caller, Depends(require_role(*ROLES))]
 AnalystDep = Annotated[Caller, Depends(require_role("analyst", "admin"))]
 AdminDep = Annotated[Caller, Depends(require_role("admin"))]
 # the pipeline is worked by officers, their team lead and admins (analysts read it)
-WriterDep = Annotated[Caller, Depends(require_role("officer", "lead", "admin"))]
+WriterDep = Annotated[Caller, Depends(require_role(*WRITERS))]
 
 
 def needs(*components: str) -> Callable[..., Awaitable[ServiceState]]:
