@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -205,10 +205,15 @@ def rank_leads(
     model_version: str,
     snapshot_id: str,
     as_of: pd.Timestamp,
+    excluded: Collection[str] = frozenset(),
 ) -> pd.DataFrame:
-    """The top ``top`` leads of a track with scores, tax range, reasons and provenance."""
+    """The top ``top`` leads of a track with scores, tax range, reasons and provenance, leaving
+    out the firms of ``excluded`` (``models.exclusions.excluded_ids``: those the park can no
+    longer win)."""
     cands = score_tables(scorer=scorer, fc=fc, tables=tables, track=track, as_of=as_of)
-    head = cands.firms.head(top)
+    offered = ~cands.firms[C.ENTERPRISE_ID].astype(str).isin(excluded).to_numpy()
+    rows = np.flatnonzero(offered)[:top]  # positions in the ranking, best first
+    head = cands.firms.iloc[rows]
     out = pd.DataFrame(
         {
             "rank": np.arange(1, len(head) + 1),
@@ -229,8 +234,8 @@ def rank_leads(
         out[C.ENTERPRISE_ID].map(firm_links).map(lambda v: v if isinstance(v, list) else [])
     )
     for col in SCORE_FIELDS:
-        out[col] = cands.scores[col].head(top).to_numpy()
-    reasons = cands.reasons(np.arange(len(head)))
+        out[col] = cands.scores[col].to_numpy()[rows]
+    reasons = cands.reasons(rows)
     out["reasons"] = pd.Series([f for _, f in reasons], index=out.index, dtype=object)
     out["chain_reasons"] = pd.Series([c for c, _ in reasons], index=out.index, dtype=object)
     out["p_land_source"] = scorer.p_land_source

@@ -121,10 +121,23 @@ def leads(
     data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
     top: Annotated[int, typer.Option(help="How many leads (1-10,000).")] = 20,
     format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Bring back a group the list leaves out: signed, open_in_pipeline or "
+            "declined_recently (repeatable)."
+        ),
+    ] = None,
 ) -> None:
-    """Rank candidates for a track with the champion model, with reasons."""
+    """Rank candidates for a track with the champion model, with reasons; firms the park can no
+    longer win (signed, landed or paying, open in the pipeline, lately declined) are left out."""
+    from datetime import date
+
+    from api.crm.tables import pipeline_states
+    from api.serving.offered import INCLUDABLE
     from data.universe import load_universe, read_manifest, universe_as_of
     from features.build import feature_context
+    from models.exclusions import excluded_ids, not_leads
     from models.leads import rank_leads
     from models.registry import load_scorer
 
@@ -136,14 +149,26 @@ def leads(
     unknown_track = track_error(parks[park], track)
     if unknown_track is not None:
         raise fail(f"--{unknown_track}")
+    brought_back = list(include or ())
+    for group in brought_back:
+        if group not in INCLUDABLE:
+            raise fail(f"--include: {group!r} is not one of {', '.join(INCLUDABLE)}")
     folder = data_folder(data)
+    settings = get_settings()
     try:
         tables = load_universe(folder)
         manifest = read_manifest(folder)
-        loaded = load_scorer(get_settings(), park)
+        loaded = load_scorer(settings, park)
     except (DataFileError, LookupError) as exc:
         raise fail(str(exc)) from exc
     fc = feature_context(park=parks[park], chains=default_chains(), tables=tables)
+    gone = not_leads(
+        park=parks[park],
+        park_roster=tables["park_roster"],
+        outreach=tables["outreach"],
+        pipeline=pipeline_states(settings.database, park),
+        today=date.today(),
+    )
     result = rank_leads(
         scorer=loaded.scorer,
         fc=fc,
@@ -153,6 +178,7 @@ def leads(
         model_version=loaded.version,
         snapshot_id=str(manifest.get("snapshot_id", "")),
         as_of=universe_as_of(folder),
+        excluded=excluded_ids(gone, track=track, bring_back=brought_back),
     )
     if format == "json":
         typer.echo(result.to_json(orient="records", force_ascii=False, indent=2))
