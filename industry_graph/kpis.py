@@ -174,6 +174,21 @@ def _matching(
     return keep
 
 
+def matching_firms(
+    measure: KpiMeasure, enterprise_ids: pd.Series, tables: Mapping[str, pd.DataFrame]
+) -> np.ndarray:
+    """Which of ``enterprise_ids`` (firms outside the park) a count KPI (``firms`` /
+    ``new_firms``) would count if they landed: the same filters as the projection's."""
+    frame = pd.DataFrame({C.ENTERPRISE_ID: enterprise_ids.astype(str).to_numpy()})
+    hq, tech, _ = _lead_facts(frame, tables)
+    chains = (
+        chains_by_firm(tables["enterprise_links"], set(frame[C.ENTERPRISE_ID]))
+        if measure.chains
+        else {}
+    )
+    return _matching(measure, frame[C.ENTERPRISE_ID], hq, tech, chains)
+
+
 def _cagr(start: float, end: float, years: int) -> float | None:
     if start <= 0 or end < 0 or years <= 0:
         return None
