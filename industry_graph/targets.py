@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, replace
 from datetime import date
-from typing import Literal
+from typing import Literal, Protocol
 
 import numpy as np
 import pandas as pd
@@ -160,9 +160,19 @@ def _link_targets(
     return out
 
 
+class Countable(Protocol):
+    """What ``target_matrix`` reads of a target."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+
 def target_matrix(
     park: Park,
-    targets: Sequence[Target],
+    targets: Sequence[Countable],
     enterprise_ids: pd.Series,
     tables: Mapping[str, pd.DataFrame],
 ) -> sparse.csr_matrix:
