@@ -7,8 +7,12 @@ changes."""
 
 from __future__ import annotations
 
+import io
+import logging
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -28,11 +32,15 @@ from models.contact_plan import (
     PlanInputError,
     PlanSettings,
     PlanTarget,
+    TargetOutcome,
+    attainment,
     check_settings,
     horizon_quarters,
     make_plan,
     quarter_label,
 )
+
+log = logging.getLogger("attract.plan")
 
 
 @dataclass(frozen=True)
@@ -171,7 +179,7 @@ def contact_plan(
 
     def make() -> ServedPlan:
         assert state.as_of is not None
-        plan = make_plan(plan_candidates(state, targets), targets, settings)
+        plan = make_plan(plan_candidates(state, targets), targets, settings, target_costs=("kpi",))
         return ServedPlan(
             plan=plan,
             first_quarter=quarter_label(state.as_of.date()),
@@ -179,4 +187,231 @@ def contact_plan(
             max_quarters=most,
         )
 
-    return _memo.get(key, make)
+    served = _memo.get(key, make)
+    if capacity is None and quarters is None:
+        remember_prices(state, served, targets)
+    return served
+
+
+def target_reason(outcome: TargetOutcome) -> dict[str, str]:
+    """Why a lead's plan value: the target it counts for, its shortfall and its price."""
+    place_zh = f"「{outcome.name_zh}」" + ("环节" if outcome.kind == "link" else "")
+    place_en = f"{outcome.name_en}" + (" link" if outcome.kind == "link" else "")
+    zh = f"计入{place_zh}缺口 {outcome.shortfall:,.0f} 家，每家折合 {outcome.price_wan_cny:,.0f} 万元"
+    en = (
+        f"counts toward {place_en}: {outcome.shortfall:,.0f} firms short, "
+        f"{outcome.price_wan_cny:,.0f} 万元 a firm"
+    )
+    if outcome.status != "met":
+        zh += "（现有产能下达不到，按缺口罚金计）"
+        en += " (out of reach at this capacity: the shortfall's penalty)"
+    return {"kind": "plan_target", "target": outcome.id, "text_zh": zh, "text_en": en}
+
+
+def plan_report(served: ServedPlan, *, top: int | None = None) -> dict[str, Any]:
+    """What the CLI, the API, the export and the page show of a plan: the settings, the tax of
+    the plan against the value-only list, per target the shortfall, the expected firms of both
+    lists, the tax given up and the price, and the first quarter's list per track."""
+    plan = served.plan
+    s = plan.settings
+    outcomes = {o.id: o for o in plan.targets}
+    lists: dict[str, list[dict[str, Any]]] = {}
+    for track in s.capacity:
+        frame = plan.quarter_list(track, 0)
+        if top is not None:
+            frame = frame.head(top)
+        lists[track] = [
+            {
+                "rank": i + 1,
+                "enterprise_id": str(row["enterprise_id"]),
+                "name": str(row["name"]),
+                "p_land": float(row["p_land"]),
+                "tax_wan_cny": round(float(row["tax_wan_cny"]), 1),
+                "expected_tax_wan_cny": round(float(row["expected_tax_wan_cny"]), 1),
+                "plan_value_wan_cny": round(float(row["plan_value_wan_cny"]), 1),
+                "targets": list(row["targets"]),
+                "reasons": [target_reason(outcomes[t]) for t in row["targets"]],
+            }
+            for i, row in enumerate(frame.to_dict("records"))
+        ]
+    return {
+        "as_of": served.as_of,
+        "first_quarter": served.first_quarter,
+        "horizon_quarters": s.quarters,
+        "max_quarters": served.max_quarters,
+        "quarters_to_land": s.quarters_to_land,
+        "capacity": dict(s.capacity),
+        "penalty_wan_cny": s.penalty,
+        "candidates": plan.candidates_in,
+        "candidates_cut": plan.candidates_cut,
+        "candidates_solved": len(plan.candidates),
+        "rounds": plan.rounds,
+        "solve_seconds": plan.solve_seconds,
+        "tax": {
+            "plan_wan_cny": round(plan.plan.tax_wan_cny, 1),
+            "value_only_wan_cny": round(plan.value_only.tax_wan_cny, 1),
+            "given_up_vs_value_only_wan_cny": round(
+                plan.value_only.tax_wan_cny - plan.plan.tax_wan_cny, 1
+            ),
+            "relaxation_wan_cny": round(plan.lp_tax_wan_cny, 1),
+            "tax_only_wan_cny": round(plan.tax_only_wan_cny, 1),
+            "given_up_wan_cny": round(plan.tax_given_up_wan_cny, 1),
+        },
+        "targets": [
+            {
+                **o.to_dict(),
+                "attainment_plan": round(attainment(o), 4),
+                "attainment_value_only": round(attainment(o, plan=False), 4),
+            }
+            for o in plan.targets
+        ],
+        "lists": lists,
+    }
+
+
+TARGET_COLUMNS: Final = (
+    ("id", "目标代码", "Target id", "text"),
+    ("kind", "类型", "Kind", "text"),
+    ("name_zh", "目标", "Target", "text"),
+    ("target", "目标值", "Target", "float"),
+    ("expected_now", "现有+在途预期", "Now + open pipeline", "float"),
+    ("shortfall", "缺口（家）", "Shortfall (firms)", "float"),
+    ("expected_plan", "计划预期新增", "Expected with the plan", "float"),
+    ("expected_value_only", "按价值排序预期新增", "Expected with the value-only list", "float"),
+    ("attainment_plan", "计划达成率", "Attainment, plan", "pct"),
+    ("attainment_value_only", "按价值排序达成率", "Attainment, value-only", "pct"),
+    ("tax_given_up_wan_cny", "为此放弃的税收（万元）", "Tax given up (10k CNY)", "wan"),
+    ("price_wan_cny", "每家折合（万元）", "Price a firm (10k CNY)", "wan"),
+    ("status", "状态", "Status", "text"),
+    ("capacity_to_reach", "单独达成所需每季接触数", "Contacts a quarter to reach it alone", "int"),
+)
+LIST_COLUMNS: Final = (
+    ("rank", "序号", "Rank", "int"),
+    ("enterprise_id", "企业代码", "Enterprise id", "text"),
+    ("name", "企业名称", "Firm", "text"),
+    ("p_land", "落地概率", "P(land)", "pct"),
+    ("tax_wan_cny", "园区年税收 P50（万元）", "In-park tax P50 a year (10k CNY)", "wan"),
+    ("plan_value_wan_cny", "计划价值（万元）", "Plan value (10k CNY)", "wan"),
+    ("reasons", "计入目标", "Targets it counts for", "text"),
+)
+_FORMATS: Final = {"int": "0", "wan": "#,##0", "pct": "0.0%", "float": "#,##0.00"}
+
+
+def plan_xlsx(report: Mapping[str, Any], *, lang: str = "zh") -> bytes:
+    """The plan as a workbook: the targets, one sheet per track's first-quarter list, and the
+    settings and tax figures."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Font
+
+    from api.serving.export import neutralise
+
+    zh = lang == "zh"
+    wb = Workbook()
+    sheets: list[tuple[str, tuple[tuple[str, str, str, str], ...], list[dict[str, Any]]]] = [
+        ("目标" if zh else "Targets", TARGET_COLUMNS, list(report["targets"]))
+    ]
+    for track, items in report["lists"].items():
+        rows = [
+            {
+                **item,
+                "reasons": "；".join(r["text_zh" if zh else "text_en"] for r in item["reasons"]),
+            }
+            for item in items
+        ]
+        title = f"{report['first_quarter']} {track}"
+        sheets.append((title, LIST_COLUMNS, rows))
+    first = True
+    for title, columns, rows in sheets:
+        ws = wb.active if first else wb.create_sheet()
+        assert ws is not None
+        first = False
+        ws.title = title[:31]
+        ws.append([zh_label if zh else en_label for _, zh_label, en_label, _ in columns])
+        for cell in ws[1]:
+            cell.font = Font(bold=True)
+        for row in rows:
+            ws.append([neutralise(row.get(key)) for key, _, _, _ in columns])
+        for j, (_, _, _, kind) in enumerate(columns, start=1):
+            for (cell,) in ws.iter_rows(min_row=2, min_col=j, max_col=j):
+                if kind in _FORMATS:
+                    cell.number_format = _FORMATS[kind]
+        ws.freeze_panes = "A2"
+    info = wb.create_sheet("说明" if zh else "About")
+    tax = report["tax"]
+    for key, value in (
+        ("as_of", report["as_of"]),
+        ("first_quarter", report["first_quarter"]),
+        ("horizon_quarters", report["horizon_quarters"]),
+        ("quarters_to_land", report["quarters_to_land"]),
+        ("capacity", ", ".join(f"{k}: {v}" for k, v in report["capacity"].items())),
+        ("penalty_wan_cny", report["penalty_wan_cny"]),
+        ("tax_plan_wan_cny", tax["plan_wan_cny"]),
+        ("tax_value_only_wan_cny", tax["value_only_wan_cny"]),
+        ("tax_given_up_vs_value_only_wan_cny", tax["given_up_vs_value_only_wan_cny"]),
+        ("candidates", report["candidates"]),
+    ):
+        info.append([key, neutralise(value)])
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+# the prices of the last plan at the park YAML's settings, per loaded state: what each lead's
+# plan value is counted at (lists, exports, the enterprise page) once such a plan was solved
+_prices: dict[tuple[int, str], tuple[list[PlanTarget], list[TargetOutcome]]] = {}
+_prices_lock = threading.Lock()
+_pending: set[tuple[int, str]] = set()
+
+
+def remember_prices(state: ServiceState, served: ServedPlan, targets: list[PlanTarget]) -> None:
+    """Keep a plan's targets and prices for the state's lead lists (the newest load's only)."""
+    with _prices_lock:
+        _prices.clear()
+        _prices[_loaded(state)] = (targets, served.plan.targets)
+
+
+def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
+    """Solve the plan at the YAML's settings in a background thread once per load, so the
+    lists have their plan values from the next request on (a plan takes seconds)."""
+    key = _loaded(state)
+    with _prices_lock:
+        if key in _prices or key in _pending or state.park is None or not state.park.contact_plan:
+            return
+        _pending.add(key)
+
+    def run() -> None:
+        try:
+            contact_plan(state, factory)
+        except Exception:  # the lists go on without plan values; the plan page says why
+            log.exception("the contact plan for the lists' plan values failed")
+        finally:
+            with _prices_lock:
+                _pending.discard(key)
+
+    threading.Thread(target=run, name="contact-plan-prices", daemon=True).start()
+
+
+def add_plan_values(state: ServiceState, items: list[dict[str, Any]]) -> None:
+    """Each lead record gains ``plan_value_wan_cny`` (Σ price × the firms it counts for toward
+    each target; ``None`` until a plan at the YAML's settings was solved for this load) and,
+    per target it counts for, a reason naming the target's shortfall and price."""
+    with _prices_lock:
+        known = _prices.get(_loaded(state))
+    if known is None or state.park is None or not items:
+        for item in items:
+            item.setdefault("plan_value_wan_cny", None)
+        return
+    targets, outcomes = known
+    ids = pd.Series([str(item[C.ENTERPRISE_ID]) for item in items])
+    counts = target_matrix(state.park, targets, ids, state.tables)
+    prices = np.array([o.price_wan_cny for o in outcomes], dtype=float)
+    values = np.asarray(counts @ prices, dtype=float).ravel()
+    for i, item in enumerate(items):
+        item["plan_value_wan_cny"] = round(float(values[i]), 1)
+        lo, hi = counts.indptr[i], counts.indptr[i + 1]
+        reasons = [
+            {**target_reason(outcomes[int(j)]), "effect": "+"}
+            for j in counts.indices[lo:hi]
+            if outcomes[int(j)].price_wan_cny > 0
+        ]
+        item["reasons"] = [*reasons, *item.get("reasons", [])]  # the plan's first

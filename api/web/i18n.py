@@ -90,6 +90,7 @@ _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "score": {"zh": "期望价值（万元）", "en": "Expected value, 10k CNY"},
     "value": {"zh": "落地后价值", "en": "value if it lands"},
     "chain_value": {"zh": "补链价值（万元/年）", "en": "Chain value, 10k CNY a year"},
+    "plan_value": {"zh": "计划价值（万元）", "en": "Plan value, 10k CNY"},
     "p_land": {"zh": "落地概率", "en": "P(land)"},
     "tax": {"zh": "预计税收 P50（P10–P90）万元", "en": "Tax P50 (P10–P90), 10k CNY"},
     "gap_value": {"zh": "缺口分值", "en": "Gap score"},

@@ -1,0 +1,100 @@
+"""The contact plan on the session's trained demo: ``GET /api/v1/plan``, its Excel export and
+``attract plan`` — the targets, the prices, the first quarter's lists and bad input."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from typer.testing import CliRunner
+
+from api.cli import app as cli
+from data.reference import default_parks
+from industry_graph.targets import countable_kpis
+from tests.api.conftest import Api
+
+V1 = "/api/v1"
+
+
+@pytest.mark.one_engine
+def test_plan_reports_targets_prices_and_lists(api: Api) -> None:
+    response = api.client.get(f"{V1}/plan", params={"top": 20}, headers=api.officer)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    park = default_parks()["shibei"]
+    block = park.contact_plan
+    assert block is not None
+    assert body["capacity"] == dict(block.capacity_per_quarter)
+    assert body["first_quarter"] == "2021Q1" and body["horizon_quarters"] == 20
+    kpis = [t["id"] for t in body["targets"] if t["kind"] == "kpi"]
+    assert kpis == countable_kpis(park)
+    for t in body["targets"]:
+        assert t["shortfall"] >= 0 and 0 <= t["price_wan_cny"] <= body["penalty_wan_cny"] + 1
+        if t["status"] == "met":
+            assert t["price_wan_cny"] < body["penalty_wan_cny"]
+    # each track's list fills its capacity; a firm's plan value is Σ price × its targets
+    prices = {t["id"]: t["price_wan_cny"] for t in body["targets"]}
+    for track, items in body["lists"].items():
+        assert len(items) == min(20, block.capacity_per_quarter[track])
+        for item in items:
+            assert item["plan_value_wan_cny"] == pytest.approx(
+                sum(prices[t] for t in item["targets"]), rel=1e-3, abs=1.0
+            )
+            assert [r["target"] for r in item["reasons"]] == item["targets"]
+    # the plan gives up tax against the tax-only optimum, never gains it
+    assert body["tax"]["relaxation_wan_cny"] <= body["tax"]["tax_only_wan_cny"] + 1e-6
+
+    smaller = api.client.get(f"{V1}/plan", params={"capacity": 5}, headers=api.officer).json()
+    assert set(smaller["capacity"].values()) == {5}
+    assert all(len(items) <= 5 for items in smaller["lists"].values())
+
+
+@pytest.mark.one_engine
+def test_plan_rejects_bad_input_naming_the_field(api: Api) -> None:
+    zero = api.client.get(f"{V1}/plan", params={"capacity": 0}, headers=api.officer)
+    assert zero.status_code == 422 and zero.json()["detail"][0]["loc"][-1] == "capacity"
+    past = api.client.get(f"{V1}/plan", params={"horizon": 40}, headers=api.officer)
+    assert past.status_code == 422, past.text
+    assert past.json()["detail"][0]["loc"][-1] == "horizon"
+    assert "past the plan" in past.json()["detail"][0]["msg"]
+
+
+@pytest.mark.one_engine
+def test_plan_export_is_a_workbook(api: Api) -> None:
+    response = api.client.get(f"{V1}/plan/export", headers=api.officer)
+    assert response.status_code == 200
+    wb = load_workbook(io.BytesIO(response.content))
+    assert wb.sheetnames == ["目标", "2021Q1 hq", "2021Q1 bigdata", "说明"]
+    assert wb["目标"]["F1"].value == "缺口（家）"
+
+
+def test_cli_plan_rejects_a_capacity_below_one() -> None:
+    result = CliRunner().invoke(cli, ["plan", "--capacity", "0"])
+    assert result.exit_code == 2 and "--capacity" in result.output
+
+
+@pytest.mark.one_engine
+def test_cli_plan_json_and_a_horizon_past_the_plan(
+    api: Api, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from data.settings import get_settings
+
+    settings = api.app.state.settings
+    monkeypatch.setenv("ATTRACT_HOME", str(settings.home))
+    monkeypatch.setenv("ATTRACT_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("ATTRACT_DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    get_settings.cache_clear()
+    try:
+        runner = CliRunner()
+        done = runner.invoke(cli, ["plan", "--format", "json", "--top", "3", "--capacity", "4"])
+        assert done.exit_code == 0, done.output
+        body = json.loads(done.output[done.output.index("{") :])
+        assert set(body["capacity"].values()) == {4}
+        assert all(len(v) == 3 for v in body["lists"].values())
+        past = runner.invoke(cli, ["plan", "--horizon", "40"])
+        assert past.exit_code == 2 and "--horizon" in past.output and "past the plan" in past.output
+    finally:
+        get_settings.cache_clear()
