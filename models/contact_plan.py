@@ -259,10 +259,11 @@ def plan_values(plan: ContactPlan, rows: np.ndarray | None = None) -> np.ndarray
 def cut_candidates(
     candidates: Candidates, settings: PlanSettings, shortfall: np.ndarray
 ) -> np.ndarray:
-    """Rows the LP considers (sorted): per track the best ``candidates_per_track`` by expected
-    tax, and per target with a shortfall the best 2 × capacity × contact quarters (at most
-    ``candidates_per_track``) by expected firms toward it: twice what the track could contact,
-    as a firm on two tracks counts once."""
+    """Rows the LP starts from (sorted): per track the best ``candidates_per_track`` by
+    expected tax, and per target with a shortfall the best quarter of what the track could
+    contact in the horizon (capacity × contact quarters / 4, at most ``candidates_per_track``)
+    by expected firms toward it. Only a start: ``_solve_all`` takes in whatever else would
+    raise the objective."""
     keep = np.zeros(len(candidates), dtype=bool)
     expected_tax = candidates.p_land * candidates.tax_wan_cny
     for track, cap in settings.capacity.items():
@@ -278,7 +279,9 @@ def cut_candidates(
             hit = column.indices
             gain = column.data * candidates.p_land[rows[hit]]
             top = hit[
-                np.argsort(-gain, kind="stable")[: min(2 * reach, settings.candidates_per_track)]
+                np.argsort(-gain, kind="stable")[
+                    : min(max(cap, reach // 4), settings.candidates_per_track)
+                ]
             ]
             keep[rows[top]] = True
     return np.flatnonzero(keep)
@@ -366,13 +369,14 @@ def _solve(
 
 def _improving(
     candidates: Candidates, settings: PlanSettings, solution: _Solution, outside: np.ndarray
-) -> np.ndarray:
-    """Rows of ``outside`` whose reduced profit at the solution's prices is positive: contacting
-    them in their best quarter would raise the objective, so the cut must take them in."""
+) -> tuple[np.ndarray, np.ndarray]:
+    """Rows of ``outside`` whose reduced profit at the solution's prices is positive, and that
+    profit: contacting them in their best quarter would raise the objective, so the cut must
+    take them in."""
     q = settings.contact_quarters
     remaining = settings.quarters - settings.quarters_to_land - np.arange(q)
     tracks = list(settings.capacity)
-    out = []
+    out, gains = [], []
     for lo in range(0, len(outside), 200_000):
         rows = outside[lo : lo + 200_000]
         code = pd.Categorical(candidates.track[rows], categories=tracks).codes
@@ -387,8 +391,12 @@ def _improving(
             .to_numpy()
         )
         profit = best + candidates.p_land[rows] * toward - firm
-        out.append(rows[profit > TOLERANCE * max(1.0, float(np.abs(expected).max(initial=0.0)))])
-    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
+        good = profit > TOLERANCE * max(1.0, float(np.abs(expected).max(initial=0.0)))
+        out.append(rows[good])
+        gains.append(profit[good])
+    if not out:
+        return np.zeros(0, dtype=np.int64), np.zeros(0)
+    return np.concatenate(out), np.concatenate(gains)
 
 
 def _solve_all(
@@ -397,7 +405,7 @@ def _solve_all(
     shortfall: np.ndarray,
     rows: np.ndarray,
     *,
-    max_rounds: int = 20,
+    max_rounds: int = 50,
 ) -> tuple[np.ndarray, _Solution, int]:
     """Solve on the cut, then add every candidate outside it whose reduced profit is positive
     and solve again, until there is none: the LP optimum over all candidates (column
@@ -406,10 +414,12 @@ def _solve_all(
     for rounds in range(1, max_rounds + 1):
         solution = _solve(candidates.subset(rows), settings, shortfall, settings.penalty)
         outside = np.setdiff1d(np.arange(len(candidates)), rows, assume_unique=True)
-        more = _improving(candidates, settings, solution, outside)
+        more, profit = _improving(candidates, settings, solution, outside)
         if not len(more):
             return rows, solution, rounds
-        rows = np.union1d(rows, more)
+        # the most improving first: at most twice the contacts the horizon holds per round
+        most = 2 * sum(settings.capacity.values()) * settings.contact_quarters
+        rows = np.union1d(rows, more[np.argsort(-profit, kind="stable")[:most]])
     raise RuntimeError(f"the contact plan did not settle in {max_rounds} rounds of candidates")
 
 

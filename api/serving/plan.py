@@ -202,9 +202,12 @@ def target_reason(outcome: TargetOutcome) -> dict[str, str]:
         f"counts toward {place_en}: {outcome.shortfall:,.0f} firms short, "
         f"{outcome.price_wan_cny:,.0f} 万元 a firm"
     )
-    if outcome.status != "met":
+    if outcome.status == "unreachable":
         zh += "（现有产能下达不到，按缺口罚金计）"
-        en += " (out of reach at this capacity: the shortfall's penalty)"
+        en += " (out of reach at this capacity: priced at the shortfall's penalty)"
+    elif outcome.status == "short":
+        zh += "（与其他目标争用产能，未达成，按缺口罚金计）"
+        en += " (left short beside the other targets: priced at the shortfall's penalty)"
     return {"kind": "plan_target", "target": outcome.id, "text_zh": zh, "text_en": en}
 
 
@@ -230,7 +233,11 @@ def plan_report(served: ServedPlan, *, top: int | None = None) -> dict[str, Any]
                 "expected_tax_wan_cny": round(float(row["expected_tax_wan_cny"]), 1),
                 "plan_value_wan_cny": round(float(row["plan_value_wan_cny"]), 1),
                 "targets": list(row["targets"]),
-                "reasons": [target_reason(outcomes[t]) for t in row["targets"]],
+                "reasons": [
+                    target_reason(outcomes[t])
+                    for t in row["targets"]
+                    if outcomes[t].price_wan_cny > 0
+                ],
             }
             for i, row in enumerate(frame.to_dict("records"))
         ]

@@ -20,7 +20,7 @@ from data.reference import PARKS_DIR, ReferenceDataError, load_park
         ),
         ("{hq: 15, bigdata: 30}", "{hq: 15}", r"give every track \(missing \['bigdata'\]\)"),
         ("  quarters_to_land: 3\n", "  quarters_to_land: -1\n", "quarters_to_land"),
-        ("shortfall_penalty_wan_cny: 200000", "shortfall_penalty_wan_cny: 0", "shortfall_penalty"),
+        ("shortfall_penalty_wan_cny: 20000", "shortfall_penalty_wan_cny: 0", "shortfall_penalty"),
         (
             "chain_link_targets: true",
             "chain_link_targets: true\n  price_floor_wan_cny: {new_hqs: 10}",
