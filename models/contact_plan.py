@@ -211,6 +211,8 @@ class ContactPlan:
     candidates_cut: int  # rows of the first cut
     rounds: int  # solves until no candidate outside the cut would raise the objective
     prices: dict[str, float] = field(default_factory=dict)
+    # the value-only list per track, in contact order (quarter, then score)
+    value_only_lists: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def tax_given_up_wan_cny(self) -> float:
@@ -582,7 +584,17 @@ def make_plan(
         candidates_cut=len(cut),
         rounds=rounds,
         prices={o.id: o.price_wan_cny for o in outcomes},
+        value_only_lists=_in_order(candidates, value_only.quarter, settings),
     )
+
+
+def _in_order(c: Candidates, quarter: np.ndarray, settings: PlanSettings) -> dict[str, list[str]]:
+    out = {}
+    for track in settings.capacity:
+        rows = np.flatnonzero((c.track == track) & (quarter >= 0))
+        order = rows[np.lexsort((-c.score[rows], quarter[rows]))]
+        out[track] = [str(e) for e in c.enterprise_id[order]]
+    return out
 
 
 def attainment(outcome: TargetOutcome, *, plan: bool = True) -> float:

@@ -99,3 +99,30 @@ def test_cli_plan_json_and_a_horizon_past_the_plan(
         assert past.exit_code == 2 and "--horizon" in past.output and "past the plan" in past.output
     finally:
         get_settings.cache_clear()
+
+
+@pytest.mark.one_engine
+def test_backtest_runs_both_lists_at_the_same_capacity(api: Api, tmp_path: Path) -> None:
+    import pandas as pd
+    from sqlalchemy.orm import sessionmaker
+
+    from api.crm.migrate import open_database
+    from api.demo.backtest import backtest, plan_lists
+    from api.serving.state import load_state
+
+    settings = api.app.state.settings
+    url = f"sqlite:///{tmp_path / 'empty.db'}"
+    engine = open_database(url)
+    state = load_state(settings.model_copy(update={"database_url": url}))
+    factory = sessionmaker(engine, expire_on_commit=False)
+    plan, value, per_track, caps = plan_lists(state, factory, 2)
+    assert caps == {"hq": 2, "bigdata": 2} and per_track == 2 * 17
+    for lists in (plan, value):
+        firms = [e for ids in lists.values() for e in ids]
+        assert len(firms) == len(set(firms)) == 2 * per_track  # a firm once, capacity filled
+    oracle = pd.read_parquet(settings.universe_dir / "oracle.parquet")
+    result = backtest(state, factory, oracle, capacity=2, seed=7)
+    assert result.value.leads == result.plan.leads == 2 * per_track
+    assert set(result.value.kpis) == set(result.plan.kpis) == set(result.targets)
+    assert result.plan.tax_2025_wan_cny is not None and result.value.tax_2025_wan_cny is not None
+    engine.dispose()
