@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, Response
 from api.serving.export import export_response
 from api.serving.kpis import kpi_statuses, link_coverage
 from api.serving.memo import Memo
-from api.web.common import GraphPage
+from api.web.common import GraphPage, ServingPage
 from industry_graph.kpis import KpiStatus
 from training.charts import kpi_chart, svg
 
@@ -121,3 +121,17 @@ def coverage_page(page: GraphPage) -> Response:
         gaps_then=sum(1 for x in links if x["gap_type_baseline"] != "covered"),
         gaps_now=sum(1 for x in links if x["gap_type_now"] != "covered"),
     )
+
+
+@router.get("/plan", response_class=HTMLResponse, response_model=None)
+def contact_plan_page(
+    page: ServingPage,
+    capacity: Annotated[int | None, Query(gt=0, le=10_000)] = None,
+) -> Response:
+    """招商计划: per target its shortfall, the expected firms with the plan and with the
+    value-only list at the same capacity, the tax given up and the price; a capacity what-if;
+    this quarter's list per track, each firm one step from the pipeline."""
+    from api.serving.plan import contact_plan, plan_report
+
+    served = contact_plan(page.state, page.sessions, capacity=capacity)
+    return page.render("contact_plan.html", report=plan_report(served), capacity=capacity)

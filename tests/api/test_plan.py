@@ -126,3 +126,26 @@ def test_backtest_runs_both_lists_at_the_same_capacity(api: Api, tmp_path: Path)
     assert set(result.value.kpis) == set(result.plan.kpis) == set(result.targets)
     assert result.plan.tax_2025_wan_cny is not None and result.value.tax_2025_wan_cny is not None
     engine.dispose()
+
+
+@pytest.mark.one_engine
+def test_the_plan_page_shows_targets_and_lists_behind_the_gate(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    from api.deps import get_callers
+    from tests.api.web.test_gate import Callers
+
+    client = TestClient(api.app, follow_redirects=False)
+    assert client.get("/plan").status_code == 303  # the gate: sign in first
+    api.app.dependency_overrides[get_callers] = Callers
+    try:
+        client.cookies.set("attract_session", "officer-cookie")
+        page = client.get("/plan", params={"capacity": 3})
+        assert page.status_code == 200, page.text
+        assert "招商计划" in page.text and 'id="plan-targets"' in page.text
+        assert 'id="list-hq"' in page.text and 'id="list-bigdata"' in page.text
+        assert page.text.count('action="/pipeline/add"') == 6  # 3 a track, one step each
+        bad = client.get("/plan", params={"capacity": 0})
+        assert bad.status_code == 422
+    finally:
+        api.app.dependency_overrides.pop(get_callers, None)
