@@ -193,6 +193,11 @@ class TrackStandingPublic(_Out):
         "declined_recently …), or null when they offer it",
     )
     reasons: list[ReasonPublic]
+    plan_value_wan_cny: float | None = Field(
+        default=None,
+        description="Σ price × the firms it counts for toward each plan target, 万元 (None: not "
+        "a candidate, or the plan at the YAML's capacity not solved yet)",
+    )
 
 
 class SynergyPathPublic(_Out):

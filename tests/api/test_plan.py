@@ -149,3 +149,27 @@ def test_the_plan_page_shows_targets_and_lists_behind_the_gate(api: Api) -> None
         assert bad.status_code == 422
     finally:
         api.app.dependency_overrides.pop(get_callers, None)
+
+
+@pytest.mark.one_engine
+def test_leads_and_the_enterprise_show_the_plan_value_beside_the_tax_value(api: Api) -> None:
+    plan = api.client.get(f"{V1}/plan", headers=api.officer).json()  # the YAML's settings
+    prices = {t["id"]: t["price_wan_cny"] for t in plan["targets"]}
+    leads = api.client.get(
+        f"{V1}/leads", params={"track": "bigdata", "limit": 50}, headers=api.officer
+    ).json()["items"]
+    assert all(item["plan_value_wan_cny"] is not None for item in leads)
+    priced = [i for i in leads if i["plan_value_wan_cny"] > 0]
+    assert priced, "a big-data lead counts for a priced target"
+    first = priced[0]
+    texts = [r["text_zh"] for r in first["reasons"] if r["kind"] == "plan_target"]
+    assert texts and all(t.startswith("计入「") and "每家折合" in t for t in texts)
+    names = {t["name_zh"]: t["price_wan_cny"] for t in plan["targets"] if prices[t["id"]] > 0}
+    named = [n for n in names if any(f"「{n}」" in t for t in texts)]
+    assert len(named) == len(texts)  # one reason per priced target, naming it
+    # a KPI counts a landing as one firm, a link as the firm's share: at most Σ prices named
+    assert 0 < first["plan_value_wan_cny"] <= sum(names[n] for n in named) + 1
+    firm = api.client.get(f"{V1}/enterprises/{first['enterprise_id']}", headers=api.officer).json()
+    score = next(s for s in firm["scores"] if s["track"] == "bigdata")
+    assert score["plan_value_wan_cny"] == first["plan_value_wan_cny"]
+    assert score["value_wan_cny"] == first["value_wan_cny"]  # beside the tax value, unchanged
