@@ -16,6 +16,7 @@ from typing import Any, Final
 
 import numpy as np
 import pandas as pd
+from scipy import sparse
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import InvalidInput
@@ -51,6 +52,8 @@ class ServedPlan:
     first_quarter: str  # e.g. 2021Q1
     as_of: str
     max_quarters: int
+    firms: pd.Index  # every candidate firm once
+    counts: sparse.csr_matrix  # its firms toward each target (rows as ``firms``)
 
 
 def plan_settings(
@@ -179,12 +182,16 @@ def contact_plan(
 
     def make() -> ServedPlan:
         assert state.as_of is not None
-        plan = make_plan(plan_candidates(state, targets), targets, settings, target_costs=("kpi",))
+        candidates = plan_candidates(state, targets)
+        plan = make_plan(candidates, targets, settings, target_costs=("kpi",))
+        ids, first = np.unique(candidates.enterprise_id.astype(str), return_index=True)
         return ServedPlan(
             plan=plan,
             first_quarter=quarter_label(state.as_of.date()),
             as_of=str(state.as_of.date()),
             max_quarters=most,
+            firms=pd.Index(ids),
+            counts=sparse.csr_matrix(candidates.counts[first]),
         )
 
     served = _memo.get(key, make)
@@ -365,7 +372,7 @@ def plan_xlsx(report: Mapping[str, Any], *, lang: str = "zh") -> bytes:
 
 # the prices of the last plan at the park YAML's settings, per loaded state: what each lead's
 # plan value is counted at (lists, exports, the enterprise page) once such a plan was solved
-_prices: dict[tuple[int, str], tuple[list[PlanTarget], list[TargetOutcome]]] = {}
+_prices: dict[tuple[int, str], tuple[list[PlanTarget], ServedPlan]] = {}
 _prices_lock = threading.Lock()
 _pending: set[tuple[int, str]] = set()
 
@@ -374,7 +381,7 @@ def remember_prices(state: ServiceState, served: ServedPlan, targets: list[PlanT
     """Keep a plan's targets and prices for the state's lead lists (the newest load's only)."""
     with _prices_lock:
         _prices.clear()
-        _prices[_loaded(state)] = (targets, served.plan.targets)
+        _prices[_loaded(state)] = (targets, served)
 
 
 def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
@@ -408,9 +415,22 @@ def add_plan_values(state: ServiceState, items: list[dict[str, Any]]) -> None:
         for item in items:
             item.setdefault("plan_value_wan_cny", None)
         return
-    targets, outcomes = known
+    targets, served = known
+    outcomes = served.plan.targets
     ids = pd.Series([str(item[C.ENTERPRISE_ID]) for item in items])
-    counts = target_matrix(state.park, targets, ids, state.tables)
+    # the plan's candidates from its matrix (a lookup); any other firm (one the lists leave out,
+    # shown on its enterprise page) matched against the targets
+    pos = served.firms.get_indexer(pd.Index(ids))
+    counts = sparse.lil_matrix((len(ids), len(targets)))
+    found = np.flatnonzero(pos >= 0)
+    if len(found):
+        counts[found] = served.counts[pos[found]]
+    missing = np.flatnonzero(pos < 0)
+    if len(missing):
+        counts[missing] = target_matrix(
+            state.park, targets, ids.iloc[missing].reset_index(drop=True), state.tables
+        )
+    counts = sparse.csr_matrix(counts)
     prices = np.array([o.price_wan_cny for o in outcomes], dtype=float)
     values = np.asarray(counts @ prices, dtype=float).ravel()
     for i, item in enumerate(items):
