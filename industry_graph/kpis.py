@@ -181,11 +181,15 @@ def matching_firms(
     ``new_firms``) would count if they landed: the same filters as the projection's."""
     frame = pd.DataFrame({C.ENTERPRISE_ID: enterprise_ids.astype(str).to_numpy()})
     hq, tech, _ = _lead_facts(frame, tables)
-    chains = (
-        chains_by_firm(tables["enterprise_links"], set(frame[C.ENTERPRISE_ID]))
-        if measure.chains
-        else {}
-    )
+    chains: Mapping[str, frozenset[str]] = {}
+    if measure.chains:
+        # only whether a firm has a link in one of the measure's chains matters to _matching:
+        # the firms that do, each with those chains (no set per firm of the universe)
+        links = tables["enterprise_links"]
+        wanted = frozenset(measure.chains)
+        in_wanted = chains_of(links[C.LINK_ID]).isin(wanted).to_numpy()
+        firms = pd.unique(links.loc[in_wanted, C.ENTERPRISE_ID].astype(str))
+        chains = dict.fromkeys(firms, wanted)
     return _matching(measure, frame[C.ENTERPRISE_ID], hq, tech, chains)
 
 
