@@ -129,7 +129,22 @@ def plan_candidates(state: ServiceState, targets: list[PlanTarget]) -> Candidate
     )
 
 
-def the_targets(state: ServiceState, factory: sessionmaker[Session]) -> list[PlanTarget]:
+@dataclass(frozen=True)
+class PipelineNow:
+    """What the plan reads of the service database: a marker that changes with any lead of
+    the park, and the open leads (``industry_graph.kpis.OPEN_LEAD_COLUMNS``)."""
+
+    marker: tuple[object, ...]
+    open_leads: pd.DataFrame
+
+
+def pipeline_now(state: ServiceState, factory: sessionmaker[Session]) -> PipelineNow:
+    """The pipeline as the plan reads it (two queries)."""
+    assert state.park is not None
+    return PipelineNow(pipeline_marker(factory, state.park.id), open_leads(state, factory))
+
+
+def the_targets(state: ServiceState, pipeline: PipelineNow) -> list[PlanTarget]:
     """The park's countable targets now, with the YAML's price floors."""
     assert state.park is not None and state.as_of is not None
     park = state.park
@@ -153,12 +168,12 @@ def the_targets(state: ServiceState, factory: sessionmaker[Session]) -> list[Pla
                 facts,
                 state.chains,
                 state.tables,
-                open_leads(state, factory),
+                pipeline.open_leads,
                 today=state.as_of.date(),
             )
         ]
 
-    return _memo.get(("plan-targets", _loaded(state), *pipeline_marker(factory, park.id)), make)
+    return _memo.get(("plan-targets", _loaded(state), *pipeline.marker), make)
 
 
 def contact_plan(
@@ -169,13 +184,28 @@ def contact_plan(
     quarters: int | None = None,
 ) -> ServedPlan:
     """The plan at the YAML's capacity or the one given (see the module doc)."""
+    settings = plan_settings(state, capacity=capacity, quarters=quarters)  # bad input first
+    return plan_for(
+        state, pipeline_now(state, factory), capacity=capacity, quarters=quarters, checked=settings
+    )
+
+
+def plan_for(
+    state: ServiceState,
+    pipeline: PipelineNow,
+    *,
+    capacity: int | Mapping[str, int] | None = None,
+    quarters: int | None = None,
+    checked: tuple[PlanSettings, int] | None = None,
+) -> ServedPlan:
+    """``contact_plan`` over a pipeline already read (no database access)."""
     assert state.park is not None and state.as_of is not None
-    settings, most = plan_settings(state, capacity=capacity, quarters=quarters)
-    targets = the_targets(state, factory)
+    settings, most = checked or plan_settings(state, capacity=capacity, quarters=quarters)
+    targets = the_targets(state, pipeline)
     key = (
         "plan",
         _loaded(state),
-        *pipeline_marker(factory, state.park.id),
+        *pipeline.marker,
         tuple(sorted(settings.capacity.items())),
         settings.quarters,
     )
@@ -386,16 +416,23 @@ def remember_prices(state: ServiceState, served: ServedPlan, targets: list[PlanT
 
 def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
     """Solve the plan at the YAML's settings in a background thread once per load, so the
-    lists have their plan values from the next request on (a plan takes seconds)."""
+    lists have their plan values from the next request on (a plan takes seconds). The pipeline
+    is read here, in the request; the thread touches no database."""
     key = _loaded(state)
     with _prices_lock:
         if key in _prices or key in _pending or state.park is None or not state.park.contact_plan:
             return
         _pending.add(key)
+    try:
+        pipeline = pipeline_now(state, factory)
+    except Exception:
+        with _prices_lock:
+            _pending.discard(key)
+        raise
 
     def run() -> None:
         try:
-            contact_plan(state, factory)
+            plan_for(state, pipeline)
         except Exception:  # the lists go on without plan values; the plan page says why
             log.exception("the contact plan for the lists' plan values failed")
         finally:
