@@ -662,6 +662,7 @@ class PlanTargetPublic(_Out):
     tax_given_up_wan_cny: float | None = Field(
         description="the plan's tax without this target minus with it (None: not computed)"
     )
+    candidates_counting: int = Field(description="candidates that would count for it")
 
 
 class PlanReasonPublic(_Out):

@@ -177,6 +177,7 @@ class TargetOutcome:
     price_wan_cny: float
     status: TargetStatus
     capacity_to_reach: int | None  # contacts a quarter per track that reach it alone
+    candidates_counting: int  # candidate rows that would count for it if they landed
     # the relaxation's tax without this target minus with it (None: not computed)
     tax_given_up_wan_cny: float | None
 
@@ -544,6 +545,7 @@ def make_plan(
             costs[k] = round(max(0.0, tax_without - lp_tax), 1)
     plan = _measure(c, settings, _round(c, settings, x))
     value_only = _measure(candidates, settings, value_only_schedule(candidates, settings))
+    counting = np.asarray((candidates.counts > 0).sum(axis=0)).ravel()
     outcomes = []
     for j, t in enumerate(targets):
         price = max(float(prices[j]), t.price_floor)
@@ -567,6 +569,7 @@ def make_plan(
                 price_wan_cny=round(price, 1),
                 status=status,
                 capacity_to_reach=reach,
+                candidates_counting=int(counting[j]),
                 tax_given_up_wan_cny=costs[j],
             )
         )

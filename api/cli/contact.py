@@ -89,7 +89,10 @@ def plan_command(
         status = t["status"]
         if status != "met":
             reach = t["capacity_to_reach"]
-            status += f" (alone at {reach}/quarter)" if reach else " (not by every candidate)"
+            if not t["candidates_counting"]:
+                status += " (no candidate counts for it)"
+            else:
+                status += f" (alone at {reach}/quarter)" if reach else " (not by every candidate)"
         table.add_row(
             f"{t['id']} {t['name_zh']}",
             f"{t['shortfall']:,.1f}",

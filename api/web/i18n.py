@@ -23,6 +23,7 @@ _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "plan_status_short": {"zh": "与其他目标争用产能", "en": "short beside the others"},
     "plan_status_unreachable": {"zh": "现有产能达不到", "en": "out of reach"},
     "plan_alone_at": {"zh": "单独达成需每季", "en": "alone at a quarter"},
+    "plan_no_candidates": {"zh": "没有可计入的候选企业", "en": "no candidate counts for it"},
     "plan_tax_summary": {
         "zh": "规划期内园区预期税收（万元）",
         "en": "Expected in-park tax over the horizon (10k CNY)",
