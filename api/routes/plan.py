@@ -42,7 +42,7 @@ async def get_plan(
     return {"park": state.park.id, **plan_report(served, top=top)}
 
 
-@router.get("/plan/export")
+@router.get("/plan/export", responses={200: {"content": {XLSX_TYPE: {}}}})
 async def export_plan(
     state: ServingDep,
     sessions: SessionsDep,
