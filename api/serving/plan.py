@@ -90,13 +90,18 @@ def plan_settings(
     return settings, most
 
 
-def plan_candidates(state: ServiceState, targets: list[PlanTarget]) -> Candidates:
-    """Every track's offered leads, one row per firm and track."""
+def plan_candidates(
+    state: ServiceState, targets: list[PlanTarget], *, exclude: frozenset[str] = frozenset()
+) -> Candidates:
+    """Every track's offered leads, one row per firm and track, but the firms of ``exclude``
+    (those open in the pipeline now: the targets count them already)."""
     assert state.park is not None
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("id", "name", "track", "p", "tax", "s")}
     for track, table in state.leads.items():
         rows = select_leads(state, track=track, filters=LeadFilters(), contacted=())
         ids = table.column(C.ENTERPRISE_ID)
+        if exclude and ids is not None:
+            rows = rows[~pd.Index(ids[rows].astype(str)).isin(list(exclude))]
         names = table.column(C.NAME)
         p = table.column("p_land")
         tax = table.column("tax_p50_wan_cny")
@@ -212,7 +217,8 @@ def plan_for(
 
     def make() -> ServedPlan:
         assert state.as_of is not None
-        candidates = plan_candidates(state, targets)
+        open_firms = frozenset(pipeline.open_leads[C.ENTERPRISE_ID].astype(str))
+        candidates = plan_candidates(state, targets, exclude=open_firms)
         plan = make_plan(candidates, targets, settings, target_costs=("kpi",))
         ids, first = np.unique(candidates.enterprise_id.astype(str), return_index=True)
         return ServedPlan(

@@ -24,6 +24,11 @@ _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "plan_status_unreachable": {"zh": "现有产能达不到", "en": "out of reach"},
     "plan_alone_at": {"zh": "单独达成需每季", "en": "alone at a quarter"},
     "plan_no_candidates": {"zh": "没有可计入的候选企业", "en": "no candidate counts for it"},
+    "plan_to_pipeline": {"zh": "整单加入跟进", "en": "Put the whole list on the pipeline"},
+    "plan_to_pipeline_note": {
+        "zh": "团队负责人加入时轮流分配给在岗招商专员",
+        "en": "a team lead's go to the active officers in turn",
+    },
     "plan_tax_summary": {
         "zh": "规划期内园区预期税收（万元）",
         "en": "Expected in-park tax over the horizon (10k CNY)",

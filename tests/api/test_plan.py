@@ -173,3 +173,40 @@ def test_leads_and_the_enterprise_show_the_plan_value_beside_the_tax_value(api: 
     score = next(s for s in firm["scores"] if s["track"] == "bigdata")
     assert score["plan_value_wan_cny"] == first["plan_value_wan_cny"]
     assert score["value_wan_cny"] == first["value_wan_cny"]  # beside the tax value, unchanged
+
+
+@pytest.mark.one_engine
+def test_a_team_lead_puts_the_quarters_list_on_the_pipeline_round_robin(api: Api) -> None:
+    from fastapi.testclient import TestClient
+
+    password = "plan-pass-2025"
+    for name, role in (("plan.lead", "lead"), ("officer.a", "officer"), ("officer.b", "officer")):
+        made = api.client.post(
+            f"{V1}/users",
+            json={"username": name, "role": role, "password": password},
+            headers=api.admin,
+        )
+        assert made.status_code == 201, made.text
+    with TestClient(api.app, base_url="https://testserver") as client:
+        signed = client.post(
+            "/login",
+            data={"username": "plan.lead", "password": password},
+            follow_redirects=False,
+        )
+        assert signed.status_code == 303
+        done = client.post(
+            "/plan/pipeline", data={"track": "hq", "capacity": 4}, follow_redirects=False
+        )
+        assert done.status_code == 303 and done.headers["location"].startswith("/plan")
+        bad = client.post("/plan/pipeline", data={"track": "hr"}, follow_redirects=False)
+        assert bad.status_code == 422
+    leads = api.client.get(f"{V1}/pipeline", params={"track": "hq"}, headers=api.admin).json()[
+        "items"
+    ]
+    owners = [lead["owner"] for lead in leads]
+    assert len(leads) == 4 and sorted(owners) == [
+        "officer.a",
+        "officer.a",
+        "officer.b",
+        "officer.b",
+    ]
