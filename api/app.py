@@ -29,6 +29,7 @@ from api.routes import (
     model,
     outreach,
     pipeline,
+    plan,
     similar,
     users,
 )
@@ -193,6 +194,7 @@ def create_app(
         outreach.router,
         pipeline.router,
         kpis.router,
+        plan.router,
         users.router,
         model.router,
     ):

@@ -129,6 +129,11 @@ class LeadPublic(_Out):
     reasons: list[ReasonPublic]
     model_version: str
     snapshot_id: str
+    plan_value_wan_cny: float | None = Field(
+        default=None,
+        description="Σ price × the firms it counts for toward each plan target, 万元 (the "
+        "contact plan's prices at the park YAML's capacity; None until that plan is solved)",
+    )
 
 
 class LeadsPublic(_Out):
@@ -188,6 +193,11 @@ class TrackStandingPublic(_Out):
         "declined_recently …), or null when they offer it",
     )
     reasons: list[ReasonPublic]
+    plan_value_wan_cny: float | None = Field(
+        default=None,
+        description="Σ price × the firms it counts for toward each plan target, 万元 (None: not "
+        "a candidate, or the plan at the YAML's capacity not solved yet)",
+    )
 
 
 class SynergyPathPublic(_Out):
@@ -630,3 +640,73 @@ class RealisedPublic(_Out):
     groups: list[RealisedGroupPublic]
     firms: list[RealisedFirmPublic]
     warnings: list[str]
+
+
+class PlanTargetPublic(_Out):
+    id: str = Field(description="a KPI id or a chain link id")
+    kind: str = Field(description="kpi or link")
+    name_zh: str
+    name_en: str
+    target: float
+    expected_now: float = Field(description="now plus the open pipeline's expected firms")
+    shortfall: float = Field(description="expected firms still missing (≥ 0)")
+    expected_plan: float = Field(description="expected firms the plan's lists add")
+    expected_value_only: float = Field(description="the same for the value-only list")
+    attainment_plan: float
+    attainment_value_only: float
+    price_wan_cny: float = Field(description="what one more firm toward it is worth (the dual)")
+    status: str = Field(description="met, short or unreachable")
+    capacity_to_reach: int | None = Field(
+        description="contacts a quarter per track that would reach it alone (None: no capacity)"
+    )
+    tax_given_up_wan_cny: float | None = Field(
+        description="the plan's tax without this target minus with it (None: not computed)"
+    )
+    candidates_counting: int = Field(description="candidates that would count for it")
+
+
+class PlanReasonPublic(_Out):
+    kind: str
+    target: str
+    text_zh: str
+    text_en: str
+
+
+class PlanLeadPublic(_Out):
+    rank: int
+    enterprise_id: str
+    name: str
+    p_land: float
+    tax_wan_cny: float = Field(description="in-park tax P50 a year if it lands")
+    expected_tax_wan_cny: float
+    plan_value_wan_cny: float = Field(description="Σ price × the firms it counts for")
+    targets: list[str]
+    reasons: list[PlanReasonPublic]
+
+
+class PlanTaxPublic(_Out):
+    plan_wan_cny: float = Field(description="expected in-park tax over the horizon, the lists")
+    value_only_wan_cny: float
+    given_up_vs_value_only_wan_cny: float
+    relaxation_wan_cny: float
+    tax_only_wan_cny: float = Field(description="the relaxation's optimum without targets")
+    given_up_wan_cny: float
+
+
+class PlanPublic(_Out):
+    park: str
+    as_of: str
+    first_quarter: str
+    horizon_quarters: int
+    max_quarters: int
+    quarters_to_land: int
+    capacity: dict[str, int]
+    penalty_wan_cny: float
+    candidates: int
+    candidates_cut: int
+    candidates_solved: int
+    rounds: int
+    solve_seconds: float
+    tax: PlanTaxPublic
+    targets: list[PlanTargetPublic]
+    lists: dict[str, list[PlanLeadPublic]] = Field(description="the first quarter's list per track")

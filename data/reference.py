@@ -436,6 +436,36 @@ class LeadExclusions(_Frozen):
     declined_cooloff_days: int = Field(default=365, ge=0, le=3650)
 
 
+class ContactPlan(_Frozen):
+    """How the contact plan (``models.contact_plan``) allocates the team's contacts: contacts
+    per quarter per track, quarters from the first contact to landing, the plan's last year
+    (the horizon runs from the data's as-of quarter to its end; ``rolling_quarters`` once it
+    has passed), the penalty per expected firm a target stays short (万元: what the park would
+    give up in tax for one more firm toward any target), the candidates kept per track (best by
+    expected value) and, per target id, a floor under its price (万元 per firm)."""
+
+    capacity_per_quarter: Mapping[str, int]
+    quarters_to_land: int = Field(ge=0, le=12)
+    end_year: int = Field(ge=2000, le=2100)
+    rolling_quarters: int = Field(default=8, ge=1, le=40)
+    shortfall_penalty_wan_cny: float = Field(gt=0)
+    candidates_per_track: int = Field(default=3000, ge=10, le=200_000)
+    chain_link_targets: bool = True
+    price_floor_wan_cny: Mapping[str, float] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _positive(self) -> ContactPlan:
+        for track, n in self.capacity_per_quarter.items():
+            if n <= 0:
+                raise ValueError(
+                    f"capacity_per_quarter.{track}: contacts per quarter must be positive (got {n})"
+                )
+        for target, floor in self.price_floor_wan_cny.items():
+            if floor < 0:
+                raise ValueError(f"price_floor_wan_cny.{target}: a floor is ≥ 0 (got {floor})")
+        return self
+
+
 class Park(_Frozen):
     """A park profile: where it is, what it targets, its tracks and its plan's figures."""
 
@@ -458,6 +488,7 @@ class Park(_Frozen):
     space: Space | None = None  # its carriers' kinds and what a landing needs (None: not held)
     stage_probabilities: StageProbabilities | None = None
     lead_exclusions: LeadExclusions = LeadExclusions()
+    contact_plan: ContactPlan | None = None  # the contact plan's settings (None: no plan)
 
 
 def _read_yaml(path: Path) -> object:
@@ -634,6 +665,25 @@ def load_park(path: Path, *, chains: Mapping[str, Chain] | None = None) -> Park:
             raise ReferenceDataError(
                 f"{path}: kpi_targets.{kpi.id}.baseline_key: {kpi.baseline_key!r} is not in baseline"
             )
+    if park.contact_plan is not None:
+        plan = park.contact_plan
+        for track_id in plan.capacity_per_quarter:
+            if track_id not in park.tracks:
+                raise ReferenceDataError(
+                    f"{path}: contact_plan.capacity_per_quarter: unknown track {track_id!r}"
+                )
+        missing = [t for t in park.tracks if t not in plan.capacity_per_quarter]
+        if missing:
+            raise ReferenceDataError(
+                f"{path}: contact_plan.capacity_per_quarter: give every track (missing {missing})"
+            )
+        kpi_ids = {k.id for k in park.kpi_targets}
+        for target_id in plan.price_floor_wan_cny:
+            if target_id not in kpi_ids and target_id not in links:
+                raise ReferenceDataError(
+                    f"{path}: contact_plan.price_floor_wan_cny: unknown target {target_id!r} "
+                    "(a KPI id or a link id)"
+                )
     if park.space is not None:
         for link_id in park.space.interim_unit.lab_links:
             if link_id not in links:

@@ -174,6 +174,25 @@ def _matching(
     return keep
 
 
+def matching_firms(
+    measure: KpiMeasure, enterprise_ids: pd.Series, tables: Mapping[str, pd.DataFrame]
+) -> np.ndarray:
+    """Which of ``enterprise_ids`` (firms outside the park) a count KPI (``firms`` /
+    ``new_firms``) would count if they landed: the same filters as the projection's."""
+    frame = pd.DataFrame({C.ENTERPRISE_ID: enterprise_ids.astype(str).to_numpy()})
+    hq, tech, _ = _lead_facts(frame, tables)
+    chains: Mapping[str, frozenset[str]] = {}
+    if measure.chains:
+        # only whether a firm has a link in one of the measure's chains matters to _matching:
+        # the firms that do, each with those chains (no set per firm of the universe)
+        links = tables["enterprise_links"]
+        wanted = frozenset(measure.chains)
+        in_wanted = chains_of(links[C.LINK_ID]).isin(wanted).to_numpy()
+        firms = pd.unique(links.loc[in_wanted, C.ENTERPRISE_ID].astype(str))
+        chains = dict.fromkeys(firms, wanted)
+    return _matching(measure, frame[C.ENTERPRISE_ID], hq, tech, chains)
+
+
 def _cagr(start: float, end: float, years: int) -> float | None:
     if start <= 0 or end < 0 or years <= 0:
         return None

@@ -22,6 +22,7 @@ What it does, from the demo universe (as of the end of 2020) and the champion:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -67,9 +68,11 @@ def simulate_plan_period(
     *,
     seed: int,
     per_track: int = 60,
+    lists: Mapping[str, Sequence[str]] | None = None,
 ) -> PlanHistory:
     """Write the simulated pipeline into the database and return the tax records (module doc).
-    Refuses a database whose pipeline already has leads of the park."""
+    Refuses a database whose pipeline already has leads of the park. ``lists``: the firms each
+    track works, in order (default: the track's lead list, best first)."""
     assert state.park is not None
     park = state.park.id
     with session_scope(factory) as s:
@@ -92,8 +95,12 @@ def simulate_plan_period(
     taken: set[str] = set()
     with session_scope(factory) as s:
         for track, table in state.leads.items():
-            for pos in range(min(per_track, len(table))):
-                eid = str(table.ids[pos])
+            ordered = (
+                [str(e) for e in table.ids[: min(per_track, len(table))]]
+                if lists is None
+                else [str(e) for e in lists.get(track, ())][:per_track]
+            )
+            for eid in ordered:
                 if eid in taken:  # a firm is worked on one track
                     continue
                 taken.add(eid)

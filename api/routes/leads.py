@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
-from api.deps import ContactedDep, OfficerDep, RecentDep, ServingDep, TrackDep
+from api.deps import ContactedDep, OfficerDep, RecentDep, ServingDep, SessionsDep, TrackDep
 from api.schemas import LeadsPublic, OneOf, ScoreRequest, ScoresPublic
 from api.serving.export import export_response
 from api.serving.lead_table import LeadFilters
@@ -74,13 +74,19 @@ async def get_leads(
     state: ServingDep,
     recorded: ContactedDep,
     recent: RecentDep,
+    sessions: SessionsDep,
     _key: OfficerDep,
     track: TrackDep,
     filters: FiltersDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
 ) -> dict[str, object]:
-    """A page of the track's leads, best first, with reasons; ties are broken by enterprise id."""
+    """A page of the track's leads, best first, with reasons; ties are broken by enterprise id.
+    Each lead's plan value comes from the contact plan at the YAML's capacity, solved in the
+    background after the first request of a load (``None`` until then)."""
+    from api.serving.plan import prices_soon
+
+    prices_soon(state, sessions)
     # in-memory numpy work runs on the event loop (no thread hop); the database only in a thread
     contacted = await run_in_threadpool(recorded.get) if filters.exclude_contacted else ()
     positions = select_leads(

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -129,6 +130,15 @@ def enterprise_profile(
     profile = {k: clean(v) for k, v in record.items() if k in C.ENTERPRISE_COLUMNS}
     in_park = enterprise_id in state.fc.park_members
     scores = _profile_scores(state, enterprise_id, in_park) if state.model is not None else []
+    if any(s["eligible"] for s in scores):
+        from api.serving.plan import add_plan_values
+
+        plan: list[dict[str, Any]] = [{C.ENTERPRISE_ID: enterprise_id, "reasons": []}]
+        add_plan_values(state, plan)
+        for s in scores:
+            if s["eligible"]:
+                s["plan_value_wan_cny"] = plan[0]["plan_value_wan_cny"]
+                s["reasons"] = [*plan[0]["reasons"], *s["reasons"]]  # type: ignore[misc]
     name = str(record[C.NAME])
     paths = synergy_paths(
         state.fc.gaps, own_links, enterprise_id, names={enterprise_id: name}, limit=3

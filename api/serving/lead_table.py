@@ -189,6 +189,10 @@ class LeadTable:
             )
         return np.flatnonzero(keep)
 
+    def column(self, name: str) -> np.ndarray | None:
+        """One column of the table in rank order (``None`` when the table has no such column)."""
+        return self._columns.get(name)
+
     def scores_at(self, position: int) -> dict[str, float]:
         """The scores of one row, without reasons (cheap)."""
         return {k: float(self._columns[k][position]) for k in SCORE_FIELDS}

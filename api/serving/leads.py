@@ -70,10 +70,14 @@ def page_of(
     state: ServiceState, *, track: str, positions: np.ndarray, limit: int, offset: int
 ) -> dict[str, object]:
     """One page of selected leads, with reasons (computed and cached when not yet known)."""
+    from api.serving.plan import add_plan_values
+
     table = state.leads[track]
     page = positions[offset : offset + limit]
+    items = lead_items(table, page, first_rank=offset + 1)
+    add_plan_values(state, items)
     return {
-        "items": lead_items(table, page, first_rank=offset + 1),
+        "items": items,
         "total": len(positions),
         "limit": limit,
         "offset": offset,
@@ -108,6 +112,7 @@ EXPORT_COLUMNS = (
     "industry_code",
     "links",
     *SCORE_FIELDS,
+    "plan_value_wan_cny",
     "reasons_zh",
     "reasons_en",
     "overall_rank",
@@ -130,8 +135,12 @@ def export_rows(
     positions = select_leads(
         state, track=track, filters=filters, contacted=contacted, recent=recent
     )
+    from api.serving.plan import add_plan_values
+
     rows = []
-    for item in lead_items(table, positions[:EXPORT_MAX_ROWS], first_rank=1):
+    items = lead_items(table, positions[:EXPORT_MAX_ROWS], first_rank=1)
+    add_plan_values(state, items)
+    for item in items:
         reasons: list[dict[str, str]] = item.pop("reasons")  # type: ignore[assignment]
         flat = {
             **item,

@@ -92,7 +92,10 @@ def leads(
     saved: str | None = None,
 ) -> Response:
     """The lead list: a tab per track, filters, paging, export and outcome forms."""
+    from api.serving.plan import prices_soon
+
     state = page.state
+    prices_soon(state, page.sessions)
     track = shown_track(state, track)
     result = leads_page(
         state,

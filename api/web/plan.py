@@ -1,18 +1,22 @@
 """The strategist's plan pages: 规划指标 (the plan's KPIs with a chart each and the leads that
-would move them), the KPI export, and 链条覆盖变化 (each link at the plan's baseline and now).
-Same functions as ``/api/v1/kpis``."""
+would move them), the KPI export, 链条覆盖变化 (each link at the plan's baseline and now) and
+招商计划 (the contact plan: targets, prices, this quarter's lists onto the pipeline). Same functions
+as ``/api/v1/kpis`` and ``/api/v1/plan``."""
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Form, Query
 from fastapi.responses import HTMLResponse, Response
 
+from api.deps import RecentDep
+from api.errors import Conflict, InvalidInput
 from api.serving.export import export_response
 from api.serving.kpis import kpi_statuses, link_coverage
 from api.serving.memo import Memo
-from api.web.common import GraphPage
+from api.web.common import GraphPage, ServingPage
 from industry_graph.kpis import KpiStatus
 from training.charts import kpi_chart, svg
 
@@ -121,3 +125,66 @@ def coverage_page(page: GraphPage) -> Response:
         gaps_then=sum(1 for x in links if x["gap_type_baseline"] != "covered"),
         gaps_now=sum(1 for x in links if x["gap_type_now"] != "covered"),
     )
+
+
+@router.get("/plan", response_class=HTMLResponse, response_model=None)
+def contact_plan_page(
+    page: ServingPage,
+    capacity: Annotated[int | None, Query(gt=0, le=10_000)] = None,
+) -> Response:
+    """招商计划: per target its shortfall, the expected firms with the plan and with the
+    value-only list at the same capacity, the tax given up and the price; a capacity what-if;
+    this quarter's list per track, each firm one step from the pipeline."""
+    from api.serving.plan import contact_plan, plan_report
+
+    served = contact_plan(page.state, page.sessions, capacity=capacity)
+    return page.render("contact_plan.html", report=plan_report(served), capacity=capacity)
+
+
+@router.post("/plan/pipeline", response_model=None)
+def plan_to_pipeline(
+    page: ServingPage,
+    recent: RecentDep,
+    track: Annotated[str, Form(max_length=40)],
+    capacity: Annotated[int | None, Form(gt=0, le=10_000)] = None,
+) -> Response:
+    """The quarter's list of a track onto the pipeline in one step. A team lead's (or an
+    admin's) go to the active officers round-robin, in the list's order; an officer's are their
+    own. Firms already on the track's pipeline are left as they are; the plan solved next counts
+    the new leads as open pipeline and no longer as its candidates."""
+    from api.crm import pipeline as service
+    from api.crm.people import list_users
+    from api.serving.plan import contact_plan, plan_report
+    from data.pipeline import ASSIGNERS
+    from data.reference import track_error
+
+    state = page.state
+    assert state.park is not None
+    error = track_error(state.park, track)
+    if error is not None:
+        raise InvalidInput(error)
+    items = plan_report(contact_plan(state, page.sessions, capacity=capacity))["lists"][track]
+    officers = (
+        [
+            str(u["username"])
+            for u in list_users(page.sessions)
+            # people who sign in: not the role's scripts user an API key acts as
+            if u["role"] == "officer" and not u["disabled"] and u["can_sign_in"]
+        ]
+        if page.me.role in ASSIGNERS
+        else []
+    )
+    for i, item in enumerate(items):
+        owner = officers[i % len(officers)] if officers else None
+        with suppress(Conflict):  # already on the pipeline
+            service.create_lead(
+                state,
+                page.sessions,
+                page.me,
+                enterprise_id=str(item["enterprise_id"]),
+                track=track,
+                owner=owner,
+            )
+            recent.add(str(item["enterprise_id"]))
+    extra = {"capacity": capacity} if capacity else {}
+    return page.redirect("/plan", default="/plan", saved=track, **extra)
