@@ -18,7 +18,7 @@ from features.build import FeatureContext
 from industry_graph.attach import attach_links, default_matcher
 from industry_graph.gaps import gap_values, track_chains
 from models.leads import score_candidates
-from models.scorer import SCORE_FIELDS
+from models.scorer import SCORE_FIELDS, score_value
 
 EXPORT_MAX_ROWS = 10_000
 
@@ -194,7 +194,7 @@ def _score_frame(
                     "track": track,
                     "eligible": bool(cands.is_lead[i]),
                     "overall_rank": None if rank is None else rank + 1,
-                    **{k: float(cands.scores[k].iloc[i]) for k in SCORE_FIELDS},
+                    **{k: score_value(k, cands.scores[k].iloc[i]) for k in SCORE_FIELDS},
                     "reasons": [
                         *chain,
                         *(
