@@ -130,6 +130,7 @@ def leads(
     format: Annotated[str, typer.Option("--format", help="table, csv or json.")] = "table",
 ) -> None:
     """Rank candidates for a track with the champion model, with reasons."""
+    from data.landing import track_forms
     from data.universe import load_universe, read_manifest, universe_as_of
     from features.build import feature_context
     from models.leads import rank_leads
@@ -184,11 +185,14 @@ def leads(
         "E[value] 万元",
         "P(land)",
         "value 万元",
-        "tax P50 (P10–P90) 万元/年",
+        "landing form · share",
+        "park tax P50 (P10–P90) 万元/年",
+        "group tax P50 万元/年",
         "chain 万元/年",
         "reasons",
     ):
         table.add_column(col, justify="left" if col in {"firm", "location", "reasons"} else "right")
+    forms = track_forms(parks[park], track)
     for row in result.itertuples(index=False):
         reasons = [r["text_zh"] for r in [*row.chain_reasons, *row.reasons]]  # type: ignore[misc]
         table.add_row(
@@ -198,7 +202,9 @@ def leads(
             f"{row.score:,.0f}",
             f"{row.p_land:.1%}",
             f"{row.value_wan_cny:,.0f}",
+            f"{forms[str(row.landing_form)].name_zh} · {row.in_park_tax_share:.1%}",
             f"{row.tax_p50_wan_cny:,.0f} ({row.tax_p10_wan_cny:,.0f}–{row.tax_p90_wan_cny:,.0f})",
+            f"{row.group_tax_p50_wan_cny:,.0f}",
             f"{row.chain_value_wan_cny:,.0f}",
             "；".join(reasons),
         )

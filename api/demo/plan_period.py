@@ -18,8 +18,8 @@ What it does, from the demo universe (as of the end of 2020) and the champion:
    --append``): 2021–2025 for the park's firms (their 2020 tax grown by their own growth rate,
    with noise) and, for each landed firm, every full year after its landing — the tax its unit
    pays here (the oracle's ``true_unit_tax_wan_cny``: the group's true tax × the share of it the
-   unit in its true landing form books, ``data.demo.landing_truth``) grown the same way. The
-   model never saw these.
+   unit in its true landing form books, ``data.demo.landing_truth``), grown the same way from
+   its landing year (a unit pays from its landing). The model never saw these.
 """
 
 from __future__ import annotations
@@ -199,10 +199,12 @@ def _tax_records(
         * unit_share.reindex(keys).astype(float).fillna(0.0).to_numpy()
     )
     paid_l = unit_tax.reindex(keys).astype(float).fillna(0.0).to_numpy()
-    for i, (eid, _, created, day) in enumerate(landed):
+    for i, (eid, _, _, day) in enumerate(landed):
         g, rev, paid = growth_l[i : i + 1], revenue_l[i : i + 1], paid_l[i : i + 1]
         for year in range(day.year + 1, YEARS[-1] + 1):
-            k = year - created.year
+            # the unit pays from its landing: its first full year at the oracle's level (the
+            # level the model valued it at), then grown by the firm's own rate
+            k = year - day.year
             frames.append(
                 pd.DataFrame(
                     {

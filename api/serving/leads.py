@@ -13,6 +13,7 @@ from api.schemas import FirmIn
 from api.serving.lead_table import LeadFilters, LeadTable
 from api.serving.state import ServiceState
 from data import columns as C
+from data.landing import form_index
 from data.reference import chain_of, chains_of, default_vocabularies, track_error
 from features.build import FeatureContext
 from industry_graph.attach import attach_links, default_matcher
@@ -161,12 +162,13 @@ def _with_temp_firms(fc: FeatureContext, links: pd.DataFrame) -> FeatureContext:
     return replace(fc, by_track=by_track, in_target=in_target, n_links=n_links)
 
 
-def _score_frame(
+def score_frame(
     state: ServiceState,
     firms: pd.DataFrame,
     links: pd.DataFrame,
     tracks: tuple[str, ...],
     fc: FeatureContext,
+    landing_form: str | None = None,
 ) -> list[list[dict[str, object]]]:
     assert state.model is not None and state.as_of is not None and state.park is not None
     scorer = state.model.scorer
@@ -183,6 +185,7 @@ def _score_frame(
             history=history,
             leads_only=False,
             ranked=False,
+            landing_form=landing_form,
         )
         table = state.leads.get(track)
         # the gap it would fill (with the evidence of its link) first, as in the lead lists
@@ -213,14 +216,25 @@ def _score_frame(
 
 
 def score_firms(
-    state: ServiceState, firms_in: list[FirmIn], track: str | None
+    state: ServiceState,
+    firms_in: list[FirmIn],
+    track: str | None,
+    landing_form: str | None = None,
 ) -> list[dict[str, object]]:
     """Score what-if firms given in the contract's form; links come from the request or, like
-    every other firm's, from the attacher (business scope, else industry code)."""
+    every other firm's, from the attacher (business scope, else industry code). ``landing_form``
+    (with ``track``) values them in that form instead of the one the park's rules assume."""
     assert state.fc is not None and state.park is not None
     unknown_track = None if track is None else track_error(state.park, track)
     if unknown_track is not None:
         raise InvalidInput(unknown_track)
+    if landing_form is not None:
+        if track is None:
+            raise InvalidInput("landing_form: give the track whose form it is")
+        try:
+            form_index(state.park, track, landing_form)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
     rows, link_rows = [], []
     for i, firm in enumerate(firms_in):
         eid = f"whatif:{i}"
@@ -250,7 +264,7 @@ def score_firms(
     links = pd.concat([given, found], ignore_index=True) if len(found) else given
     fc = _with_temp_firms(state.fc, links)
     tracks = (track,) if track else tuple(state.park.tracks)
-    scores = _score_frame(state, firms, links, tracks, fc)
+    scores = score_frame(state, firms, links, tracks, fc, landing_form)
     return [
         {"index": i, "name": f.name, "enterprise_id": f.enterprise_id, "scores": scores[i]}
         for i, f in enumerate(firms_in)

@@ -10,6 +10,15 @@ from industry_graph.gaps import GAP_LABELS
 
 _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "kpis": {"zh": "规划指标", "en": "Plan targets"},
+    "landing_form": {"zh": "落地形式", "en": "Landing form"},
+    "share_of_group_tax": {
+        "zh": "园区可得集团税收",
+        "en": "share of the group's tax collected here",
+    },
+    "group_tax": {"zh": "集团税收 P50（万元）", "en": "group tax P50 (10k CNY)"},
+    "form_chosen": {"zh": "按所选形式测算", "en": "as chosen"},
+    "value_as": {"zh": "按其他落地形式测算", "en": "Value it as"},
+    "recompute": {"zh": "重新测算", "en": "Recompute"},
     "coverage_over_time": {"zh": "链条覆盖变化", "en": "Chain coverage over time"},
     "kpi": {"zh": "指标", "en": "KPI"},
     "baseline": {"zh": "基期", "en": "Baseline"},
@@ -91,7 +100,10 @@ _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "value": {"zh": "落地后价值", "en": "value if it lands"},
     "chain_value": {"zh": "补链价值（万元/年）", "en": "Chain value, 10k CNY a year"},
     "p_land": {"zh": "落地概率", "en": "P(land)"},
-    "tax": {"zh": "预计税收 P50（P10–P90）万元", "en": "Tax P50 (P10–P90), 10k CNY"},
+    "tax": {
+        "zh": "园区可得税收 P50（P10–P90）万元/年",
+        "en": "Park tax P50 (P10–P90), 10k CNY a year",
+    },
     "gap_value": {"zh": "缺口分值", "en": "Gap score"},
     "reasons": {"zh": "推荐理由", "en": "Reasons"},
     "record": {"zh": "记录接触结果", "en": "Record outcome"},
