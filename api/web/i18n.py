@@ -11,6 +11,21 @@ from industry_graph.gaps import GAP_LABELS
 _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "kpis": {"zh": "规划指标", "en": "Plan targets"},
     "landing_form": {"zh": "落地形式", "en": "Landing form"},
+    "landing_shares": {
+        "zh": "各落地形式的园区可得税收比例",
+        "en": "Share of the group's tax by landing form",
+    },
+    "landing_shares_note": {
+        "zh": "由已落地企业的纳税记录学得，落地企业少时向园区设定的先验收缩（training.shares）",
+        "en": "Learnt from landed firms' tax records, shrunk toward the park YAML's prior "
+        "while few have landed (training.shares)",
+    },
+    "share_prior": {"zh": "先验 P50", "en": "Prior P50"},
+    "share_now": {"zh": "本版本 P50", "en": "This version P50"},
+    "share_sd": {"zh": "中位数不确定度（对数）", "en": "Median's log-sd"},
+    "share_source": {"zh": "来源", "en": "Source"},
+    "share_source_learnt": {"zh": "已学得", "en": "learnt"},
+    "share_source_prior": {"zh": "先验", "en": "prior"},
     "share_of_group_tax": {
         "zh": "园区可得集团税收",
         "en": "share of the group's tax collected here",
