@@ -163,16 +163,19 @@ def unit_tax_band(
     """The band of the tax the park would collect: the group's band × the share's band, the
     log-distances of P10 and P90 from the median added in quadrature (P10 ≤ P50 ≤ P90)."""
     t50 = np.clip(np.asarray(tax_p50, dtype=float), 0.0, None)
-    floor = np.maximum(t50 * 1e-3, 1e-9)
-    t10 = np.clip(np.asarray(tax_p10, dtype=float), floor, t50 + floor)
-    t90 = np.maximum(np.asarray(tax_p90, dtype=float), t50 + floor)
-    t_lo, t_hi = np.log((t50 + floor) / t10), np.log(t90 / (t50 + floor))
+    t10 = np.clip(np.asarray(tax_p10, dtype=float), 0.0, None)
+    t90 = np.maximum(np.asarray(tax_p90, dtype=float), t50)
+    positive = t50 > 0
+    safe50 = np.where(positive, t50, 1.0)
+    # a P10 of 0 (or none): the band reaches three orders of magnitude below the median
+    t_lo = np.where(positive & (t10 > 0), np.log(safe50 / np.maximum(t10, 1e-300)), np.log(1000.0))
+    t_hi = np.where(positive, np.log(np.where(positive, t90, 1.0) / safe50), 0.0)
     s_lo = np.log(shares.p50 / shares.p10)
     s_hi = np.log(shares.p90 / shares.p50)
     p50 = t50 * shares.p50
     lo = np.sqrt(np.clip(t_lo, 0, None) ** 2 + s_lo**2)
     hi = np.sqrt(np.clip(t_hi, 0, None) ** 2 + s_hi**2)
-    return p50 * np.exp(-lo), p50, p50 * np.exp(hi)
+    return p50 * np.exp(-lo), p50, np.where(positive, p50 * np.exp(hi), t90 * shares.p90)
 
 
 def prior_shares(park: Park) -> dict[str, dict[str, ShareBand]]:
