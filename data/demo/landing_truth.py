@@ -92,6 +92,6 @@ def draw_unit_truth(
             form[rows] = np.array(names, dtype=object)[index]
             share[rows] = np.clip(drawn, 0.0, 1.0)
     out[C.TRUE_FORM] = form
-    out[C.TRUE_UNIT_SHARE] = np.round(share, 6)
+    out[C.TRUE_UNIT_SHARE] = np.round(share, 9)
     out[C.TRUE_UNIT_TAX] = np.round(out[C.TRUE_TAX].to_numpy(dtype=float) * share, 4)
     return out

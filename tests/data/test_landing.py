@@ -167,3 +167,40 @@ def test_invalid_landing_forms_name_the_field(
     path.write_text(text.replace(old, new, 1), encoding="utf-8")
     with pytest.raises(ReferenceDataError, match=message):
         load_park(path)
+
+
+def test_the_demos_hidden_unit_truth_is_drawn_on_its_own_stream() -> None:
+    from data.demo.landing_truth import RULE_HOLDS, draw_unit_truth
+
+    rng = np.random.default_rng(0)
+    n = 4000
+    firms = _firms(
+        [
+            {
+                C.PROVINCE: str(rng.choice(["上海市", "北京市", "浙江省"])),
+                C.REVENUE: float(rng.lognormal(9, 2)),
+                C.IS_LISTED: bool(rng.random() < 0.2),
+            }
+            for _ in range(n)
+        ]
+    )
+    firms[C.ENTERPRISE_ID] = [f"e{i}" for i in range(n)]
+    oracle = pd.DataFrame(
+        {
+            C.PARK_ID: "shibei",
+            C.ENTERPRISE_ID: np.tile(firms[C.ENTERPRISE_ID].to_numpy(), 2),
+            C.TRACK: ["hq"] * n + ["bigdata"] * n,
+            C.P_SIGN: 0.1,
+            C.TRUE_TAX: 100.0,
+        }
+    )
+    one = draw_unit_truth(oracle, firms, {"shibei": SHIBEI}, seed=5)
+    again = draw_unit_truth(oracle, firms, {"shibei": SHIBEI}, seed=5)
+    pd.testing.assert_frame_equal(one, again)
+    pd.testing.assert_frame_equal(one[list(oracle.columns)], oracle)  # nothing else changes
+    for track in ("hq", "bigdata"):
+        rows = one[one[C.TRACK] == track]
+        assumed = assume_forms(firms, SHIBEI, track).form
+        agree = (rows[C.TRUE_FORM].to_numpy() == assumed).mean()
+        assert agree == pytest.approx(RULE_HOLDS, abs=0.03)
+    assert np.allclose(one[C.TRUE_UNIT_TAX], 100.0 * one[C.TRUE_UNIT_SHARE], atol=1e-3)
