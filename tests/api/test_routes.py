@@ -291,6 +291,60 @@ def test_score_what_if_firms_and_validation(api: Api) -> None:
 
 
 @pytest.mark.one_engine
+def test_score_and_enterprise_value_a_firm_in_another_landing_form(api: Api) -> None:
+    firm = {"name": "样例公司", "revenue_wan_cny": 200_000, "province": "北京市"}
+    assumed = api.client.post(
+        f"{V1}/score", json={"firms": [firm], "track": "hq"}, headers=api.officer
+    ).json()["items"][0]["scores"][0]
+    assert assumed["landing_form"] == "regional_hq"
+    assert assumed["tax_p50_wan_cny"] == pytest.approx(
+        assumed["group_tax_p50_wan_cny"] * assumed["in_park_tax_share"], rel=1e-3
+    )
+    assert assumed["reasons"][0]["kind"] == "landing_form"
+    moved = api.client.post(
+        f"{V1}/score",
+        json={"firms": [firm], "track": "hq", "landing_form": "hq_move"},
+        headers=api.officer,
+    ).json()["items"][0]["scores"][0]
+    # the same group, valued as a move of its registered HQ: a larger share, a larger value
+    assert moved["landing_form"] == "hq_move"
+    assert moved["group_tax_p50_wan_cny"] == assumed["group_tax_p50_wan_cny"]
+    assert moved["in_park_tax_share"] > assumed["in_park_tax_share"]
+    assert moved["value_wan_cny"] > assumed["value_wan_cny"]
+    unknown = api.client.post(
+        f"{V1}/score",
+        json={"firms": [firm], "track": "hq", "landing_form": "factory"},
+        headers=api.officer,
+    )
+    assert unknown.status_code == 422 and "landing_form" in unknown.text
+    assert "regional_hq" in unknown.text  # names the track's forms
+    trackless = api.client.post(
+        f"{V1}/score", json={"firms": [firm], "landing_form": "branch"}, headers=api.officer
+    )
+    assert trackless.status_code == 422 and "track" in trackless.text
+    eid = api.client.get(
+        f"{V1}/leads", params={"track": "bigdata", "limit": 1}, headers=api.officer
+    ).json()["items"][0]["enterprise_id"]
+
+    def bigdata(**params: str) -> dict[str, object]:
+        body = api.client.get(f"{V1}/enterprises/{eid}", params=params, headers=api.officer)
+        assert body.status_code == 200, body.text
+        return next(s for s in body.json()["scores"] if s["track"] == "bigdata")
+
+    listed = bigdata()
+    other = "rd_centre" if listed["landing_form"] != "rd_centre" else "subsidiary"
+    chosen = bigdata(track="bigdata", landing_form=other)
+    assert chosen["landing_form"] == other and chosen["score"] != listed["score"]
+    assert chosen["overall_rank"] == listed["overall_rank"]  # its place in the list stays
+    bad = api.client.get(
+        f"{V1}/enterprises/{eid}",
+        params={"track": "bigdata", "landing_form": "regional_hq"},  # an HQ form
+        headers=api.officer,
+    )
+    assert bad.status_code == 422 and "not a form of track 'bigdata'" in bad.text
+
+
+@pytest.mark.one_engine
 def test_chains(api: Api) -> None:
     chains = api.client.get(f"{V1}/chains", headers=api.officer).json()["items"]
     assert {c["id"] for c in chains} >= {"big_data", "nev"}
