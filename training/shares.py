@@ -59,8 +59,10 @@ def realised_shares(landed: pd.DataFrame, tax_records: pd.DataFrame) -> pd.DataF
     log share."""
     need = ["landing_form", "group_tax_p50_wan_cny", "tax_p10_wan_cny", "tax_p50_wan_cny"]
     need += ["tax_p90_wan_cny", "landed_on"]
-    rows = landed.dropna(subset=need).copy()
-    rows = rows[rows["group_tax_p50_wan_cny"].astype(float) > 0]
+    missing = [c for c in [C.ENTERPRISE_ID, C.TRACK, *need] if c not in landed]
+    rows = landed.iloc[0:0] if missing else landed.dropna(subset=need).copy()
+    if not rows.empty:
+        rows = rows[rows["group_tax_p50_wan_cny"].astype(float) > 0]
     if rows.empty:
         return pd.DataFrame(
             columns=[C.ENTERPRISE_ID, C.TRACK, "landing_form", "realised_tax", "log_share", "sd_t"]

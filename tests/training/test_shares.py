@@ -84,3 +84,4 @@ def test_leads_without_a_form_or_a_later_tax_record_are_left_out() -> None:
     tax = tax[~((tax[C.ENTERPRISE_ID] == "f2") & (tax[C.YEAR] == 2023))]
     assert sorted(realised_shares(landed, tax)[C.ENTERPRISE_ID]) == ["f3", "f4"]
     assert realised_shares(landed.iloc[0:0], tax).empty
+    assert realised_shares(pd.DataFrame(), tax).empty  # no service database: nothing landed
