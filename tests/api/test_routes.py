@@ -167,11 +167,15 @@ def test_export_csv_and_xlsx_follow_the_filters(api: Api) -> None:
     header = [c.value for c in sheet[1]]
     assert header[:3] == ["排名", "企业代码", "企业名称"] and "落地概率" in header
     p_land = sheet.cell(2, header.index("落地概率") + 1)
-    tax = sheet.cell(2, header.index("预计税收 P50（万元）") + 1)
+    tax = sheet.cell(2, header.index("园区可得税收 P50（万元）") + 1)
     assert p_land.number_format == "0.0%" and tax.number_format == "#,##0"
     assert isinstance(tax.value, float) and tax.value == pytest.approx(
         listed["items"][0]["tax_p50_wan_cny"], rel=1e-12
     )
+    # the landing form and the group's tax beside what the park collects
+    form = sheet.cell(2, header.index("落地形式") + 1).value
+    group = sheet.cell(2, header.index("集团税收 P50（万元）") + 1).value
+    assert form == listed["items"][0]["landing_form"] and group >= tax.value
     assert (
         sheet.max_row == listed["total"] + 1 and sheet.cell(2, 2).value == rows[0]["enterprise_id"]
     )
