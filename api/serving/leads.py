@@ -13,7 +13,7 @@ from api.schemas import FirmIn
 from api.serving.lead_table import LeadFilters, LeadTable
 from api.serving.state import ServiceState
 from data import columns as C
-from data.landing import form_index
+from data.landing import form_index, track_forms
 from data.reference import chain_of, chains_of, default_vocabularies, track_error
 from features.build import FeatureContext
 from industry_graph.attach import attach_links, default_matcher
@@ -109,6 +109,8 @@ EXPORT_COLUMNS = (
     "industry_code",
     "links",
     *SCORE_FIELDS,
+    "landing_form_zh",
+    "landing_form_en",
     "reasons_zh",
     "reasons_en",
     "overall_rank",
@@ -132,10 +134,15 @@ def export_rows(
         state, track=track, filters=filters, contacted=contacted, recent=recent
     )
     rows = []
+    assert state.park is not None
+    forms = track_forms(state.park, track)
     for item in lead_items(table, positions[:EXPORT_MAX_ROWS], first_rank=1):
         reasons: list[dict[str, str]] = item.pop("reasons")  # type: ignore[assignment]
+        form = forms.get(str(item["landing_form"]))
         flat = {
             **item,
+            "landing_form_zh": form.name_zh if form else None,
+            "landing_form_en": form.name_en if form else None,
             "links": " ".join(item["links"]),  # type: ignore[arg-type]
             "reasons_zh": "；".join(r["text_zh"] for r in reasons),
             "reasons_en": "; ".join(r["text_en"] for r in reasons),

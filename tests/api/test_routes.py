@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from api.app import create_app
 from data import columns as C
+from data.reference import default_parks
 from data.settings import Settings
 from tests.api.conftest import Api
 from tests.conftest import Trained
@@ -173,9 +174,11 @@ def test_export_csv_and_xlsx_follow_the_filters(api: Api) -> None:
         listed["items"][0]["tax_p50_wan_cny"], rel=1e-12
     )
     # the landing form and the group's tax beside what the park collects
-    form = sheet.cell(2, header.index("落地形式") + 1).value
+    form = sheet.cell(2, header.index("落地形式代码") + 1).value
+    named = sheet.cell(2, header.index("落地形式") + 1).value
     group = sheet.cell(2, header.index("集团税收 P50（万元）") + 1).value
     assert form == listed["items"][0]["landing_form"] and group >= tax.value
+    assert named == default_parks()["shibei"].tracks["bigdata"].forms[form].name_zh
     assert (
         sheet.max_row == listed["total"] + 1 and sheet.cell(2, 2).value == rows[0]["enterprise_id"]
     )
