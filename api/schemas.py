@@ -112,18 +112,27 @@ class LeadPublic(_Out):
     )
     p_land: float
     p_land_source: str
-    tax_p10_wan_cny: float
-    tax_p50_wan_cny: float
-    tax_p90_wan_cny: float
+    tax_p10_wan_cny: float = Field(description="tax the park would collect a year, P10, 万元")
+    tax_p50_wan_cny: float = Field(
+        description="tax the park would collect a year, P50, 万元: the group's tax × the share "
+        "its landing form books here"
+    )
+    tax_p90_wan_cny: float = Field(description="tax the park would collect a year, P90, 万元")
+    group_tax_p50_wan_cny: float = Field(description="the whole group's tax a year, P50, 万元")
     gap_value: float = Field(description="gap-filling value, 0–1 (Σ link share × gap score)")
     chain_value_wan_cny: float = Field(
         description="what the gaps it fills are worth to the park a year, 万元 (park YAML)"
     )
+    landing_form: str = Field(
+        description="the form it is valued in (park YAML tracks.*.forms: regional_hq, branch …); "
+        "the first reason says why"
+    )
     in_park_tax_share: float = Field(
-        description="share of its tax the park would collect (less for site-bound industries)"
+        description="share of the group's tax its unit would book here (P50; site-bound "
+        "industries at most the YAML's site_bound share)"
     )
     value_wan_cny: float = Field(
-        description="value if it lands: horizon × (in-park share × tax P50 + chain value), "
+        description="value if it lands: horizon × (the park's tax P50 + chain value), "
         "weighted per track"
     )
     reasons: list[ReasonPublic]
@@ -164,8 +173,10 @@ class TrackScorePublic(_Out):
     tax_p10_wan_cny: float
     tax_p50_wan_cny: float
     tax_p90_wan_cny: float
+    group_tax_p50_wan_cny: float
     gap_value: float
     chain_value_wan_cny: float
+    landing_form: str
     in_park_tax_share: float
     value_wan_cny: float
     reasons: list[ReasonPublic]
@@ -183,8 +194,10 @@ class TrackStandingPublic(_Out):
     tax_p10_wan_cny: float | None
     tax_p50_wan_cny: float | None
     tax_p90_wan_cny: float | None
+    group_tax_p50_wan_cny: float | None
     gap_value: float | None
     chain_value_wan_cny: float | None
+    landing_form: str | None
     in_park_tax_share: float | None
     value_wan_cny: float | None
     not_offered: str | None = Field(
@@ -296,6 +309,13 @@ class FirmIn(_In):
 class ScoreRequest(_In):
     firms: list[FirmIn] = Field(min_length=1, max_length=1000)
     track: Track | None = Field(default=None, description="score one track; both when omitted")
+    landing_form: str | None = Field(
+        default=None,
+        max_length=32,
+        description="value the firms in this landing form of ``track`` (park YAML "
+        "tracks.*.forms) instead of the one the park's rules assume; 422 for a form the "
+        "track does not recruit",
+    )
 
 
 class ScoredFirmPublic(_Out):

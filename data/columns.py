@@ -91,9 +91,12 @@ PIPELINE_CAMPAIGN: Final = "pipeline"  # the campaign of outcomes read from the 
 
 # oracle (evaluation only): the true P(sign if approached now) and what the firm would bring
 P_SIGN: Final = "p_sign"
-TRUE_TAX: Final = "true_tax_wan_cny"  # the tax it pays a year, which it would pay in the park
+TRUE_TAX: Final = "true_tax_wan_cny"  # the tax the whole group pays a year
+TRUE_FORM: Final = "true_landing_form"  # the form it would land in on the track (hidden)
+TRUE_UNIT_SHARE: Final = "true_unit_share"  # the share of the group's tax that unit books here
+TRUE_UNIT_TAX: Final = "true_unit_tax_wan_cny"  # what the park would collect a year: tax × share
 TRUE_GAP_VALUE: Final = "true_gap_value"  # from its generated links against the true park gaps
-TRUE_VALUE: Final = "true_value_wan_cny"  # the park's value rule applied to the two above
+TRUE_VALUE: Final = "true_value_wan_cny"  # the park's value rule on the unit's tax and gaps
 ORACLE_EXPECTED_VALUE: Final = "oracle_expected_value_wan_cny"  # p_sign × true value
 
 # rejects files

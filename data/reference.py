@@ -181,14 +181,93 @@ class LandingPrior(_Frozen):
     factors: Mapping[str, Factor] = Field(default_factory=dict)
 
 
+class ShareBand(_Frozen):
+    """The share of the group's tax a landed unit books here: P10 / P50 / P90 of a log-normal
+    prior (each in (0, 1], ordered)."""
+
+    p10: float = Field(gt=0, le=1)
+    p50: float = Field(gt=0, le=1)
+    p90: float = Field(gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ShareBand:
+        if not self.p10 <= self.p50 <= self.p90:
+            raise ValueError(f"p10 ≤ p50 ≤ p90 (got {self.p10}, {self.p50}, {self.p90})")
+        return self
+
+
+class LandingForm(_Frozen):
+    """A form in which a firm lands in the park (a regional HQ, a branch, an R&D centre …): its
+    labels, the share of the group's tax it brings (a prior with its band) and why."""
+
+    name_zh: str = Field(min_length=1)
+    name_en: str = Field(min_length=1)
+    share: ShareBand
+    why_zh: str = Field(min_length=1)
+    why_en: str = Field(min_length=1)
+
+
+class FormWhen(_Frozen):
+    """When a form rule applies: every condition given must hold (none given = always).
+    ``in_park_province``: registered in the park's province; ``industry_codes``: industry-code
+    prefixes per scheme; ``site_bound``: the industry pays where it produces
+    (``valuation.in_park_tax_share.site_bound_codes``)."""
+
+    min_revenue_wan_cny: float | None = Field(default=None, ge=0)
+    max_revenue_wan_cny: float | None = Field(default=None, gt=0)
+    hq_types: tuple[HqType, ...] | None = None
+    is_listed: bool | None = None
+    in_park_province: bool | None = None
+    industry_codes: Mapping[Literal["gbt4754_2017", "sw2021"], tuple[str, ...]] | None = None
+    site_bound: bool | None = None
+
+    @property
+    def always(self) -> bool:
+        """No condition given."""
+        return all(v is None for v in self.model_dump().values())
+
+
+class FormRule(_Frozen):
+    """Assume ``form`` for a firm when ``when`` holds (the first rule that holds wins)."""
+
+    form: str
+    when: FormWhen = FormWhen()
+
+
 class Track(_Frozen):
-    """A recruitment track of a park (``hq`` or ``bigdata``)."""
+    """A recruitment track of a park (``hq`` or ``bigdata``): its chains, eligibility, value
+    weights, and the forms it recruits (``forms``) with the rules that assume one per firm
+    (``assume``: first match wins, the last rule holds always)."""
 
     name_zh: str
     name_en: str
     chains: tuple[str, ...] = ()
     eligibility: Eligibility
     weights: ValueWeights = ValueWeights()
+    forms: Mapping[str, LandingForm] = Field(default_factory=dict)
+    assume: tuple[FormRule, ...] = ()
+
+    @model_validator(mode="after")
+    def _rules_name_forms(self) -> Track:
+        for form_id in self.forms:
+            if not re.fullmatch(r"[a-z][a-z0-9_]*", form_id):
+                raise ValueError(f"forms.{form_id}: a form id is a lower-case word")
+        if bool(self.forms) != bool(self.assume):
+            raise ValueError(
+                "assume: a track with forms gives the rules that assume one (and none without)"
+            )
+        for i, rule in enumerate(self.assume):
+            if rule.form not in self.forms:
+                raise ValueError(
+                    f"assume.{i}.form: {rule.form!r} is not one of the track's forms "
+                    f"({', '.join(self.forms)})"
+                )
+        if self.assume and not self.assume[-1].when.always:
+            raise ValueError(
+                f"assume.{len(self.assume) - 1}.when: the last rule holds always (no conditions), "
+                "so every firm gets a form"
+            )
+        return self
 
 
 class TargetChain(_Frozen):

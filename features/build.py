@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
+from data.landing import assume_forms
 from data.reference import (
     Chain,
     Park,
@@ -369,7 +370,7 @@ def firm_features(
         out["last_tax_rate"] = np.nan
         out["has_tax_history"] = 0.0
     out["track_index"] = float(track_index(fc.park, track))
-    out["in_park_tax_share"] = fc.park.valuation.in_park_tax_share.of(
-        e[C.INDUSTRY_CODE], e[C.INDUSTRY_SCHEME]
-    )
+    forms = assume_forms(e, fc.park, track)
+    out["landing_form"] = forms.index.astype(float)
+    out["site_bound"] = forms.site_bound.astype(float)
     return out[list(FEATURE_NAMES)].astype("float64")

@@ -102,20 +102,21 @@ FIRM_FEATURES: Final[tuple[Feature, ...]] = (
         "its place in the park YAML",
     ),
     Feature(
-        "in_park_tax_share",
+        "landing_form",
         "float",
-        "在园区纳税比例",
-        "share of its tax the park would collect",
+        "落地形式",
+        "landing form",
         "value",
-        "0-1",
+        "its place among the track's forms (park YAML)",
     ),
+    Feature("site_bound", "flag", "税收在生产地缴纳", "pays its tax where it produces", "value"),
 )
 
 FEATURE_NAMES: Final = tuple(f.name for f in FIRM_FEATURES)
 BY_NAME: Final = {f.name: f for f in FIRM_FEATURES}
 TAX_HISTORY: Final = ("log_last_tax", "last_tax_rate", "has_tax_history")
 # the park's value rule (park YAML), read by the scorer and learned by no model
-VALUE_INPUTS: Final = ("in_park_tax_share",)
+VALUE_INPUTS: Final = ("landing_form", "site_bound")
 # the tax model sees neither the track nor the chain's gap score (tax does not depend on them)
 TAX_FEATURES: Final = tuple(
     n

@@ -44,22 +44,16 @@ def oracle_value(
     oracle: pd.DataFrame, tables: Mapping[str, pd.DataFrame], true_links: pd.DataFrame
 ) -> pd.DataFrame:
     """The oracle with each candidate's true gap value (its generated links against the park's
-    gaps as its generated roster links make them), the value the park's rule gives it with its
-    true tax (× the share the park would collect), and the oracle's expected value (P(sign) ×
-    value)."""
+    gaps as its generated roster links make them), the value the park's rule gives it with the
+    tax its true unit would pay here (``C.TRUE_UNIT_TAX``: the group's true tax × the true unit
+    share, ``data.demo.landing_truth``), and the oracle's expected value (P(sign) × value)."""
     parks, chains = default_parks(), default_chains()
     out = oracle.copy()
     gap = np.zeros(len(out))
     value = np.zeros(len(out))
     ids = pd.Index(out[C.ENTERPRISE_ID].to_numpy(dtype=object))
-    firms = tables["enterprises"]
-    at = pd.Index(firms[C.ENTERPRISE_ID].to_numpy(dtype=object)).get_indexer(ids)
     for park_id in out[C.PARK_ID].unique():
         park = parks[park_id]
-        share = park.valuation.in_park_tax_share.of(
-            firms[C.INDUSTRY_CODE].iloc[at].reset_index(drop=True),
-            firms[C.INDUSTRY_SCHEME].iloc[at].reset_index(drop=True),
-        )
         ctx = park_context(
             park=park,
             chains=chains,
@@ -78,7 +72,7 @@ def oracle_value(
             g[hit[hit >= 0]] = values["gap_value"].to_numpy()[hit >= 0]
             gap[rows] = g
             _, v = LeadValue.of(park, track).parts(
-                tax_p50=out[C.TRUE_TAX].to_numpy()[rows], gap_value=g, tax_share=share[rows]
+                tax_p50=out[C.TRUE_UNIT_TAX].to_numpy()[rows], gap_value=g
             )
             value[rows] = v
     out[C.TRUE_GAP_VALUE] = gap

@@ -265,7 +265,8 @@ def prepare_leads(
     """The lead table with what matching needs (module doc): its unit (given or interim), need,
     chains, landing quarter and in-park tax P50. ``leads`` has ``LEAD_REQUIRED`` and may have
     ``stage``, ``name``, ``lead_id``, ``value_wan_cny`` (the expected value that orders lists),
-    ``in_park_tax_share``, ``in_park_tax_p50_wan_cny`` and ``UNIT_COLUMNS``."""
+    ``in_park_tax_p50_wan_cny`` and ``UNIT_COLUMNS`` (``tax_p50_wan_cny`` is already the
+    tax the park would collect)."""
     space = _space(park)
     missing = [c for c in LEAD_REQUIRED if c not in leads]
     if missing:
@@ -306,16 +307,9 @@ def prepare_leads(
     chains = mine[C.LINK_ID].map(chain_of).groupby(mine[C.ENTERPRISE_ID].to_numpy()).agg(frozenset)
     out["lead_chains"] = [chains.get(str(e), frozenset()) for e in out[C.ENTERPRISE_ID]]
     if "in_park_tax_p50_wan_cny" not in out:
-        if "in_park_tax_share" in out:
-            share = out["in_park_tax_share"].astype(float).to_numpy()
-        else:
-            ent = tables["enterprises"].set_index(C.ENTERPRISE_ID)
-            rows = ent.reindex(out[C.ENTERPRISE_ID].astype(str))
-            share = park.valuation.in_park_tax_share.of(
-                rows[C.INDUSTRY_CODE].reset_index(drop=True),
-                rows[C.INDUSTRY_SCHEME].reset_index(drop=True),
-            )
-        out["in_park_tax_p50_wan_cny"] = out["tax_p50_wan_cny"].astype(float).to_numpy() * share
+        # a lead's tax P50 is what the park would collect (its landing form's share of the
+        # group's tax, models.scorer)
+        out["in_park_tax_p50_wan_cny"] = out["tax_p50_wan_cny"].astype(float).to_numpy()
     if "value_wan_cny" not in out:
         out["value_wan_cny"] = out["p_land"].astype(float) * out["in_park_tax_p50_wan_cny"]
     if C.NAME not in out:
@@ -969,10 +963,9 @@ def space_report(
     open_leads: pd.DataFrame,
 ) -> SpaceReport:
     """The report behind the 载体 pages (``SpaceReport``). ``candidates``: list leads of the
-    tracks (``LEAD_REQUIRED`` columns and ``value_wan_cny`` — their score — and optionally
-    ``in_park_tax_share``); ``open_leads``: the pipeline's open leads (also ``stage``,
-    ``lead_id``). A firm in both is taken once, as the pipeline has it; only open leads are
-    placed for the projection."""
+    tracks (``LEAD_REQUIRED`` columns and ``value_wan_cny`` — their score); ``open_leads``:
+    the pipeline's open leads (also ``stage``, ``lead_id``). A firm in both is taken once, as
+    the pipeline has it; only open leads are placed for the projection."""
     space = park_space(
         park,
         tables,

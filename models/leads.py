@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
+from data.landing import form_index
 from features.build import FeatureContext, firm_features, latest_tax_history, track_index
 from industry_graph.attach import evidence_text
 from industry_graph.gaps import GAP_LABELS, analyse_gaps, track_chains
@@ -75,9 +76,14 @@ def score_candidates(
     leads_only: bool = True,
     ranked: bool = True,
     membership: ChainMembership | None = None,
+    landing_form: str | None = None,
 ) -> Candidates:
     """The one place firms become scored leads of a track: eligibility (outside the park, the
     track's rules), the feature matrix, the scores, and reasons on demand.
+
+    ``landing_form`` values every firm as landing in that form of the track (an officer's
+    what-if) instead of the form the park YAML's rules assume; ``ValueError`` naming the
+    track's forms for one it does not recruit.
 
     ``leads_only=False`` scores every firm given (a what-if) and says which are leads;
     ``ranked`` orders the rows best first, ties by enterprise id (deterministic). The CLI, the
@@ -95,6 +101,8 @@ def score_candidates(
         is_lead = np.ones(len(firms), dtype=bool)
     firms = firms.reset_index(drop=True)
     X = firm_features(fc, firms, track=track, as_of=as_of, history=history)
+    if landing_form is not None:
+        X["landing_form"] = float(form_index(fc.park, track, landing_form))
     scores = scorer.score(X)
     if ranked:
         order = np.lexsort((firms[C.ENTERPRISE_ID].to_numpy(), -scores["score"].to_numpy()))

@@ -2,10 +2,13 @@
 
 Its input is the feature matrix of ``features.spec`` (one row per firm and track,
 ``track_index`` saying which track of the park YAML); its output per row: ``p_land``, the tax
-quantiles, expected tax, ``gap_value``, the chain value a year, the in-park tax share, the value
-if it lands (``value_wan_cny``: horizon × (share × tax P50 + chain value),
-``industry_graph.gaps.LeadValue``) and the lead ``score`` = P(land) × value, in 万元. A learned
-model only ever changes P(land); the value comes from the tax model and the park YAML.
+quantiles of the tax the park would collect (the group's tax band × the share of it the unit
+of its assumed landing form books here, ``data.landing``), the group's tax P50, expected tax,
+``gap_value``, the chain value a year, the landing form and its share, the value if it lands
+(``value_wan_cny``: horizon × (the park's tax P50 + chain value), ``industry_graph.gaps.LeadValue``)
+and the lead ``score`` = P(land) × value, in 万元. The landing model only ever changes P(land);
+the value comes from the tax model, the park YAML's forms and the shares training learnt from
+landed firms (``shares``).
 This object is what MLflow stores (``models.registry``) and what every consumer — ``attract
 leads``, the API, batch scoring — calls.
 """
@@ -17,6 +20,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from data.landing import unit_shares, unit_tax_band
+from data.reference import LandingForm, ShareBand
 from features.spec import BY_NAME, VALUE_INPUTS, Feature
 from industry_graph.gaps import LeadValue
 from models.estimators import (
@@ -28,29 +33,43 @@ from models.estimators import (
 from models.stages import StageModel
 
 # what a lead shows of its scores, in this order (lists, exports, the enterprise page)
+# (tax_p*: what the park would collect; group_tax_p50: the whole group's; landing_form: the id
+# of the form assumed, a text field — ``score_value``)
 SCORE_FIELDS = (
     "score",
     "p_land",
     "tax_p10_wan_cny",
     "tax_p50_wan_cny",
     "tax_p90_wan_cny",
+    "group_tax_p50_wan_cny",
     "gap_value",
     "chain_value_wan_cny",
+    "landing_form",
     "in_park_tax_share",
     "value_wan_cny",
 )
+TEXT_SCORE_FIELDS = frozenset({"landing_form"})
 OUTPUT_COLUMNS = (
     "p_land",
     "tax_p10_wan_cny",
     "tax_p50_wan_cny",
     "tax_p90_wan_cny",
+    "group_tax_p50_wan_cny",
     "expected_tax_wan_cny",
     "gap_value",
     "chain_value_wan_cny",
+    "landing_form",
     "in_park_tax_share",
+    "in_park_tax_share_p10",
+    "in_park_tax_share_p90",
     "value_wan_cny",
     "score",
 )
+
+
+def score_value(name: str, value: object) -> float | str:
+    """A score field as a lead shows it: text for the landing form, else a float."""
+    return str(value) if name in TEXT_SCORE_FIELDS else float(value)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -68,6 +87,12 @@ class LeadScorer:
     metrics: dict[str, float] = field(default_factory=dict)
     # P(land | stage, days in stage) for the pipeline's leads (None in bundles made before it)
     stages: StageModel | None = None
+    # per track: its landing forms (park YAML) and the share band each books here — the YAML's
+    # prior, or what training learnt from landed firms (``training.shares``)
+    forms: dict[str, dict[str, LandingForm]] = field(default_factory=dict)
+    shares: dict[str, dict[str, ShareBand]] = field(default_factory=dict)
+    site_bound_share: float = 1.0
+    share_source: dict[str, dict[str, str]] = field(default_factory=dict)  # prior | learnt
 
     @property
     def p_land_source(self) -> str:
@@ -82,17 +107,8 @@ class LeadScorer:
         missing = [c for c in self.feature_names if c not in X.columns]
         if missing:
             raise ValueError(f"feature matrix lacks columns: {', '.join(missing)}")
-        tax = self.tax.predict(X[list(self.tax_features)])
+        group = self.tax.predict(X[list(self.tax_features)])
         p_land = self.propensity.predict_proba(X[list(self.propensity_features)])
-        out = tax.copy()
-        out.insert(0, "p_land", np.round(p_land, 6))
-        out["expected_tax_wan_cny"] = p_land * out["tax_p50_wan_cny"]
-        gap = X["gap_value"].to_numpy()
-        out["gap_value"] = gap
-        tax_p50 = out["tax_p50_wan_cny"].to_numpy()
-        chain, value = np.zeros(len(X)), np.zeros(len(X))
-        share = X["in_park_tax_share"].to_numpy()
-        out["in_park_tax_share"] = share
         index = X["track_index"].to_numpy()
         unknown = ~np.isin(index, np.arange(len(self.values)))
         if unknown.any():
@@ -100,13 +116,43 @@ class LeadScorer:
                 f"track_index: {index[unknown][0]!r} is not a track of {self.park_id} "
                 f"(0–{len(self.values) - 1}: {', '.join(self.values)})"
             )
+        n = len(X)
+        unit = {q: np.zeros(n) for q in ("p10", "p50", "p90")}
+        share = {q: np.zeros(n) for q in ("p10", "p50", "p90")}
+        form = np.empty(n, dtype=object)
+        form_index = X["landing_form"].to_numpy().astype(np.int64)
+        bound = X["site_bound"].to_numpy() > 0.5
+        gap = X["gap_value"].to_numpy()
+        chain, value = np.zeros(n), np.zeros(n)
         for i, track in enumerate(self.values):
             mask = index == i
-            if mask.any():
-                chain[mask], value[mask] = self.values[track].parts(
-                    tax_p50=tax_p50[mask], gap_value=gap[mask], tax_share=share[mask]
-                )
+            if not mask.any():
+                continue
+            names = list(self.shares[track])
+            bands = [self.shares[track][f] for f in names]
+            s = unit_shares(bands, form_index[mask], bound[mask], self.site_bound_share)
+            t10, t50, t90 = unit_tax_band(
+                group["tax_p10_wan_cny"].to_numpy()[mask],
+                group["tax_p50_wan_cny"].to_numpy()[mask],
+                group["tax_p90_wan_cny"].to_numpy()[mask],
+                s,
+            )
+            unit["p10"][mask], unit["p50"][mask], unit["p90"][mask] = t10, t50, t90
+            share["p10"][mask], share["p50"][mask], share["p90"][mask] = s.p10, s.p50, s.p90
+            form[mask] = np.array(names, dtype=object)[form_index[mask]]
+            chain[mask], value[mask] = self.values[track].parts(tax_p50=t50, gap_value=gap[mask])
+        out = pd.DataFrame(index=X.index)
+        out["p_land"] = np.round(p_land, 6)
+        for q in ("p10", "p50", "p90"):
+            out[f"tax_{q}_wan_cny"] = np.round(unit[q], 4)
+        out["group_tax_p50_wan_cny"] = group["tax_p50_wan_cny"].to_numpy()
+        out["expected_tax_wan_cny"] = p_land * out["tax_p50_wan_cny"]
+        out["gap_value"] = gap
         out["chain_value_wan_cny"] = chain
+        out["landing_form"] = form
+        out["in_park_tax_share"] = np.round(share["p50"], 6)
+        out["in_park_tax_share_p10"] = np.round(share["p10"], 6)
+        out["in_park_tax_share_p90"] = np.round(share["p90"], 6)
         out["value_wan_cny"] = value
         out["score"] = np.clip(p_land, 0, 1) * value
         return out[list(OUTPUT_COLUMNS)]
@@ -126,11 +172,28 @@ class LeadScorer:
         contrib = contrib.drop(columns=["track_index", *VALUE_INPUTS], errors="ignore")
         reasons = []
         values = X.reindex(columns=contrib.columns)
-        share = X["in_park_tax_share"].to_numpy()
+        scores = self.score(X)
+        tracks = list(self.values)
+        index = X["track_index"].to_numpy().astype(np.int64)
+        bound = X["site_bound"].to_numpy() > 0.5
         for i in range(len(X)):
             row = contrib.iloc[i]
             order = row.abs().sort_values(ascending=False, kind="stable").index[:top]
-            value_note = [site_bound_reason(float(share[i]))] if share[i] < 1 else []
+            track = tracks[int(index[i])]
+            form_id = str(scores["landing_form"].iloc[i])
+            value_note = [
+                self.form_reason(
+                    track,
+                    form_id,
+                    share=float(scores["in_park_tax_share"].iloc[i]),
+                    band=(
+                        float(scores["in_park_tax_share_p10"].iloc[i]),
+                        float(scores["in_park_tax_share_p90"].iloc[i]),
+                    ),
+                )
+            ]
+            if bound[i]:
+                value_note.append(site_bound_reason(self.site_bound_share))
             reasons.append(
                 [
                     *value_note,
@@ -141,6 +204,28 @@ class LeadScorer:
                 ]
             )
         return reasons
+
+    def form_reason(
+        self, track: str, form_id: str, *, share: float, band: tuple[float, float]
+    ) -> dict[str, str]:
+        """Why the lead is valued as it is: the form assumed, its share of the group's tax (and
+        band; learnt from landed firms or the YAML's prior) and the YAML's reason."""
+        form = self.forms[track][form_id]
+        learnt = self.share_source.get(track, {}).get(form_id) == "learnt"
+        low, high = band
+        return {
+            "feature": "landing_form",
+            "effect": "-" if share < 1 else "+",
+            "text_zh": (
+                f"按{form.name_zh}计：园区可得集团税收约 {share:.1%}（{low:.1%}–{high:.1%}，"
+                f"{'由已落地企业学得' if learnt else '园区设定'}）。{form.why_zh}"
+            ),
+            "text_en": (
+                f"valued as a {form.name_en}: the park would collect about {share:.1%} of the "
+                f"group's tax ({low:.1%}–{high:.1%}, "
+                f"{'learnt from landed firms' if learnt else 'the park YAML prior'}). {form.why_en}"
+            ),
+        }
 
 
 def _format(feature: Feature, value: float) -> tuple[str, str]:
@@ -178,10 +263,10 @@ def _format(feature: Feature, value: float) -> tuple[str, str]:
 def site_bound_reason(share: float) -> dict[str, str]:
     """Why only part of a firm's tax counts: its industry pays tax where it produces."""
     return {
-        "feature": "in_park_tax_share",
+        "feature": "site_bound",
         "effect": "-",
-        "text_zh": f"税收主要在生产地缴纳，园区可得约 {share:.0%}",
-        "text_en": f"pays its tax where it produces: the park would collect about {share:.0%}",
+        "text_zh": f"税收主要在生产地缴纳，园区可得至多约 {share:.0%}",
+        "text_en": f"pays its tax where it produces: the park would collect at most {share:.0%}",
     }
 
 

@@ -211,6 +211,35 @@ PATTERNS: Final[tuple[tuple[str, MetricName], ...]] = (
         ),
     ),
     (
+        r"share_(\w+?)_(\w+)_p50",
+        MetricName(
+            "{0} 赛道 {1} 的园区可得税收比例（P50）",
+            "{0} track, {1}: share of the group's tax the park collects (P50)",
+            "The median share of the group's tax a unit of this landing form books in the park: "
+            "learnt from landed firms' tax records, shrunk toward the park YAML's prior "
+            "(training.shares); the prior where no firm has landed in this form.",
+            None,
+        ),
+    ),
+    (
+        r"share_(\w+?)_(\w+)_firms",
+        MetricName(
+            "{0} 赛道 {1}：学习比例的落地企业数",
+            "{0} track, {1}: landed firms the share was learnt from",
+            "Landed firms with a tax record after their landing year in this form (0: the prior).",
+            None,
+        ),
+    ),
+    (
+        r"share_(\w+?)_(\w+)_sd_log",
+        MetricName(
+            "{0} 赛道 {1}：比例中位数的不确定度（对数标准差）",
+            "{0} track, {1}: uncertainty of the median share (log-sd)",
+            "Posterior standard deviation of the log median share (smaller with more landed firms).",
+            False,
+        ),
+    ),
+    (
         r"monitor_(\w+)",
         MetricName(
             "落地后实际税收：{0}",

@@ -33,6 +33,7 @@ from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from data import columns as C
 from data.corrections import LinkCorrection
+from data.landing import track_forms
 from data.pipeline import OPEN_STAGES
 from data.reference import Park, default_chains, default_parks
 from data.settings import Settings
@@ -67,6 +68,7 @@ from models.scorer import LeadScorer
 from models.stages import StageModel, check_stage_events
 from training.charts import save_png
 from training.roster import MIN_ROSTER, fit_roster_propensity
+from training.shares import fit_shares, realised_shares
 
 HOLDOUT_QUANTILE = 0.8
 
@@ -204,6 +206,7 @@ def train(
     corrections: Sequence[LinkCorrection] = (),
     stage_events: pd.DataFrame | None = None,
     stage_as_of: date | None = None,
+    landed: pd.DataFrame | None = None,
 ) -> TrainResult:
     """Train all models on a universe and log one MLflow run (see the module docstring).
 
@@ -216,7 +219,10 @@ def train(
     ``stage_events`` are the pipeline's moves (``models.stages.STAGE_EVENT_COLUMNS``: the audit
     trail's creation and stage rows) read on ``stage_as_of`` (default: the day of the latest
     event); the run fits P(land | stage, days in stage) on them (the park YAML's prior without
-    them), logs its table and bundles it with the scorer.
+    them), logs its table and bundles it with the scorer. ``landed`` are the pipeline's landed
+    and paying leads (``api.crm.tables.landed_leads``); with their tax records the run learns
+    each landing form's share of the group's tax (``training.shares``), logs the fit
+    (``landing_shares.csv``, ``share_*`` metrics) and values the next version's leads with it.
 
     ``engine="dask"`` fits every booster with ``lightgbm.dask`` on ``scheduler`` (or a
     ``LocalCluster`` of ``workers``) and logs and registers exactly as the local engine does."""
@@ -236,6 +242,7 @@ def train(
                 corrections=corrections,
                 stage_events=stage_events,
                 stage_as_of=stage_as_of,
+                landed=landed,
             )
     if engine != "local":
         raise ValueError(f"engine: must be local or dask (got {engine!r})")
@@ -251,6 +258,7 @@ def train(
         corrections=corrections,
         stage_events=stage_events,
         stage_as_of=stage_as_of,
+        landed=landed,
     )
 
 
@@ -316,6 +324,7 @@ def _train(
     corrections: Sequence[LinkCorrection] = (),
     stage_events: pd.DataFrame | None = None,
     stage_as_of: date | None = None,
+    landed: pd.DataFrame | None = None,
 ) -> TrainResult:
     started = time.perf_counter()
     parks = default_parks()
@@ -357,6 +366,30 @@ def _train(
             f"({int(metrics['pipeline_signed'])} signed) learnt with the imported history"
         )
 
+    # each landing form's share of the group's tax: learnt from landed firms' tax records,
+    # shrunk toward the park YAML's prior (training.shares)
+    forms = {t: dict(track_forms(park, t)) for t in park.tracks}
+    realised = realised_shares(
+        landed if landed is not None else pd.DataFrame(), tables["tax_records"]
+    )
+    share_fit = fit_shares(forms, realised)
+    shares, share_source = share_fit.shares, share_fit.source
+    csv_tables_shares = {"landing_shares.csv": share_fit.table}
+    for row in share_fit.table.to_dict("records"):
+        key = f"share_{row[C.TRACK]}_{row['landing_form']}"
+        metrics[f"{key}_p50"] = float(row["p50"])
+        metrics[f"{key}_firms"] = float(row["firms"])
+        metrics[f"{key}_sd_log"] = float(row["median_sd_log"])
+    learnt = share_fit.table[share_fit.table["source"] == "learnt"]
+    notes.append(
+        f"landing shares: {len(learnt)} of {len(share_fit.table)} forms learnt from "
+        f"{int(share_fit.table['firms'].sum())} landed firms' tax records"
+        + "".join(
+            f"; {r.track}/{r.landing_form} {r.p50:.3f} (prior {r.prior_p50:.3f}, {r.firms} firms)"
+            for r in learnt.itertuples(index=False)
+        )
+    )
+
     def make_scorer(
         propensity: LandingPropensityModel | RosterPropensity | PriorPropensity,
     ) -> LeadScorer:
@@ -369,11 +402,15 @@ def _train(
             tax_features=TAX_FEATURES,
             propensity_features=PROPENSITY_FEATURES,
             data_snapshot_id=snapshot,
+            forms=forms,
+            shares=shares,
+            site_bound_share=park.valuation.in_park_tax_share.site_bound,
+            share_source=share_source,
         )
 
     propensity: LandingPropensityModel | RosterPropensity | PriorPropensity
     holdout = pd.DataFrame()
-    csv_tables: dict[str, pd.DataFrame] = {}
+    csv_tables: dict[str, pd.DataFrame] = dict(csv_tables_shares)
     if from_pipeline.any():  # what the run learnt from the pipeline, with its label
         csv_tables["pipeline_outcomes.csv"] = outreach.loc[from_pipeline].assign(
             label=outreach.loc[from_pipeline, C.OUTCOME].eq("signed").astype(int)

@@ -29,15 +29,19 @@ WorkersOption = Annotated[
 ]
 
 
-def _pipeline(park: str) -> tuple[pd.DataFrame | None, dict[str, date], pd.DataFrame | None]:
+def _pipeline(
+    park: str,
+) -> tuple[pd.DataFrame | None, dict[str, date], pd.DataFrame | None, pd.DataFrame | None]:
     """The service pipeline's resolved leads of ``park`` as outreach records, the firms that
-    landed and the stage moves, or ``(None, {}, None)`` (said on stderr) when the service
-    database is not there or not at this version's schema."""
+    landed, the stage moves and the landed leads with the scores they had, or
+    ``(None, {}, None, None)`` (said on stderr) when the service database is not there or not at
+    this version's schema."""
+    import pandas as pd
     from sqlalchemy.orm import sessionmaker
 
     from api.crm.migrate import schema_state
     from api.crm.pipeline import pipeline_outcomes, stage_events
-    from api.crm.tables import landed_firms, make_engine
+    from api.crm.tables import LANDED_COLUMNS, landed_firms, landed_leads, make_engine
 
     settings = get_settings()
     engine = make_engine(settings.database)
@@ -49,12 +53,14 @@ def _pipeline(park: str) -> tuple[pd.DataFrame | None, dict[str, date], pd.DataF
                     f"pipeline outcomes not read: service database {state.message}",
                     highlight=False,
                 )
-            return None, {}, None
+            return None, {}, None, None
         outcomes = pipeline_outcomes(sessionmaker(engine), park)
         moves = stage_events(sessionmaker(engine), park)
+        with sessionmaker(engine)() as s:
+            landed = pd.DataFrame(landed_leads(s, park), columns=list(LANDED_COLUMNS))
     finally:
         engine.dispose()
-    return outcomes, landed_firms(settings.database, park), moves
+    return outcomes, landed_firms(settings.database, park), moves, landed
 
 
 @app.command(epilog="Metrics the run logs (the model page shows them in words):\n\n" + glossary())
@@ -73,7 +79,7 @@ def train(
     try:
         if engine not in {"local", "dask"}:
             raise ValueError(f"--engine: must be local or dask (got {engine!r})")
-        outcomes, joined, moves = _pipeline(park)
+        outcomes, joined, moves, landed = _pipeline(park)
         result = run_training(
             settings=settings,
             data_dir=data_folder(data),
@@ -84,6 +90,7 @@ def train(
             outcomes=outcomes,
             joined=joined,
             stage_events=moves,
+            landed=landed,
         )
     except (DataFileError, ValueError) as exc:
         raise fail(str(exc)) from exc
@@ -135,6 +142,7 @@ def leads(
 
     from api.crm.tables import pipeline_states
     from api.serving.offered import INCLUDABLE
+    from data.landing import track_forms
     from data.universe import load_universe, read_manifest, universe_as_of
     from features.build import feature_context
     from models.exclusions import excluded_ids, not_leads
@@ -203,11 +211,14 @@ def leads(
         "E[value] 万元",
         "P(land)",
         "value 万元",
-        "tax P50 (P10–P90) 万元/年",
+        "landing form · share",
+        "park tax P50 (P10–P90) 万元/年",
+        "group tax P50 万元/年",
         "chain 万元/年",
         "reasons",
     ):
         table.add_column(col, justify="left" if col in {"firm", "location", "reasons"} else "right")
+    forms = track_forms(parks[park], track)
     for row in result.itertuples(index=False):
         reasons = [r["text_zh"] for r in [*row.chain_reasons, *row.reasons]]  # type: ignore[misc]
         table.add_row(
@@ -217,7 +228,9 @@ def leads(
             f"{row.score:,.0f}",
             f"{row.p_land:.1%}",
             f"{row.value_wan_cny:,.0f}",
+            f"{forms[str(row.landing_form)].name_zh} · {row.in_park_tax_share:.1%}",
             f"{row.tax_p50_wan_cny:,.0f} ({row.tax_p10_wan_cny:,.0f}–{row.tax_p90_wan_cny:,.0f})",
+            f"{row.group_tax_p50_wan_cny:,.0f}",
             f"{row.chain_value_wan_cny:,.0f}",
             "；".join(reasons),
         )

@@ -54,6 +54,8 @@ SNAPSHOT_FIELDS = (
     "tax_p50_wan_cny",
     "tax_p90_wan_cny",
     "model_version",
+    "landing_form",
+    "group_tax_p50_wan_cny",
 )
 
 
@@ -665,6 +667,7 @@ def pipeline_outcomes(factory: sessionmaker[Session], park: str) -> pd.DataFrame
             .outerjoin(User, User.id == PipelineLead.owner_id)
             .where(PipelineLead.park_id == park)
         ).all()
+        s.expunge_all()  # read only: the leads stay readable when the session commits and closes
     records = []
     for lead, owner in rows:
         outcome = (

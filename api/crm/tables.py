@@ -134,6 +134,9 @@ class PipelineLead(Base):
     tax_p50_wan_cny: Mapped[float | None] = mapped_column(nullable=True)
     tax_p90_wan_cny: Mapped[float | None] = mapped_column(nullable=True)
     model_version: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    # the form it was valued in and the group's tax P50 (tax_p*: what the park would collect)
+    landing_form: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    group_tax_p50_wan_cny: Mapped[float | None] = mapped_column(nullable=True)
 
 
 class PipelineEvent(Base):
@@ -293,6 +296,8 @@ LANDED_COLUMNS = (
     "tax_p50_wan_cny",
     "tax_p90_wan_cny",
     "model_version",
+    "landing_form",
+    "group_tax_p50_wan_cny",
 )
 
 
@@ -324,6 +329,8 @@ def landed_leads(s: Session, park: str) -> list[dict[str, Any]]:
             "tax_p50_wan_cny": lead.tax_p50_wan_cny,
             "tax_p90_wan_cny": lead.tax_p90_wan_cny,
             "model_version": lead.model_version,
+            "landing_form": lead.landing_form,
+            "group_tax_p50_wan_cny": lead.group_tax_p50_wan_cny,
         }
         for lead, at in s.execute(query).all()
     ]

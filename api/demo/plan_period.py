@@ -16,8 +16,10 @@ What it does, from the demo universe (as of the end of 2020) and the champion:
    Every move is an audit event at its day (the system's: no user).
 3. **The tax bureau reports** (``tax_records.csv``, for ``attract import table tax_records …
    --append``): 2021–2025 for the park's firms (their 2020 tax grown by their own growth rate,
-   with noise) and, for each landed firm, every full year after its landing — its true tax
-   (the oracle's) grown the same way. The model never saw these.
+   with noise) and, for each landed firm, every full year after its landing — the tax its unit
+   pays here (the oracle's ``true_unit_tax_wan_cny``: the group's true tax × the share of it the
+   unit in its true landing form books, ``data.demo.landing_truth``), grown the same way from
+   its landing year (a unit pays from its landing). The model never saw these.
 """
 
 from __future__ import annotations
@@ -90,7 +92,7 @@ def simulate_plan_period(
         for e, t, p in zip(truth[C.ENTERPRISE_ID], truth[C.TRACK], truth[C.P_SIGN], strict=True)
     }
     span = (LAST_CREATED - FIRST_DAY).days
-    landed_tax: list[tuple[str, date, date]] = []  # firm, became a lead, landed
+    landed_tax: list[tuple[str, str, date, date]] = []  # firm, track, became a lead, landed
     counts = {"landed": 0, "lost": 0, "open": 0, "leads": 0}
     taken: set[str] = set()
     with session_scope(factory) as s:
@@ -128,7 +130,7 @@ def simulate_plan_period(
                     apply_change(s, lead, None, change, _at(day))
                     s.refresh(lead)
                     if stage == "landed":
-                        landed_tax.append((eid, created, day))
+                        landed_tax.append((eid, track, created, day))
                 counts["leads"] += 1
                 kind = "landed" if lead.stage in LANDED_STAGES else lead.stage
                 counts[kind if kind in counts else "open"] += 1
@@ -155,7 +157,7 @@ def _grown(
 def _tax_records(
     state: ServiceState,
     truth: pd.DataFrame,
-    landed: list[tuple[str, date, date]],
+    landed: list[tuple[str, str, date, date]],
     rng: np.random.Generator,
 ) -> pd.DataFrame:
     assert state.park is not None
@@ -164,7 +166,7 @@ def _tax_records(
     base_year = state.park.baseline_year
     tax = tables["tax_records"]
     roster = tables["park_roster"]
-    landed_ids = {eid for eid, _, _ in landed}
+    landed_ids = {eid for eid, _, _, _ in landed}
     members = roster.loc[
         (roster[C.PARK_ID] == state.park.id) & ~roster[C.ENTERPRISE_ID].isin(landed_ids),
         C.ENTERPRISE_ID,
@@ -187,16 +189,29 @@ def _tax_records(
                 }
             )
         )
-    true_tax = truth.drop_duplicates(C.ENTERPRISE_ID).set_index(C.ENTERPRISE_ID)[C.TRUE_TAX]
-    ids_landed = [eid for eid, _, _ in landed]
+    if C.TRUE_UNIT_TAX not in truth:
+        raise ValueError(
+            f"oracle: no {C.TRUE_UNIT_TAX} column (a demo generated before landing forms); "
+            "regenerate it with `attract demo`"
+        )
+    unit_tax = truth.set_index([C.ENTERPRISE_ID, C.TRACK])[C.TRUE_UNIT_TAX]
+    ids_landed = [eid for eid, _, _, _ in landed]
     firms = ent.loc[ids_landed]
     growth_l = np.clip(firms[C.REVENUE_GROWTH].astype(float).fillna(0.05).to_numpy(), *GROWTH)
-    revenue_l = firms[C.REVENUE].astype(float).fillna(0.0).to_numpy()
-    paid_l = true_tax.reindex(ids_landed).astype(float).fillna(0.0).to_numpy()
-    for i, (eid, created, day) in enumerate(landed):
+    unit_share = truth.set_index([C.ENTERPRISE_ID, C.TRACK])[C.TRUE_UNIT_SHARE]
+    keys = pd.MultiIndex.from_tuples([(eid, track) for eid, track, _, _ in landed])
+    # the unit's revenue: the group's × the unit's share (its books here)
+    revenue_l = (
+        firms[C.REVENUE].astype(float).fillna(0.0).to_numpy()
+        * unit_share.reindex(keys).astype(float).fillna(0.0).to_numpy()
+    )
+    paid_l = unit_tax.reindex(keys).astype(float).fillna(0.0).to_numpy()
+    for i, (eid, _, _, day) in enumerate(landed):
         g, rev, paid = growth_l[i : i + 1], revenue_l[i : i + 1], paid_l[i : i + 1]
         for year in range(day.year + 1, YEARS[-1] + 1):
-            k = year - created.year
+            # the unit pays from its landing: its first full year at the oracle's level (the
+            # level the model valued it at), then grown by the firm's own rate
+            k = year - day.year
             frames.append(
                 pd.DataFrame(
                     {

@@ -155,7 +155,7 @@ def post_score(request: ScoreRequest, state: ServingDep, _key: OfficerDep) -> di
     """Score up to 1,000 firms given in the contract's form as what-if leads."""
     assert state.model is not None
     return {
-        "items": score_firms(state, request.firms, request.track),
+        "items": score_firms(state, request.firms, request.track, request.landing_form),
         "model_version": state.model.version,
         "snapshot_id": state.snapshot_id,
     }

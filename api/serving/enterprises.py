@@ -10,28 +10,44 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.errors import NotFound
+from api.errors import InvalidInput, NotFound
 from api.jsonable import clean
-from api.serving.leads import public_reasons
+from api.serving.leads import public_reasons, score_frame
 from api.serving.offered import REASON_LABELS
 from api.serving.outreach import outreach_for
 from api.serving.state import ServiceState
 from data import columns as C
-from data.reference import chain_of
+from data.landing import form_index
+from data.reference import chain_of, track_error
 from industry_graph.attach import evidence_text
 from industry_graph.gaps import synergy_paths
 from models.scorer import SCORE_FIELDS
 
 
+def _in_form(
+    state: ServiceState, enterprise_id: str, row: int, track: str, form: str
+) -> dict[str, object]:
+    """One firm's scores on ``track`` valued in landing form ``form`` (an officer's choice)."""
+    assert state.fc is not None
+    firms = state.tables["enterprises"].iloc[[row]].reset_index(drop=True)
+    links = state.links_of(enterprise_id)
+    return score_frame(state, firms, links, (track,), state.fc, form)[0][0]
+
+
 def _profile_scores(
-    state: ServiceState, enterprise_id: str, in_park: bool
+    state: ServiceState,
+    enterprise_id: str,
+    in_park: bool,
+    landing_form: tuple[str, str] | None = None,
 ) -> list[dict[str, object]]:
     """Every track's standing of one firm. Where it is a candidate: its row of the lead table as
-    the list shows it (score, tax range, reasons). Where it is not — a park member, or a firm
+    the list shows it (score, tax range, reasons) — or, for the track of ``landing_form``
+    (track, form), its scores valued in that form. Where it is not — a park member, or a firm
     that fails the track's eligibility rules — no score, and the reason it is not a lead
     (``POST /score`` still scores any firm as a what-if)."""
     assert state.park is not None
     out: list[dict[str, object]] = []
+    row = state.row_of(enterprise_id)
     for track in state.park.tracks:
         table = state.leads.get(track)
         pos = table.position_of(enterprise_id) if table is not None else None
@@ -39,14 +55,20 @@ def _profile_scores(
             lead = table.rows(np.array([pos]))[0]
             why = state.not_offered.why(enterprise_id, track)
             held_back = [] if why is None else [_not_offered_reason(*why)]
+            reasons = public_reasons(lead["reasons"])  # type: ignore[arg-type]
+            scores = {k: lead[k] for k in SCORE_FIELDS}
+            if landing_form is not None and landing_form[0] == track and row is not None:
+                chosen = _in_form(state, enterprise_id, row, track, landing_form[1])
+                scores = {k: chosen[k] for k in SCORE_FIELDS}
+                reasons = chosen["reasons"]  # type: ignore[assignment]
             out.append(
                 {
                     "track": track,
                     "eligible": True,
                     "overall_rank": lead["overall_rank"],
-                    **{k: lead[k] for k in SCORE_FIELDS},
+                    **scores,
                     "not_offered": None if why is None else why[0],
-                    "reasons": held_back + public_reasons(lead["reasons"]),  # type: ignore[arg-type]
+                    "reasons": held_back + reasons,
                 }
             )
             continue
@@ -118,18 +140,36 @@ def link_evidence(state: ServiceState, own_links: pd.DataFrame) -> list[dict[str
 
 
 def enterprise_profile(
-    state: ServiceState, factory: sessionmaker[Session], enterprise_id: str
+    state: ServiceState,
+    factory: sessionmaker[Session],
+    enterprise_id: str,
+    landing_form: tuple[str, str] | None = None,
 ) -> dict[str, object]:
-    """Profile, scores per track, park neighbours (synergy paths) and outreach history."""
+    """Profile, scores per track, park neighbours (synergy paths) and outreach history;
+    ``landing_form`` (track, form) values the firm on that track in that form (422 for a track
+    or form the park does not have)."""
     assert state.fc is not None and state.park is not None
     row_number = state.row_of(enterprise_id)
     if row_number is None:
         raise NotFound(f"enterprise_id: no enterprise {enterprise_id!r}")
+    if landing_form is not None:
+        track, form = landing_form
+        unknown = track_error(state.park, track)
+        if unknown is not None:
+            raise InvalidInput(unknown)
+        try:
+            form_index(state.park, track, form)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
     record = state.tables["enterprises"].iloc[row_number]
     own_links = state.links_of(enterprise_id)
     profile = {k: clean(v) for k, v in record.items() if k in C.ENTERPRISE_COLUMNS}
     in_park = enterprise_id in state.fc.park_members
-    scores = _profile_scores(state, enterprise_id, in_park) if state.model is not None else []
+    scores = (
+        _profile_scores(state, enterprise_id, in_park, landing_form)
+        if state.model is not None
+        else []
+    )
     if any(s["eligible"] for s in scores):
         from api.serving.plan import add_plan_values
 

@@ -15,7 +15,7 @@ from data.reference import chains_of
 from data.regions import normalise_province
 from features.build import FeatureContext
 from models.leads import ChainReasoner, score_tables
-from models.scorer import SCORE_FIELDS, LeadScorer
+from models.scorer import SCORE_FIELDS, LeadScorer, score_value
 
 
 @dataclass(frozen=True)
@@ -193,9 +193,9 @@ class LeadTable:
         """One column of the table in rank order (``None`` when the table has no such column)."""
         return self._columns.get(name)
 
-    def scores_at(self, position: int) -> dict[str, float]:
+    def scores_at(self, position: int) -> dict[str, float | str]:
         """The scores of one row, without reasons (cheap)."""
-        return {k: float(self._columns[k][position]) for k in SCORE_FIELDS}
+        return {k: score_value(k, self._columns[k][position]) for k in SCORE_FIELDS}
 
     def name_at(self, position: int) -> str:
         """The firm name of one row."""
@@ -218,7 +218,7 @@ class LeadTable:
                     C.CITY: _text(cols[C.CITY][i]),
                     C.INDUSTRY_CODE: _text(cols[C.INDUSTRY_CODE][i]),
                     "links": [lid for lid, _, _ in self._chain.links.get(eid, [])],
-                    **{k: float(cols[k][i]) for k in SCORE_FIELDS},
+                    **{k: score_value(k, cols[k][i]) for k in SCORE_FIELDS},
                     "reasons": [*chain, *factors],
                     "overall_rank": i + 1,
                 }

@@ -13,12 +13,13 @@ from api.schemas import FirmIn
 from api.serving.lead_table import LeadFilters, LeadTable
 from api.serving.state import ServiceState
 from data import columns as C
+from data.landing import form_index, track_forms
 from data.reference import chain_of, chains_of, default_vocabularies, track_error
 from features.build import FeatureContext
 from industry_graph.attach import attach_links, default_matcher
 from industry_graph.gaps import gap_values, track_chains
 from models.leads import score_candidates
-from models.scorer import SCORE_FIELDS
+from models.scorer import SCORE_FIELDS, score_value
 
 EXPORT_MAX_ROWS = 10_000
 
@@ -113,6 +114,8 @@ EXPORT_COLUMNS = (
     "links",
     *SCORE_FIELDS,
     "plan_value_wan_cny",
+    "landing_form_zh",
+    "landing_form_en",
     "reasons_zh",
     "reasons_en",
     "overall_rank",
@@ -138,12 +141,17 @@ def export_rows(
     from api.serving.plan import add_plan_values
 
     rows = []
+    assert state.park is not None
+    forms = track_forms(state.park, track)
     items = lead_items(table, positions[:EXPORT_MAX_ROWS], first_rank=1)
     add_plan_values(state, items)
     for item in items:
         reasons: list[dict[str, str]] = item.pop("reasons")  # type: ignore[assignment]
+        form = forms.get(str(item["landing_form"]))
         flat = {
             **item,
+            "landing_form_zh": form.name_zh if form else None,
+            "landing_form_en": form.name_en if form else None,
             "links": " ".join(item["links"]),  # type: ignore[arg-type]
             "reasons_zh": "；".join(r["text_zh"] for r in reasons),
             "reasons_en": "; ".join(r["text_en"] for r in reasons),
@@ -170,12 +178,13 @@ def _with_temp_firms(fc: FeatureContext, links: pd.DataFrame) -> FeatureContext:
     return replace(fc, by_track=by_track, in_target=in_target, n_links=n_links)
 
 
-def _score_frame(
+def score_frame(
     state: ServiceState,
     firms: pd.DataFrame,
     links: pd.DataFrame,
     tracks: tuple[str, ...],
     fc: FeatureContext,
+    landing_form: str | None = None,
 ) -> list[list[dict[str, object]]]:
     assert state.model is not None and state.as_of is not None and state.park is not None
     scorer = state.model.scorer
@@ -192,6 +201,7 @@ def _score_frame(
             history=history,
             leads_only=False,
             ranked=False,
+            landing_form=landing_form,
         )
         table = state.leads.get(track)
         # the gap it would fill (with the evidence of its link) first, as in the lead lists
@@ -203,7 +213,7 @@ def _score_frame(
                     "track": track,
                     "eligible": bool(cands.is_lead[i]),
                     "overall_rank": None if rank is None else rank + 1,
-                    **{k: float(cands.scores[k].iloc[i]) for k in SCORE_FIELDS},
+                    **{k: score_value(k, cands.scores[k].iloc[i]) for k in SCORE_FIELDS},
                     "reasons": [
                         *chain,
                         *(
@@ -222,14 +232,25 @@ def _score_frame(
 
 
 def score_firms(
-    state: ServiceState, firms_in: list[FirmIn], track: str | None
+    state: ServiceState,
+    firms_in: list[FirmIn],
+    track: str | None,
+    landing_form: str | None = None,
 ) -> list[dict[str, object]]:
     """Score what-if firms given in the contract's form; links come from the request or, like
-    every other firm's, from the attacher (business scope, else industry code)."""
+    every other firm's, from the attacher (business scope, else industry code). ``landing_form``
+    (with ``track``) values them in that form instead of the one the park's rules assume."""
     assert state.fc is not None and state.park is not None
     unknown_track = None if track is None else track_error(state.park, track)
     if unknown_track is not None:
         raise InvalidInput(unknown_track)
+    if landing_form is not None:
+        if track is None:
+            raise InvalidInput("landing_form: give the track whose form it is")
+        try:
+            form_index(state.park, track, landing_form)
+        except ValueError as exc:
+            raise InvalidInput(str(exc)) from exc
     rows, link_rows = [], []
     for i, firm in enumerate(firms_in):
         eid = f"whatif:{i}"
@@ -259,7 +280,7 @@ def score_firms(
     links = pd.concat([given, found], ignore_index=True) if len(found) else given
     fc = _with_temp_firms(state.fc, links)
     tracks = (track,) if track else tuple(state.park.tracks)
-    scores = _score_frame(state, firms, links, tracks, fc)
+    scores = score_frame(state, firms, links, tracks, fc, landing_form)
     return [
         {"index": i, "name": f.name, "enterprise_id": f.enterprise_id, "scores": scores[i]}
         for i, f in enumerate(firms_in)

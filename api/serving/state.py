@@ -148,6 +148,8 @@ class ServiceState:
             "tax_p50_wan_cny": scores["tax_p50_wan_cny"],
             "tax_p90_wan_cny": scores["tax_p90_wan_cny"],
             "model_version": table.model_version,
+            "landing_form": scores["landing_form"],
+            "group_tax_p50_wan_cny": scores["group_tax_p50_wan_cny"],
         }
 
     def stage_p_land(self, leads: pd.DataFrame) -> np.ndarray:

@@ -23,6 +23,7 @@ from api.serving.leads import EXPORT_COLUMNS, export_about, export_rows, leads_p
 from api.serving.offered import INCLUDABLE
 from api.serving.state import ServiceState
 from api.web.common import ServingPage, SignedInPage
+from data.landing import track_forms
 from data.reference import track_error
 
 router = APIRouter(include_in_schema=False)
@@ -129,6 +130,7 @@ def leads(
         pages=max(1, -(-int(str(result["total"])) // PER_PAGE)),
         filters=filters,
         includable=INCLUDABLE,
+        forms=dict(track_forms(state.park, track)) if state.park is not None else {},
     )
 
 

@@ -16,6 +16,7 @@ from api.web.common import ModelPage, ServingPage
 from api.web.plan import charts
 from data.settings import Settings
 from models import registry
+from models.scorer import LeadScorer
 from training.charts import realised_chart, svg, versions_chart
 from training.metric_names import HEADLINE, describe
 
@@ -81,7 +82,31 @@ def model_page(page: ServingPage) -> Response:
         realised_svg=realised_svg,
         threshold=state.park.monitoring.coverage_warning_below,
         min_landed=state.park.monitoring.min_landed,
+        shares=share_rows(state.model.scorer, language),
     )
+
+
+def share_rows(scorer: LeadScorer, lang: str) -> list[dict[str, Any]]:
+    """Each track's landing forms: the YAML's prior share, the share this version values leads
+    at (learnt from landed firms or the prior), its band, the firms it was learnt from and the
+    uncertainty of its median (``training.shares``)."""
+    rows = []
+    for track, forms in scorer.forms.items():
+        for form_id, form in forms.items():
+            band = scorer.shares.get(track, {}).get(form_id, form.share)
+            key = f"share_{track}_{form_id}"
+            rows.append(
+                {
+                    "track": track,
+                    "form": form.name_zh if lang == "zh" else form.name_en,
+                    "prior": form.share,
+                    "band": band,
+                    "source": scorer.share_source.get(track, {}).get(form_id, "prior"),
+                    "firms": int(scorer.metrics.get(f"{key}_firms", 0)),
+                    "sd_log": scorer.metrics.get(f"{key}_sd_log"),
+                }
+            )
+    return rows
 
 
 def _plot_bytes(settings: Settings, run_id: str, name: str) -> bytes | None:

@@ -42,6 +42,7 @@ import pandas as pd
 from data import columns as C
 from data.credit_code import make_credit_codes
 from data.demo.buildings import SPACE_STREAM, demo_space
+from data.demo.landing_truth import draw_unit_truth
 from data.demo.scope import scope_texts
 from data.loaders import write_parquet
 from data.reference import (
@@ -55,7 +56,7 @@ from data.reference import (
     load_regions,
 )
 
-GENERATOR_VERSION: Final = "1.0.0"
+GENERATOR_VERSION: Final = "1.1.0"  # 1.1: the oracle holds each unit's form and share
 AS_OF: Final = date(2020, 12, 31)  # end of the 13th five-year plan, the seed's reference point
 TAX_YEARS: Final = (2018, 2019, 2020)
 CONTACTS_PER_CANDIDATE: Final[dict[str, float]] = {"shibei": 0.08, "nantong": 0.015}
@@ -1140,6 +1141,8 @@ def generate(
     step("assembling tables")
     enterprises = _enterprise_frame(blocks)
     enterprises[C.BUSINESS_SCOPE] = np.concatenate(scopes)
+    step("landing forms and unit shares")
+    oracle = draw_unit_truth(oracle, enterprises, dict(ref.parks), seed)
     true_links = pd.concat([b.link_rows for b in blocks], ignore_index=True)
     tables = {
         "enterprises": enterprises,

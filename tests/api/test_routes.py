@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 
 from api.app import create_app
 from data import columns as C
+from data.reference import default_parks
 from data.settings import Settings
 from tests.api.conftest import Api
 from tests.conftest import Trained
@@ -167,11 +168,17 @@ def test_export_csv_and_xlsx_follow_the_filters(api: Api) -> None:
     header = [c.value for c in sheet[1]]
     assert header[:3] == ["排名", "企业代码", "企业名称"] and "落地概率" in header
     p_land = sheet.cell(2, header.index("落地概率") + 1)
-    tax = sheet.cell(2, header.index("预计税收 P50（万元）") + 1)
+    tax = sheet.cell(2, header.index("园区可得税收 P50（万元）") + 1)
     assert p_land.number_format == "0.0%" and tax.number_format == "#,##0"
     assert isinstance(tax.value, float) and tax.value == pytest.approx(
         listed["items"][0]["tax_p50_wan_cny"], rel=1e-12
     )
+    # the landing form and the group's tax beside what the park collects
+    form = sheet.cell(2, header.index("落地形式代码") + 1).value
+    named = sheet.cell(2, header.index("落地形式") + 1).value
+    group = sheet.cell(2, header.index("集团税收 P50（万元）") + 1).value
+    assert form == listed["items"][0]["landing_form"] and group >= tax.value
+    assert named == default_parks()["shibei"].tracks["bigdata"].forms[form].name_zh
     assert (
         sheet.max_row == listed["total"] + 1 and sheet.cell(2, 2).value == rows[0]["enterprise_id"]
     )
@@ -288,6 +295,60 @@ def test_score_what_if_firms_and_validation(api: Api) -> None:
         f"{V1}/score", json={"firms": [{"name": "x", "revenue_wan_cny": -5}]}, headers=api.officer
     )
     assert negative.status_code == 422 and "revenue_wan_cny" in negative.text
+
+
+@pytest.mark.one_engine
+def test_score_and_enterprise_value_a_firm_in_another_landing_form(api: Api) -> None:
+    firm = {"name": "样例公司", "revenue_wan_cny": 200_000, "province": "北京市"}
+    assumed = api.client.post(
+        f"{V1}/score", json={"firms": [firm], "track": "hq"}, headers=api.officer
+    ).json()["items"][0]["scores"][0]
+    assert assumed["landing_form"] == "regional_hq"
+    assert assumed["tax_p50_wan_cny"] == pytest.approx(
+        assumed["group_tax_p50_wan_cny"] * assumed["in_park_tax_share"], rel=1e-3
+    )
+    assert assumed["reasons"][0]["kind"] == "landing_form"
+    moved = api.client.post(
+        f"{V1}/score",
+        json={"firms": [firm], "track": "hq", "landing_form": "hq_move"},
+        headers=api.officer,
+    ).json()["items"][0]["scores"][0]
+    # the same group, valued as a move of its registered HQ: a larger share, a larger value
+    assert moved["landing_form"] == "hq_move"
+    assert moved["group_tax_p50_wan_cny"] == assumed["group_tax_p50_wan_cny"]
+    assert moved["in_park_tax_share"] > assumed["in_park_tax_share"]
+    assert moved["value_wan_cny"] > assumed["value_wan_cny"]
+    unknown = api.client.post(
+        f"{V1}/score",
+        json={"firms": [firm], "track": "hq", "landing_form": "factory"},
+        headers=api.officer,
+    )
+    assert unknown.status_code == 422 and "landing_form" in unknown.text
+    assert "regional_hq" in unknown.text  # names the track's forms
+    trackless = api.client.post(
+        f"{V1}/score", json={"firms": [firm], "landing_form": "branch"}, headers=api.officer
+    )
+    assert trackless.status_code == 422 and "track" in trackless.text
+    eid = api.client.get(
+        f"{V1}/leads", params={"track": "bigdata", "limit": 1}, headers=api.officer
+    ).json()["items"][0]["enterprise_id"]
+
+    def bigdata(**params: str) -> dict[str, object]:
+        body = api.client.get(f"{V1}/enterprises/{eid}", params=params, headers=api.officer)
+        assert body.status_code == 200, body.text
+        return next(s for s in body.json()["scores"] if s["track"] == "bigdata")
+
+    listed = bigdata()
+    other = "rd_centre" if listed["landing_form"] != "rd_centre" else "subsidiary"
+    chosen = bigdata(track="bigdata", landing_form=other)
+    assert chosen["landing_form"] == other and chosen["score"] != listed["score"]
+    assert chosen["overall_rank"] == listed["overall_rank"]  # its place in the list stays
+    bad = api.client.get(
+        f"{V1}/enterprises/{eid}",
+        params={"track": "bigdata", "landing_form": "regional_hq"},  # an HQ form
+        headers=api.officer,
+    )
+    assert bad.status_code == 422 and "not a form of track 'bigdata'" in bad.text
 
 
 @pytest.mark.one_engine

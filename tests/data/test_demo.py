@@ -153,20 +153,30 @@ def test_cli_demo_writes_tables_manifest_and_oracle(tmp_path: Path) -> None:
         C.TRACK,
         C.P_SIGN,
         C.TRUE_TAX,
+        C.TRUE_FORM,
+        C.TRUE_UNIT_SHARE,
+        C.TRUE_UNIT_TAX,
         C.TRUE_GAP_VALUE,
         C.TRUE_VALUE,
         C.ORACLE_EXPECTED_VALUE,
     ]
-    # what a candidate would bring: the park's value rule over its true tax and true gaps
+    # what a candidate would bring: the park's value rule over the tax its true unit would pay
+    # here (the group's true tax × the unit's true share) and its true gaps
     park = default_parks()["shibei"]
     worth = park.valuation.chain_worth_wan_cny.missing_broken
     rows = oracle[(oracle[C.PARK_ID] == "shibei") & (oracle[C.TRACK] == "bigdata")]
     firms = pd.read_parquet(out / "enterprises.parquet").set_index(C.ENTERPRISE_ID)
     firms = firms.loc[rows[C.ENTERPRISE_ID]]
-    share = park.valuation.in_park_tax_share.of(firms[C.INDUSTRY_CODE], firms[C.INDUSTRY_SCHEME])
-    assert 0 < (share < 1).sum() < len(share)  # some candidates are site-bound (liquor …)
+    assert set(rows[C.TRUE_FORM]) == set(park.tracks["bigdata"].forms)
+    share = rows[C.TRUE_UNIT_SHARE].to_numpy()
+    assert ((share > 0) & (share <= 1)).all()
+    assert np.allclose(rows[C.TRUE_UNIT_TAX], rows[C.TRUE_TAX] * share, rtol=1e-4, atol=1e-3)
+    bound = park.valuation.in_park_tax_share.of(firms[C.INDUSTRY_CODE], firms[C.INDUSTRY_SCHEME])
+    assert 0 < (bound < 1).sum() < len(bound)  # some candidates are site-bound (liquor …)
+    # a site-bound firm's unit books little whatever its form
+    assert np.median(share[bound < 1]) < np.median(share[bound == 1])
     expected = park.valuation.horizon_years * (
-        share * rows[C.TRUE_TAX].to_numpy() + rows[C.TRUE_GAP_VALUE].to_numpy() * worth
+        rows[C.TRUE_UNIT_TAX].to_numpy() + rows[C.TRUE_GAP_VALUE].to_numpy() * worth
     )
     assert np.allclose(rows[C.TRUE_VALUE], expected, atol=0.01)
     assert np.allclose(

@@ -1,0 +1,183 @@
+"""The form a firm would land in and the share of its group's tax the park would collect.
+
+Each track of the park YAML names the forms it recruits (``Track.forms``: a regional HQ, a
+settlement centre, a branch, an R&D centre …) with the share of the group's tax each books here
+(a log-normal prior: P10 / P50 / P90) and the rules that assume one per firm from its facts
+(``Track.assume``: size, industry, listed, headquarters type, province; first match wins). The
+site-bound rule stays: a firm of an industry that pays where it produces brings at most
+``valuation.in_park_tax_share.site_bound`` whatever its form.
+
+The tax the park would collect is the group's tax × the unit's share; both are uncertain, so the
+band combines them on the log scale (``unit_tax_band``): the distance of each quantile from the
+median adds in quadrature (independent log-normal errors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+
+from data import columns as C
+from data.reference import FormWhen, LandingForm, Park, ShareBand
+
+# a track without forms: the whole firm's tax × the YAML's default share, no band
+WHOLE_FIRM = "whole_firm"
+
+
+def track_forms(park: Park, track: str) -> Mapping[str, LandingForm]:
+    """The forms a track recruits, in the YAML's order (one ``whole_firm`` form at the YAML's
+    default share for a track that names none)."""
+    forms = park.tracks[track].forms
+    if forms:
+        return forms
+    share = park.valuation.in_park_tax_share.default
+    return {
+        WHOLE_FIRM: LandingForm(
+            name_zh="整体落地",
+            name_en="Whole firm",
+            share=ShareBand(p10=share, p50=share, p90=share),
+            why_zh="赛道未列落地形式：按园区可得税收比例计",
+            why_en="the track names no landing forms: the park's default share",
+        )
+    }
+
+
+def form_index(park: Park, track: str, form: str) -> int:
+    """The position of ``form`` among the track's forms; ``ValueError`` naming the track's
+    forms when it is not one of them."""
+    forms = list(track_forms(park, track))
+    if form not in forms:
+        raise ValueError(
+            f"landing_form: {form!r} is not a form of track {track!r} (one of {', '.join(forms)})"
+        )
+    return forms.index(form)
+
+
+def site_bound(park: Park, firms: pd.DataFrame) -> np.ndarray:
+    """Whether each firm's industry pays its tax where it produces (park YAML)."""
+    rule = park.valuation.in_park_tax_share
+    if not rule.site_bound_codes:
+        return np.zeros(len(firms), dtype=bool)
+    share = rule.of(
+        firms[C.INDUSTRY_CODE].reset_index(drop=True),
+        firms[C.INDUSTRY_SCHEME].reset_index(drop=True),
+    )
+    return np.asarray(share == rule.site_bound, dtype=bool) & (rule.site_bound != rule.default)
+
+
+def _prefix_hit(
+    firms: pd.DataFrame, codes: Mapping[Literal["gbt4754_2017", "sw2021"], tuple[str, ...]]
+) -> np.ndarray:
+    text = firms[C.INDUSTRY_CODE].astype("string").fillna("")
+    scheme = firms[C.INDUSTRY_SCHEME].astype("string").fillna("")
+    hit = np.zeros(len(firms), dtype=bool)
+    for name, prefixes in codes.items():
+        hit |= (
+            ((scheme == name) & text.str.startswith(tuple(prefixes)))
+            .fillna(False)
+            .to_numpy(dtype=bool)
+        )
+    return hit
+
+
+def _holds(when: FormWhen, firms: pd.DataFrame, park: Park, bound: np.ndarray) -> np.ndarray:
+    ok = np.ones(len(firms), dtype=bool)
+    revenue = pd.to_numeric(firms[C.REVENUE], errors="coerce").to_numpy(dtype=float)
+    if when.min_revenue_wan_cny is not None:
+        ok &= np.nan_to_num(revenue, nan=-1.0) >= when.min_revenue_wan_cny
+    if when.max_revenue_wan_cny is not None:
+        ok &= np.nan_to_num(revenue, nan=0.0) < when.max_revenue_wan_cny
+    if when.hq_types is not None:
+        ok &= firms[C.HQ_TYPE].isin(when.hq_types).to_numpy(dtype=bool)
+    if when.is_listed is not None:
+        listed = firms[C.IS_LISTED].astype("boolean").fillna(False).to_numpy(dtype=bool)
+        ok &= listed == when.is_listed
+    if when.in_park_province is not None:
+        here = (firms[C.PROVINCE] == park.location.province).fillna(False).to_numpy(dtype=bool)
+        ok &= here == when.in_park_province
+    if when.industry_codes is not None:
+        ok &= _prefix_hit(firms, when.industry_codes)
+    if when.site_bound is not None:
+        ok &= bound == when.site_bound
+    return ok
+
+
+@dataclass(frozen=True)
+class AssumedForms:
+    """Per firm: the form assumed (its id and position among the track's forms) and whether its
+    industry is site-bound."""
+
+    form: np.ndarray  # object: form ids
+    index: np.ndarray  # int64: position in track_forms(park, track)
+    site_bound: np.ndarray  # bool
+
+
+def assume_forms(firms: pd.DataFrame, park: Park, track: str) -> AssumedForms:
+    """The form each firm would land in on ``track`` (the first of the track's ``assume`` rules
+    that holds; ``whole_firm`` on a track without forms)."""
+    bound = site_bound(park, firms)
+    spec = park.tracks[track]
+    names = list(track_forms(park, track))
+    index = np.zeros(len(firms), dtype=np.int64)
+    if spec.assume:
+        todo = np.ones(len(firms), dtype=bool)
+        for rule in spec.assume:
+            hit = todo & _holds(rule.when, firms, park, bound)
+            index[hit] = names.index(rule.form)
+            todo &= ~hit
+    return AssumedForms(form=np.array(names, dtype=object)[index], index=index, site_bound=bound)
+
+
+@dataclass(frozen=True)
+class Shares:
+    """The share of the group's tax a unit books here, per firm: P10, P50, P90."""
+
+    p10: np.ndarray
+    p50: np.ndarray
+    p90: np.ndarray
+
+
+def unit_shares(
+    bands: list[ShareBand], index: np.ndarray, bound: np.ndarray, site_bound_share: float
+) -> Shares:
+    """Each firm's share band: its form's (``bands[index]``), scaled down to at most
+    ``site_bound_share`` at P50 for a site-bound firm (the band keeps its width)."""
+    idx = np.asarray(index, dtype=np.int64)
+    if len(idx) and (idx.min() < 0 or idx.max() >= len(bands)):
+        bad = idx[(idx < 0) | (idx >= len(bands))][0]
+        raise ValueError(f"landing_form: index {bad} is not one of the track's {len(bands)} forms")
+    p10 = np.array([b.p10 for b in bands], dtype=float)[idx]
+    p50 = np.array([b.p50 for b in bands], dtype=float)[idx]
+    p90 = np.array([b.p90 for b in bands], dtype=float)[idx]
+    scale = np.where(np.asarray(bound, dtype=bool), np.minimum(1.0, site_bound_share / p50), 1.0)
+    return Shares(p10=p10 * scale, p50=p50 * scale, p90=np.minimum(p90 * scale, 1.0))
+
+
+def unit_tax_band(
+    tax_p10: np.ndarray, tax_p50: np.ndarray, tax_p90: np.ndarray, shares: Shares
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The band of the tax the park would collect: the group's band × the share's band, the
+    log-distances of P10 and P90 from the median added in quadrature (P10 ≤ P50 ≤ P90)."""
+    t50 = np.clip(np.asarray(tax_p50, dtype=float), 0.0, None)
+    t10 = np.clip(np.asarray(tax_p10, dtype=float), 0.0, None)
+    t90 = np.maximum(np.asarray(tax_p90, dtype=float), t50)
+    positive = t50 > 0
+    safe50 = np.where(positive, t50, 1.0)
+    # a P10 of 0 (or none): the band reaches three orders of magnitude below the median
+    t_lo = np.where(positive & (t10 > 0), np.log(safe50 / np.maximum(t10, 1e-300)), np.log(1000.0))
+    t_hi = np.where(positive, np.log(np.where(positive, t90, 1.0) / safe50), 0.0)
+    s_lo = np.log(shares.p50 / shares.p10)
+    s_hi = np.log(shares.p90 / shares.p50)
+    p50 = t50 * shares.p50
+    lo = np.sqrt(np.clip(t_lo, 0, None) ** 2 + s_lo**2)
+    hi = np.sqrt(np.clip(t_hi, 0, None) ** 2 + s_hi**2)
+    return p50 * np.exp(-lo), p50, np.where(positive, p50 * np.exp(hi), t90 * shares.p90)
+
+
+def prior_shares(park: Park) -> dict[str, dict[str, ShareBand]]:
+    """Per track, each form's share band as the park YAML sets it (the prior)."""
+    return {t: {f: form.share for f, form in track_forms(park, t).items()} for t in park.tracks}

@@ -1,0 +1,163 @@
+"""Learn each landing form's share of the group's tax from what landed firms pay.
+
+A landed lead keeps the form it was valued in and the group's tax P50 and band the model gave
+it (``api.crm.tables.landed_leads``: ``landing_form``, ``group_tax_p50_wan_cny``, the unit's
+``tax_p*``). Its realised tax is its tax record of the first full year after landing (as
+``training.monitor`` reads it). Per track and form, on the log scale:
+
+    r_i = log(realised_i / group_tax_p50_i) = μ + e_i,   e_i ~ N(0, σ_s² + σ_t,i²)
+
+with σ_s the firms' spread of share around the form's median (the YAML band's log-spread) and
+σ_t,i the tax model's own log-spread for the firm (from the band it gave). The prior on μ is
+the YAML's log P50 and counts as ``PRIOR_FIRMS`` firms (normal–normal shrinkage): with few
+landings the fit stays near the YAML, with many it follows the firms. The spread σ_s is shrunk
+the same way (the firms' excess variance against the YAML's). The learnt band is
+exp(μ̂ ± z₉₀ √(σ_s² + var μ̂)) — a firm's share, with the fit's own uncertainty.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+import numpy as np
+import pandas as pd
+
+from data import columns as C
+from data.reference import LandingForm, ShareBand
+
+PRIOR_FIRMS: Final = 3.0  # the YAML's prior counts as three landed firms
+Z90: Final = 1.2815515655446004
+FIT_COLUMNS: Final = (
+    C.TRACK,
+    "landing_form",
+    "firms",
+    "prior_p50",
+    "prior_p10",
+    "prior_p90",
+    "observed_median",
+    "p10",
+    "p50",
+    "p90",
+    "median_sd_log",
+    "source",
+)
+
+
+@dataclass(frozen=True)
+class ShareFit:
+    """The learnt bands per track and form and the table of the fit (``FIT_COLUMNS``)."""
+
+    shares: dict[str, dict[str, ShareBand]]
+    source: dict[str, dict[str, str]]
+    table: pd.DataFrame
+
+
+def realised_shares(landed: pd.DataFrame, tax_records: pd.DataFrame) -> pd.DataFrame:
+    """One row per landed lead with a stored form, group tax P50 and a tax record after its
+    landing year: track, form, group P50, the tax model's log-spread and the realised tax and
+    log share."""
+    need = ["landing_form", "group_tax_p50_wan_cny", "tax_p10_wan_cny", "tax_p50_wan_cny"]
+    need += ["tax_p90_wan_cny", "landed_on"]
+    missing = [c for c in [C.ENTERPRISE_ID, C.TRACK, *need] if c not in landed]
+    rows = landed.iloc[0:0] if missing else landed.dropna(subset=need).copy()
+    if not rows.empty:
+        rows = rows[rows["group_tax_p50_wan_cny"].astype(float) > 0]
+    if rows.empty:
+        return pd.DataFrame(
+            columns=[C.ENTERPRISE_ID, C.TRACK, "landing_form", "realised_tax", "log_share", "sd_t"]
+        )
+    rows["landed_year"] = pd.to_datetime(rows["landed_on"]).dt.year.astype(int)
+    tax = tax_records.dropna(subset=[C.TAX_PAID])[[C.ENTERPRISE_ID, C.YEAR, C.TAX_PAID]]
+    joined = rows.merge(
+        tax[tax[C.ENTERPRISE_ID].isin(set(rows[C.ENTERPRISE_ID]))], on=C.ENTERPRISE_ID
+    )
+    joined = joined[joined[C.YEAR].astype(int) > joined["landed_year"]]
+    first = joined.sort_values(C.YEAR).drop_duplicates([C.ENTERPRISE_ID, C.TRACK], keep="first")
+    first = first[first[C.TAX_PAID].astype(float) > 0]
+    group = first["group_tax_p50_wan_cny"].astype(float).to_numpy()
+    realised = first[C.TAX_PAID].astype(float).to_numpy()
+    # the unit band's width beyond the share's is the tax model's: its log-distance P10–P90
+    p10 = first["tax_p10_wan_cny"].astype(float).clip(lower=1e-9).to_numpy()
+    p90 = first["tax_p90_wan_cny"].astype(float).clip(lower=1e-9).to_numpy()
+    out = pd.DataFrame(
+        {
+            C.ENTERPRISE_ID: first[C.ENTERPRISE_ID].to_numpy(),
+            C.TRACK: first[C.TRACK].to_numpy(),
+            "landing_form": first["landing_form"].astype(str).to_numpy(),
+            "realised_tax": realised,
+            "log_share": np.log(realised / group),
+            "band_sd_log": np.log(p90 / p10) / (2 * Z90),
+        }
+    )
+    return out.reset_index(drop=True)
+
+
+def _sd_log(band: ShareBand) -> float:
+    return float(np.log(band.p90 / band.p10) / (2 * Z90))
+
+
+def fit_shares(
+    forms: dict[str, dict[str, LandingForm]],
+    realised: pd.DataFrame,
+    *,
+    prior_firms: float = PRIOR_FIRMS,
+) -> ShareFit:
+    """Each track's and form's share band (module doc); a form no landed firm took keeps the
+    YAML's band (``source`` prior)."""
+    shares: dict[str, dict[str, ShareBand]] = {}
+    source: dict[str, dict[str, str]] = {}
+    rows = []
+    for track, by_form in forms.items():
+        shares[track], source[track] = {}, {}
+        for form_id, form in by_form.items():
+            prior = form.share
+            mine = realised[(realised[C.TRACK] == track) & (realised["landing_form"] == form_id)]
+            n = len(mine)
+            mu0, s0 = float(np.log(prior.p50)), _sd_log(prior)
+            record = {
+                C.TRACK: track,
+                "landing_form": form_id,
+                "firms": n,
+                "prior_p50": prior.p50,
+                "prior_p10": prior.p10,
+                "prior_p90": prior.p90,
+                "observed_median": float(np.exp(np.median(mine["log_share"]))) if n else np.nan,
+            }
+            if n == 0 or s0 == 0:
+                shares[track][form_id], source[track][form_id] = prior, "prior"
+                rows.append(
+                    record
+                    | {"p10": prior.p10, "p50": prior.p50, "p90": prior.p90}
+                    | {"median_sd_log": s0 / np.sqrt(prior_firms), "source": "prior"}
+                )
+                continue
+            r = mine["log_share"].to_numpy(float)
+            # the share's spread: the firms' variance beyond the tax model's, shrunk to the YAML's
+            sd_t = mine["band_sd_log"].to_numpy(float)
+            # the unit band's spread is √(σ_t² + σ_s0²): what is left is the tax model's
+            tax_var = np.clip(sd_t**2 - s0**2, 0.0, None)
+            excess = (
+                max(float(np.mean((r - r.mean()) ** 2) - tax_var.mean()), 0.0) if n > 1 else 0.0
+            )
+            s2 = (prior_firms * s0**2 + (n - 1) * excess) / (prior_firms + max(n - 1, 0))
+            w = 1.0 / (s2 + tax_var)
+            w0 = prior_firms / s0**2
+            precision = w0 + w.sum()
+            mu = float((w0 * mu0 + (w * r).sum()) / precision)
+            var_mu = 1.0 / precision
+            half = Z90 * float(np.sqrt(s2 + var_mu))
+            band = ShareBand(
+                p10=float(min(np.exp(mu - half), 1.0)),
+                p50=float(min(np.exp(mu), 1.0)),
+                p90=float(min(np.exp(mu + half), 1.0)),
+            )
+            shares[track][form_id], source[track][form_id] = band, "learnt"
+            rows.append(
+                record
+                | {"p10": band.p10, "p50": band.p50, "p90": band.p90}
+                | {"median_sd_log": float(np.sqrt(var_mu)), "source": "learnt"}
+            )
+    return ShareFit(
+        shares=shares, source=source, table=pd.DataFrame(rows, columns=list(FIT_COLUMNS))
+    )
