@@ -69,9 +69,10 @@ def site_bound(park: Park, firms: pd.DataFrame) -> np.ndarray:
     return np.asarray(share == rule.site_bound, dtype=bool) & (rule.site_bound != rule.default)
 
 
-def _prefix_hit(
+def industry_hit(
     firms: pd.DataFrame, codes: Mapping[Literal["gbt4754_2017", "sw2021"], tuple[str, ...]]
 ) -> np.ndarray:
+    """Whether each firm's industry code starts with one of ``codes``' prefixes of its scheme."""
     text = firms[C.INDUSTRY_CODE].astype("string").fillna("")
     scheme = firms[C.INDUSTRY_SCHEME].astype("string").fillna("")
     hit = np.zeros(len(firms), dtype=bool)
@@ -100,7 +101,7 @@ def _holds(when: FormWhen, firms: pd.DataFrame, park: Park, bound: np.ndarray) -
         here = (firms[C.PROVINCE] == park.location.province).fillna(False).to_numpy(dtype=bool)
         ok &= here == when.in_park_province
     if when.industry_codes is not None:
-        ok &= _prefix_hit(firms, when.industry_codes)
+        ok &= industry_hit(firms, when.industry_codes)
     if when.site_bound is not None:
         ok &= bound == when.site_bound
     return ok

@@ -90,20 +90,24 @@ class Industry(_Frozen):
 
 
 class Rule(_Frozen):
-    """One eligibility condition; all fields given must hold."""
+    """One eligibility condition; all fields given must hold (``industry_codes``: the firm's
+    industry code starts with one of the prefixes of its scheme)."""
 
     min_revenue_wan_cny: float | None = None
     hq_types: tuple[HqType, ...] | None = None
     ownerships: tuple[Ownership, ...] | None = None
     chains: tuple[str, ...] | None = None
     is_high_tech: bool | None = None
+    industry_codes: Mapping[Literal["gbt4754_2017", "sw2021"], tuple[str, ...]] | None = None
 
 
 class Eligibility(_Frozen):
-    """A firm is eligible when every ``all_of`` rule holds and, if given, one ``any_of`` rule."""
+    """A firm is eligible when every ``all_of`` rule holds, if given one ``any_of`` rule, and no
+    ``none_of`` rule (an industry the track does not recruit, whatever its size)."""
 
     all_of: tuple[Rule, ...] = ()
     any_of: tuple[Rule, ...] = ()
+    none_of: tuple[Rule, ...] = ()
 
 
 class ValueWeights(_Frozen):

@@ -13,6 +13,7 @@ import pandas as pd
 from sklearn.metrics import ndcg_score
 
 from data import columns as C
+from data.landing import industry_hit
 from data.reference import Eligibility, Rule, chain_of
 
 
@@ -69,6 +70,8 @@ def _rule_holds(rule: Rule, firms: pd.DataFrame, membership: ChainMembership | N
     if rule.chains is not None:
         assert membership is not None
         ok &= membership.in_any(firms[C.ENTERPRISE_ID], rule.chains)
+    if rule.industry_codes is not None:
+        ok &= industry_hit(firms, rule.industry_codes)
     return ok
 
 
@@ -79,9 +82,11 @@ def eligible(
     *,
     membership: ChainMembership | None = None,
 ) -> np.ndarray:
-    """Which firms satisfy a track's eligibility rules (all of ``all_of``, one of ``any_of``);
-    ``membership`` is ``chain_membership(enterprise_links)`` when the caller holds it."""
-    needs_chains = any(r.chains is not None for r in (*eligibility.all_of, *eligibility.any_of))
+    """Which firms satisfy a track's eligibility rules (all of ``all_of``, one of ``any_of``,
+    none of ``none_of``); ``membership`` is ``chain_membership(enterprise_links)`` when the
+    caller holds it."""
+    rules = (*eligibility.all_of, *eligibility.any_of, *eligibility.none_of)
+    needs_chains = any(r.chains is not None for r in rules)
     if membership is None and needs_chains:
         membership = chain_membership(enterprise_links)
     ok = np.ones(len(firms), dtype=bool)
@@ -92,6 +97,8 @@ def eligible(
         for rule in eligibility.any_of:
             any_ok |= _rule_holds(rule, firms, membership)
         ok &= any_ok
+    for rule in eligibility.none_of:
+        ok &= ~_rule_holds(rule, firms, membership)
     return ok
 
 

@@ -151,6 +151,25 @@ def test_eligibility_rules() -> None:
     assert eligible(hq, firms, links).tolist() == [True, False, True, False]
     data = Eligibility(all_of=(Rule(chains=("big_data",)),))
     assert eligible(data, firms, links).tolist() == [False, True, False, False]
+    # an industry the track does not recruit, whatever its size: c is a property developer on
+    # Shenwan's codes, d on GB/T 4754's 7010 (a prefix of another scheme's code does not count)
+    coded = firms.assign(
+        **{
+            C.INDUSTRY_CODE: ["6511", "430101", "430101", "7010"],
+            C.INDUSTRY_SCHEME: ["gbt4754_2017", "sw2021", "sw2021", "gbt4754_2017"],
+        }
+    )
+    property_out = (Rule(industry_codes={"gbt4754_2017": ("701",), "sw2021": ("4301",)}),)
+    no_property = Eligibility(all_of=hq.all_of, any_of=hq.any_of, none_of=property_out)
+    assert eligible(no_property, coded, links).tolist() == [True, False, False, False]
+    assert eligible(Eligibility(none_of=property_out), coded, links).tolist() == [
+        True,
+        False,
+        False,
+        False,
+    ]
+    sw_only = (Rule(industry_codes={"sw2021": ("701",)}),)
+    assert eligible(Eligibility(none_of=sw_only), coded, links).all()
 
 
 def test_ndcg_skips_campaigns_without_a_relevant_contact() -> None:
