@@ -306,15 +306,25 @@ def prepare_leads(
     chains = mine[C.LINK_ID].map(chain_of).groupby(mine[C.ENTERPRISE_ID].to_numpy()).agg(frozenset)
     out["lead_chains"] = [chains.get(str(e), frozenset()) for e in out[C.ENTERPRISE_ID]]
     if "in_park_tax_p50_wan_cny" not in out:
-        if "in_park_tax_share" in out:
-            share = out["in_park_tax_share"].astype(float).to_numpy()
-        else:
+        # the share given (a list lead's score), else the YAML's rule by industry — per row, so
+        # open pipeline leads (no share stored) and list leads can be prepared together
+        given = (
+            out["in_park_tax_share"].astype(float).to_numpy()
+            if "in_park_tax_share" in out
+            else np.full(len(out), np.nan)
+        )
+        share = given
+        if np.isnan(given).any():
             ent = tables["enterprises"].set_index(C.ENTERPRISE_ID)
             rows = ent.reindex(out[C.ENTERPRISE_ID].astype(str))
-            share = park.valuation.in_park_tax_share.of(
-                rows[C.INDUSTRY_CODE].reset_index(drop=True),
-                rows[C.INDUSTRY_SCHEME].reset_index(drop=True),
+            rule = np.asarray(
+                park.valuation.in_park_tax_share.of(
+                    rows[C.INDUSTRY_CODE].reset_index(drop=True),
+                    rows[C.INDUSTRY_SCHEME].reset_index(drop=True),
+                ),
+                dtype=float,
             )
+            share = np.where(np.isnan(given), rule, given)
         out["in_park_tax_p50_wan_cny"] = out["tax_p50_wan_cny"].astype(float).to_numpy() * share
     if "value_wan_cny" not in out:
         out["value_wan_cny"] = out["p_land"].astype(float) * out["in_park_tax_p50_wan_cny"]

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import NotFound
 from api.jsonable import clean
+from api.serving.buildings import lead_space_card
 from api.serving.leads import public_reasons
 from api.serving.offered import REASON_LABELS
 from api.serving.outreach import outreach_for
@@ -147,4 +148,5 @@ def enterprise_profile(
         ],
         "model_version": state.model.version if state.model else "",
         "snapshot_id": state.snapshot_id,
+        "space": lead_space_card(state, factory, enterprise_id) if scores else None,
     }
