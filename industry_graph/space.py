@@ -308,13 +308,13 @@ def prepare_leads(
     if "in_park_tax_p50_wan_cny" not in out:
         # the share given (a list lead's score), else the YAML's rule by industry — per row, so
         # open pipeline leads (no share stored) and list leads can be prepared together
-        given = (
+        stated: np.ndarray = (
             out["in_park_tax_share"].astype(float).to_numpy()
             if "in_park_tax_share" in out
             else np.full(len(out), np.nan)
         )
-        share = given
-        if np.isnan(given).any():
+        share = stated
+        if np.isnan(stated).any():
             ent = tables["enterprises"].set_index(C.ENTERPRISE_ID)
             rows = ent.reindex(out[C.ENTERPRISE_ID].astype(str))
             rule = np.asarray(
@@ -324,7 +324,7 @@ def prepare_leads(
                 ),
                 dtype=float,
             )
-            share = np.where(np.isnan(given), rule, given)
+            share = np.where(np.isnan(stated), rule, stated)
         out["in_park_tax_p50_wan_cny"] = out["tax_p50_wan_cny"].astype(float).to_numpy() * share
     if "value_wan_cny" not in out:
         out["value_wan_cny"] = out["p_land"].astype(float) * out["in_park_tax_p50_wan_cny"]
