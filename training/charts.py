@@ -169,9 +169,10 @@ def occupancy_chart(
         ax.set_xticks(x[::step], [quarters[i] for i in range(0, len(quarters), step)])
         ax.set_ylim(0, 105)
         ax.tick_params(labelsize=7)
+        ax.tick_params(axis="x", labelrotation=45)
         ax.set_ylabel("%", fontsize=8)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7, loc="best", frameon=False)
+        ax.legend(fontsize=7, loc="lower right", frameon=False)
 
     return draw
 

@@ -225,6 +225,9 @@ def building_page(
     row = detail["building"]
     assert isinstance(row, dict)
     closest = detail["closest"]
+    if isinstance(closest, pd.DataFrame) and C.TRACK not in closest:
+        tracks = report.leads.drop_duplicates(C.ENTERPRISE_ID).set_index(C.ENTERPRISE_ID)[C.TRACK]
+        closest = closest.assign(**{C.TRACK: closest[C.ENTERPRISE_ID].map(tracks)})
     return {
         "building": _building_row(row),
         "threshold_wan_cny": report.status.threshold_wan_cny,

@@ -37,7 +37,7 @@ def building_detail_page(page: GraphPage, building_id: str) -> Response:
     lang = page.lang
     occupancy_svg = charts.get(
         ("occupancy", lang, building_id, tuple(quarters), tuple(occupancy), now),
-        lambda: svg(occupancy_chart(quarters, occupancy, now=now, lang=lang), size=(5.2, 2.6)),
+        lambda: svg(occupancy_chart(quarters, occupancy, now=now, lang=lang)),
     )
     tax_svg = (
         charts.get(
