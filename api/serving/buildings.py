@@ -9,6 +9,7 @@ for it), the open pipeline's leads (placed for the 亿元楼 projection) and the
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import date
 from typing import Any, Final, cast
@@ -40,6 +41,9 @@ from industry_graph.space import (
 
 CANDIDATES: Final = 500  # list leads per track the report fits to the buildings
 _memo = Memo(size=4)
+# the newest report of the current load, whatever the pipeline did since
+_newest: dict[tuple[int, str], SpaceReport] = {}
+_newest_lock = threading.Lock()
 
 TABLE_COLUMNS: Final = (
     C.BUILDING_ID,
@@ -136,7 +140,20 @@ def buildings_report(
             open_leads=open_leads(state, factory),
         )
 
-    return _memo.get(key, make)
+    report = _memo.get(key, make)
+    with _newest_lock:
+        if _loaded(state) not in _newest:
+            _newest.clear()  # one load at a time: a reloaded state's report replaces the old
+        _newest[_loaded(state)] = report
+    return report
+
+
+def latest_report(state: ServiceState, factory: sessionmaker[Session]) -> SpaceReport:
+    """The newest report of this load (a lead's space card does not wait for the pipeline's
+    latest change: its need and the buildings that fit it hardly move with one lead)."""
+    with _newest_lock:
+        held = _newest.get(_loaded(state))
+    return held if held is not None else buildings_report(state, factory)
 
 
 def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:
@@ -285,7 +302,7 @@ def lead_space_card(
     if state.fc is not None and enterprise_id in state.fc.park_members:
         return None
     try:
-        report = buildings_report(state, factory)
+        report = latest_report(state, factory)
     except NotFound:
         return None
     try:

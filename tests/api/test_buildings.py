@@ -16,6 +16,7 @@ from api.deps import get_callers, get_state
 from api.serving.state import COMPONENTS, ServiceState
 from data.reference import default_parks
 from data.settings import Settings
+from tests.apps import Api
 from tests.industry_graph.test_space import TABLES
 
 V1 = "/api/v1"
@@ -121,3 +122,27 @@ def test_a_park_holding_no_buildings_is_a_404_saying_what_to_import(
     r = _client(site).get(f"{V1}/buildings", headers={"X-API-Key": "officer"})
     site.state.engine.dispose()
     assert r.status_code == 404 and "attract import buildings" in r.json()["detail"]
+
+
+@pytest.mark.one_engine
+def test_a_leads_profile_has_its_space_need_and_the_buildings_that_take_it(api: Api) -> None:
+    """Over the trained demo: the first hq lead's need (P10 ≤ P50 ≤ P90), the buildings that
+    would take it best first, each with the free area its need fits in; a park firm has none;
+    the demo's buildings through GET /buildings, each one's page by id."""
+    first = api.client.get(
+        f"{V1}/leads", params={"track": "hq", "limit": 1}, headers=api.officer
+    ).json()["items"][0]
+    body = api.client.get(f"{V1}/enterprises/{first['enterprise_id']}", headers=api.officer).json()
+    space = body["space"]
+    assert space["need_m2_p10"] <= space["need_m2_p50"] <= space["need_m2_p90"]
+    assert space["need_m2_p50"] > 0 and space["land_quarter"]
+    taking = [b for b in space["buildings"] if b["takes"]]
+    assert taking and all(b["free_m2"] >= space["need_m2_p50"] for b in taking)
+    assert [b["fit"] for b in taking] == sorted((b["fit"] for b in taking), reverse=True)
+    listed = api.client.get(f"{V1}/buildings", headers=api.officer).json()["buildings"]
+    assert {b["building_id"] for b in taking} <= {b["building_id"] for b in listed}
+    one = api.client.get(f"{V1}/buildings/{taking[0]['building_id']}", headers=api.officer)
+    assert one.status_code == 200 and one.json()["occupancy"]
+    state = api.app.state.holder.current
+    member = sorted(state.fc.park_members)[0]
+    assert api.client.get(f"{V1}/enterprises/{member}", headers=api.officer).json()["space"] is None
