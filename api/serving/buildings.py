@@ -18,10 +18,9 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.crm.tables import LANDED_COLUMNS, landed_leads, session_scope
 from api.errors import NotFound
 from api.jsonable import clean
-from api.serving.kpis import open_leads, pipeline_marker
+from api.serving.kpis import open_leads, pipeline_marker, tables_with_landed
 from api.serving.memo import Memo
 from api.serving.state import ServiceState
 from data import columns as C
@@ -34,7 +33,6 @@ from industry_graph.space import (
     building_table,
     buildings_for_lead,
     lead_space,
-    place_landed,
     prepare_leads,
     space_report,
 )
@@ -90,29 +88,6 @@ def _candidates(state: ServiceState) -> pd.DataFrame:
     return frame.drop_duplicates(C.ENTERPRISE_ID).reset_index(drop=True)
 
 
-def _tables_with_landed(
-    state: ServiceState, factory: sessionmaker[Session]
-) -> dict[str, pd.DataFrame]:
-    """The universe's tables with the pipeline's landed firms leasing in the park."""
-    assert state.park is not None
-    tables = dict(state.tables)
-    with session_scope(factory) as s:
-        landed = pd.DataFrame(landed_leads(s, state.park.id), columns=list(LANDED_COLUMNS))
-    if len(landed):
-        first = landed.sort_values("landed_on").drop_duplicates(C.ENTERPRISE_ID)
-        first = first.assign(landed_on=pd.to_datetime(first["landed_on"]))
-        rows = place_landed(
-            landed=first[[C.ENTERPRISE_ID, C.TRACK, "landed_on"]], tables=tables, park=state.park
-        )
-        if len(rows):
-            held = tables["building_tenants"]
-            tables["building_tenants"] = pd.concat(
-                [held, rows.astype({c: held[c].dtype for c in rows.columns if c in held})],
-                ignore_index=True,
-            )
-    return tables
-
-
 def buildings_report(
     state: ServiceState, factory: sessionmaker[Session], *, today: date | None = None
 ) -> SpaceReport:
@@ -126,7 +101,7 @@ def buildings_report(
         assert state.park is not None
         if not state.park.space:
             raise NotFound(f"park: {state.park.id} has no space section in its profile")
-        tables = _tables_with_landed(state, factory)
+        tables = tables_with_landed(state, factory)
         held = tables.get("park_buildings")
         if held is None or not (held[C.PARK_ID] == state.park.id).any():
             raise NotFound(
