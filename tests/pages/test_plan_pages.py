@@ -173,3 +173,8 @@ def test_the_buildings_pages(plan_site: PlanSite) -> None:
         assert d.find_element(By.ID, "closest").text.startswith("最能推动")  # type: ignore[attr-defined]
         assert d.find_elements(By.CSS_SELECTOR, "#tenant-table tr")  # type: ignore[attr-defined]
         _shot(d, "16b-building")
+        # a lead that would fill it: its page shows its space need and the buildings that fit
+        d.find_element(By.CSS_SELECTOR, "#leads-table a").click()  # type: ignore[attr-defined]
+        card = d.find_element(By.ID, "space-card").text  # type: ignore[attr-defined]
+        assert "需求面积" in card and "P90" in card
+        assert d.find_elements(By.CSS_SELECTOR, "#fitting-buildings li a[href^='/buildings/']")  # type: ignore[attr-defined]
