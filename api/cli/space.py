@@ -115,8 +115,7 @@ def show(
     park: Annotated[str | None, typer.Option("--park", help="Park id (default: shibei).")] = None,
     format: Annotated[str | None, typer.Option("--format", help="table or json.")] = None,
 ) -> None:
-    """One building: occupancy by quarter, tax per year, the leads that would fill it and the
-    five leads closing its 亿元楼 gap (GET /api/v1/buildings/{id})."""
+    """One building: occupancy, tax per year, leads to fill it, the closest to 亿元楼."""
     from api.cli.plan import _loaded
     from api.cli.service import _sessions
     from api.errors import NotFound
