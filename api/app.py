@@ -21,6 +21,7 @@ from api.crm.people import CallerCache
 from api.crm.tables import make_engine
 from api.errors import STATUS, InvalidInput, field_and_reason, status_of
 from api.routes import (
+    buildings,
     chains,
     enterprises,
     health,
@@ -195,6 +196,7 @@ def create_app(
         pipeline.router,
         kpis.router,
         plan.router,
+        buildings.router,
         users.router,
         model.router,
     ):

@@ -246,6 +246,9 @@ class EnterprisePublic(_Out):
     outreach: list[OutreachPublic]
     model_version: str
     snapshot_id: str
+    space: LeadSpacePublic | None = Field(
+        default=None, description="a lead's space need and best-fitting buildings"
+    )
 
 
 class LinkShareIn(_In):
@@ -730,3 +733,116 @@ class PlanPublic(_Out):
     tax: PlanTaxPublic
     targets: list[PlanTargetPublic]
     lists: dict[str, list[PlanLeadPublic]] = Field(description="the first quarter's list per track")
+
+
+class BuildingPublic(_Out):
+    building_id: str
+    name: str
+    carrier: str | None
+    kind: str
+    kind_zh: str
+    kind_en: str
+    floor_area_m2: float
+    lettable_area_m2: float
+    occupied_m2: float
+    free_now_m2: float
+    occupancy_now: float | None = Field(description="share of the area there to let that is let")
+    free_in_a_year_m2: float
+    tax_baseline_wan_cny: float | None = Field(description="its firms' tax in the baseline year")
+    tax_now_wan_cny: float | None = Field(description="its firms' tax in the latest tax year")
+    over_baseline: bool | None = Field(description="亿元楼 in the baseline year")
+    over_now: bool | None = Field(description="亿元楼 in the latest tax year")
+    p_over_projected: float | None = Field(
+        description="chance of paying ≥ the threshold with the open pipeline placed in it"
+    )
+    chains: list[str]
+    tracks: list[str]
+    rent_low_cny_m2_day: float | None
+    rent_high_cny_m2_day: float | None
+
+
+class BuildingsPublic(_Out):
+    park: str
+    as_of: date
+    threshold_wan_cny: float
+    baseline_year: int
+    latest_year: int | None
+    count_baseline: int = Field(description="亿元楼 in the baseline year")
+    count_now: int = Field(description="亿元楼 in the latest tax year")
+    expected_count_projected: float = Field(description="with the open pipeline placed")
+    buildings: list[BuildingPublic]
+
+
+class OccupancyPointPublic(_Out):
+    quarter: str
+    occupancy: float | None
+    occupied_m2: float
+    free_m2: float
+
+
+class BuildingTaxPublic(_Out):
+    year: int
+    tax_wan_cny: float
+
+
+class TenantPublic(_Out):
+    enterprise_id: str
+    name: str | None
+    area_m2: float
+    since: date
+
+
+class BuildingLeadPublic(_Out):
+    enterprise_id: str
+    name: str
+    track: str
+    stage: str | None = None
+    p_land: float
+    value_wan_cny: float | None = None
+    in_park_tax_p50_wan_cny: float
+    unit_kind: str | None = None
+    need_m2_p50: float | None = None
+    land_quarter: str | None = None
+    fit: float | None = None
+    fills_share: float | None = None
+    tax_if_lands_wan_cny: float | None = None
+    crosses_alone: bool | None = None
+    expected_progress_wan_cny: float | None = None
+    reason_zh: str | None = None
+    reason_en: str | None = None
+
+
+class BuildingDetailPublic(_Out):
+    building: BuildingPublic
+    threshold_wan_cny: float
+    occupancy: list[OccupancyPointPublic]
+    tax_by_year: list[BuildingTaxPublic]
+    tenants: list[TenantPublic]
+    leads: list[BuildingLeadPublic] = Field(description="leads it would take, by expected value")
+    placed: list[BuildingLeadPublic] = Field(description="open pipeline leads placed in it")
+    closest: list[BuildingLeadPublic] = Field(
+        description="the leads that would bring it closest to the 亿元楼 threshold"
+    )
+
+
+class BuildingFitPublic(_Out):
+    building_id: str
+    name: str
+    fit: float
+    takes: bool
+    free_m2: float
+    reason_zh: str
+    reason_en: str
+
+
+class LeadSpacePublic(_Out):
+    unit_kind: str
+    unit_source: str
+    unit_staff_p10: float
+    unit_staff_p50: float
+    unit_staff_p90: float
+    need_m2_p10: float
+    need_m2_p50: float
+    need_m2_p90: float
+    land_quarter: str
+    buildings: list[BuildingFitPublic] = Field(description="best-fitting buildings, best first")

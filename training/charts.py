@@ -145,3 +145,58 @@ def versions_chart(frame: pd.DataFrame, metrics: Sequence[tuple[str, str]]) -> D
         ax.legend(fontsize=7, frameon=False)
 
     return draw
+
+
+def occupancy_chart(
+    quarters: Sequence[str], occupancy: Sequence[float | None], *, now: str, lang: str = "en"
+) -> Draw:
+    """A building's occupancy (share of the area there to let that is let) by quarter, the
+    quarters after ``now`` (what is let or coming free as the tables hold it) dashed."""
+
+    def draw(ax: Axes) -> None:
+        x = np.arange(len(quarters))
+        y = np.array([np.nan if v is None else 100 * v for v in occupancy], dtype=float)
+        past = np.array([q <= now for q in quarters])
+        label_past, label_ahead = (
+            ("已发生", "已知租约") if lang == "zh" else ("so far", "as leased")
+        )
+        ax.plot(x[past], y[past], "-", color=BLUE, label=label_past)
+        if (~past).any():
+            ahead = np.flatnonzero(~past)
+            start = max(ahead[0] - 1, 0)
+            ax.plot(x[start:], y[start:], "--", color=BLUE, alpha=0.6, label=label_ahead)
+        step = max(1, len(quarters) // 8)
+        ax.set_xticks(x[::step], [quarters[i] for i in range(0, len(quarters), step)])
+        ax.set_ylim(0, 105)
+        ax.tick_params(labelsize=7)
+        ax.tick_params(axis="x", labelrotation=45)
+        ax.set_ylabel("%", fontsize=8)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right", frameon=False)
+
+    return draw
+
+
+def building_tax_chart(
+    years: Sequence[int], tax: Sequence[float], *, threshold: float, lang: str = "en"
+) -> Draw:
+    """A building's firms' tax per year (万元) as bars, with the 亿元楼 threshold."""
+
+    def draw(ax: Axes) -> None:
+        over = [t >= threshold for t in tax]
+        ax.bar(years, tax, color=[GREEN if o else BLUE for o in over])
+        ax.axhline(
+            threshold,
+            color=RED,
+            linestyle=":",
+            linewidth=1.2,
+            label="1 亿元" if lang == "zh" else "1 亿元 (100 M CNY)",
+        )
+        ax.set_xticks(list(years))
+        ax.tick_params(labelsize=8)
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _pos: f"{v:,.0f}"))
+        ax.set_ylabel("万元", fontsize=8)
+        ax.grid(alpha=0.3, axis="y")
+        ax.legend(fontsize=7, loc="best", frameon=False)
+
+    return draw

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import InvalidInput, NotFound
 from api.jsonable import clean
+from api.serving.buildings import lead_space_card
 from api.serving.leads import public_reasons, score_frame
 from api.serving.offered import REASON_LABELS
 from api.serving.outreach import outreach_for
@@ -197,4 +198,5 @@ def enterprise_profile(
         ],
         "model_version": state.model.version if state.model else "",
         "snapshot_id": state.snapshot_id,
+        "space": lead_space_card(state, factory, enterprise_id) if scores else None,
     }

@@ -25,6 +25,7 @@ from industry_graph.kpis import (
     measure_kpis,
     park_facts,
 )
+from industry_graph.space import place_landed
 from training.monitor import Drift, coverage_summary, drifts, realised_against_predicted
 
 _memo = Memo()
@@ -82,6 +83,39 @@ def open_leads(state: ServiceState, factory: sessionmaker[Session]) -> pd.DataFr
     return frame[list(OPEN_LEAD_COLUMNS)]
 
 
+def tables_with_landed(
+    state: ServiceState, factory: sessionmaker[Session]
+) -> dict[str, pd.DataFrame]:
+    """The universe's tables with the pipeline's landed firms leasing in the park from the day they
+    landed (``place_landed``), so the tax they pay counts for a building (the 亿元楼 KPI and the
+    载体 pages read the same tables)."""
+    assert state.park is not None
+    park = state.park
+    if not park.space or "building_tenants" not in state.tables:
+        return dict(state.tables)  # a park without buildings: nothing to place
+
+    def make() -> dict[str, pd.DataFrame]:
+        tables = dict(state.tables)
+        with session_scope(factory) as s:
+            landed = pd.DataFrame(landed_leads(s, park.id), columns=list(LANDED_COLUMNS))
+        if len(landed):
+            first = landed.sort_values("landed_on").drop_duplicates(C.ENTERPRISE_ID)
+            first = first.assign(landed_on=pd.to_datetime(first["landed_on"]))
+            rows = place_landed(
+                landed=first[[C.ENTERPRISE_ID, C.TRACK, "landed_on"]], tables=tables, park=park
+            )
+            if len(rows):
+                held = tables["building_tenants"]
+                tables["building_tenants"] = pd.concat(
+                    [held, rows.astype({c: held[c].dtype for c in rows.columns if c in held})],
+                    ignore_index=True,
+                )
+        return tables
+
+    key = ("landed-tables", _loaded(state), *pipeline_marker(factory, park.id))
+    return _memo.get(key, make)
+
+
 def kpi_statuses(
     state: ServiceState, factory: sessionmaker[Session], *, today: date | None = None
 ) -> list[KpiStatus]:
@@ -93,7 +127,8 @@ def kpi_statuses(
     def make() -> list[KpiStatus]:
         assert state.park is not None
         facts = _memo.get(("facts", _loaded(state)), lambda: park_facts(state.park, state.tables))  # type: ignore[arg-type]
-        return measure_kpis(facts, state.tables, open_leads(state, factory), today=day)
+        tables = tables_with_landed(state, factory)
+        return measure_kpis(facts, tables, open_leads(state, factory), today=day)
 
     return _memo.get(key, make)
 

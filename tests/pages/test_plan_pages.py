@@ -137,3 +137,44 @@ def test_the_kpi_export_is_a_workbook_an_officer_can_hand_on(plan_site: PlanSite
         assert (
             client.get("/kpis/export", params={"format": "pdf"}, cookies=cookies).status_code == 422
         )
+
+
+def test_the_buildings_pages(plan_site: PlanSite) -> None:
+    """载体: the list with occupancy and tax per building after the plan period, then one 亿元楼
+    candidate's page with its occupancy and tax charts (screenshots 16, 16b)."""
+    from selenium.webdriver.common.by import By
+
+    with_downloads = Path(os.environ.get("TMPDIR", "/tmp"))
+    for d in chromium(with_downloads):
+        d.get(f"{plan_site.base}/login")  # type: ignore[attr-defined]
+        _sign_in(d, "chen.ce", "analyst-pass-123")
+        d.find_element(By.ID, "nav-buildings").click()  # type: ignore[attr-defined]
+        rows = d.find_elements(By.CSS_SELECTOR, "#building-table tr[id^=building-]")  # type: ignore[attr-defined]
+        assert len(rows) > 10 and "载体" in d.title  # type: ignore[attr-defined]
+        summary = d.find_element(By.ID, "yiyuan-summary").text  # type: ignore[attr-defined]
+        assert "亿元楼数量" in summary and "2020" in summary and "2025" in summary
+        occupancy = [
+            r.find_element(By.CSS_SELECTOR, "td.occupancy").text  # type: ignore[attr-defined]
+            for r in rows
+        ]
+        assert all(o.endswith("%") for o in occupancy)
+        _shot(d, "16-buildings")
+        # a building below 1 亿元 with tenants: its page shows both charts and the closest leads
+        below = [
+            r.get_attribute("id").removeprefix("building-")  # type: ignore[attr-defined]
+            for r in rows
+            if r.find_element(By.CSS_SELECTOR, "td.yiyuan").text == "否"  # type: ignore[attr-defined]
+            and r.find_element(By.CSS_SELECTOR, "td.occupancy").text != "0%"  # type: ignore[attr-defined]
+        ]
+        assert below
+        d.get(f"{plan_site.base}/buildings/{below[0]}")  # type: ignore[attr-defined]
+        assert d.find_elements(By.CSS_SELECTOR, "#occupancy-card .chart svg")  # type: ignore[attr-defined]
+        assert d.find_elements(By.CSS_SELECTOR, "#tax-card .chart svg")  # type: ignore[attr-defined]
+        assert d.find_element(By.ID, "closest").text.startswith("最能推动")  # type: ignore[attr-defined]
+        assert d.find_elements(By.CSS_SELECTOR, "#tenant-table tr")  # type: ignore[attr-defined]
+        _shot(d, "16b-building")
+        # a lead that would fill it: its page shows its space need and the buildings that fit
+        d.find_element(By.CSS_SELECTOR, "#leads-table a").click()  # type: ignore[attr-defined]
+        card = d.find_element(By.ID, "space-card").text  # type: ignore[attr-defined]
+        assert "需求面积" in card and "P90" in card
+        assert d.find_elements(By.CSS_SELECTOR, "#fitting-buildings li a[href^='/buildings/']")  # type: ignore[attr-defined]

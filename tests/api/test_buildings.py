@@ -1,0 +1,148 @@
+"""The 载体 API and pages on a hand-made three-building park (``tests/industry_graph/test_space``'s
+甲楼 A, 乙楼 B, 丙楼 C) through ``app.dependency_overrides``: no trained demo, no universe. The
+shapes, the known figures that do not depend on the day, unknown ids → 404, and the gate."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.crm.people import Caller
+from api.deps import get_callers, get_state
+from api.serving.state import COMPONENTS, ServiceState
+from data.reference import default_parks
+from data.settings import Settings
+from tests.apps import Api
+from tests.industry_graph.test_space import TABLES
+
+V1 = "/api/v1"
+OFFICER = Caller(user_id=1, username="li.na", display_name="李娜", role="officer")
+
+
+class Callers:
+    """An API key and a session cookie standing for the officer."""
+
+    def get(self, kind: str, secret: str) -> Caller | None:
+        return OFFICER if secret == "officer" else None
+
+    def forget(self, kind: str, secret: str) -> None:
+        """Nothing is cached."""
+
+
+def _state(settings: Settings, tables: dict[str, object]) -> ServiceState:
+    state = ServiceState(settings=settings, park=default_parks()["shibei"])
+    state.tables = tables  # type: ignore[assignment]
+    state.status = dict.fromkeys(COMPONENTS, "ready")
+    state.loaded_at = "test"
+    return state
+
+
+@pytest.fixture(scope="module")
+def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+    home = tmp_path_factory.mktemp("buildings")
+    settings = Settings(home=home, data_dir=home / "no-universe", cookie_secure=False)
+    site = create_app(settings, load="none")
+    state = _state(settings, dict(TABLES))
+    site.dependency_overrides[get_state] = lambda: state
+    site.dependency_overrides[get_callers] = Callers
+    yield site
+    site.state.engine.dispose()
+
+
+def _client(app: FastAPI) -> TestClient:
+    return TestClient(app, follow_redirects=False, raise_server_exceptions=False)
+
+
+def test_the_list_of_buildings(app: FastAPI) -> None:
+    r = _client(app).get(f"{V1}/buildings", headers={"X-API-Key": "officer"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    rows = {b["building_id"]: b for b in body["buildings"]}
+    assert sorted(rows) == ["A", "B", "C"]
+    assert body["threshold_wan_cny"] == 10_000.0 and body["baseline_year"] == 2020
+    # 乙楼 paid 11,000 万元 in 2020 and 9,000 in 2023: a 亿元楼 at the baseline, not now
+    assert rows["B"]["tax_baseline_wan_cny"] == pytest.approx(11_000.0)
+    assert rows["B"]["tax_now_wan_cny"] == pytest.approx(9_000.0)
+    assert rows["B"]["over_baseline"] is True and rows["B"]["over_now"] is False
+    # 2023: 甲楼 10,500 and 丙楼 12,000 over (test_yiyuan_kpi_on_the_three_building_park)
+    assert rows["A"]["over_now"] is True and rows["C"]["over_now"] is True
+    assert body["count_baseline"] == 1 and body["count_now"] == 2
+    assert rows["A"]["kind_zh"] == "商务办公" and rows["A"]["floor_area_m2"] > 0
+    assert 0.0 <= rows["A"]["occupancy_now"] <= 1.0
+
+
+def test_a_building_and_an_unknown_one(app: FastAPI) -> None:
+    client = _client(app)
+    r = client.get(f"{V1}/buildings/B", headers={"X-API-Key": "officer"})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["building"]["name"] == "乙楼"
+    assert body["tax_by_year"] == [
+        {"year": 2020, "tax_wan_cny": 11_000.0},
+        {"year": 2023, "tax_wan_cny": 9_000.0},
+    ]
+    assert [t["enterprise_id"] for t in body["tenants"]] == ["b1"]
+    quarters = [q["quarter"] for q in body["occupancy"]]
+    assert quarters[0] == "2020Q4" and quarters == sorted(quarters)
+    assert all(q["free_m2"] >= 0 for q in body["occupancy"])
+    missing = client.get(f"{V1}/buildings/Z", headers={"X-API-Key": "officer"})
+    assert missing.status_code == 404 and "no building 'Z'" in missing.json()["detail"]
+
+
+def test_the_api_asks_for_a_key(app: FastAPI) -> None:
+    assert _client(app).get(f"{V1}/buildings").status_code == 401
+
+
+def test_the_pages_behind_the_sign_in(app: FastAPI) -> None:
+    client = _client(app)
+    assert client.get("/buildings").status_code == 303  # to the sign-in page
+    client.cookies.set("attract_session", "officer")
+    page = client.get("/buildings")
+    assert page.status_code == 200 and 'id="building-B"' in page.text and "乙楼" in page.text
+    one = client.get("/buildings/B?lang=en")
+    assert one.status_code == 200 and "<svg" in one.text and "Occupancy over time" in one.text
+    assert client.get("/buildings/Z").status_code == 404
+
+
+def test_a_park_holding_no_buildings_is_a_404_saying_what_to_import(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    home = tmp_path_factory.mktemp("no-buildings")
+    settings = Settings(home=home, data_dir=home / "no-universe", cookie_secure=False)
+    site = create_app(settings, load="none")
+    tables = {k: v for k, v in TABLES.items()}
+    tables["park_buildings"] = TABLES["park_buildings"].iloc[0:0]
+    state = _state(settings, tables)
+    site.dependency_overrides[get_state] = lambda: state
+    site.dependency_overrides[get_callers] = Callers
+    r = _client(site).get(f"{V1}/buildings", headers={"X-API-Key": "officer"})
+    site.state.engine.dispose()
+    assert r.status_code == 404 and "attract import buildings" in r.json()["detail"]
+
+
+@pytest.mark.one_engine
+def test_a_leads_profile_has_its_space_need_and_the_buildings_that_take_it(api: Api) -> None:
+    """Over the trained demo: the first hq lead's need (P10 ≤ P50 ≤ P90), the buildings that
+    would take it best first, each with the free area its need fits in; a park firm has none;
+    the demo's buildings through GET /buildings, each one's page by id."""
+    first = api.client.get(
+        f"{V1}/leads", params={"track": "hq", "limit": 1}, headers=api.officer
+    ).json()["items"][0]
+    body = api.client.get(f"{V1}/enterprises/{first['enterprise_id']}", headers=api.officer).json()
+    space = body["space"]
+    assert space["need_m2_p10"] <= space["need_m2_p50"] <= space["need_m2_p90"]
+    assert space["need_m2_p50"] > 0 and space["land_quarter"]
+    taking = [b for b in space["buildings"] if b["takes"]]
+    assert taking and all(b["free_m2"] >= space["need_m2_p50"] for b in taking)
+    assert [b["fit"] for b in taking] == sorted((b["fit"] for b in taking), reverse=True)
+    listed = api.client.get(f"{V1}/buildings", headers=api.officer).json()["buildings"]
+    assert {b["building_id"] for b in taking} <= {b["building_id"] for b in listed}
+    one = api.client.get(f"{V1}/buildings/{taking[0]['building_id']}", headers=api.officer)
+    assert one.status_code == 200 and one.json()["occupancy"]
+    state = api.app.state.holder.current
+    member = sorted(state.fc.park_members)[0]
+    assert api.client.get(f"{V1}/enterprises/{member}", headers=api.officer).json()["space"] is None
