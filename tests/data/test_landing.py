@@ -44,7 +44,8 @@ def test_hq_forms_follow_the_firms_facts() -> None:
             {C.INDUSTRY_CODE: "2720", C.REVENUE: 900_000.0, C.IS_LISTED: True},
             # a Shanghai private firm, not listed: moves its registration across districts
             {C.PROVINCE: "上海市"},
-            # the same firm listed: does not move its registration
+            # the same firm listed: does not move its registration, and a Shanghai group has its
+            # regional business here already: it brings a function across districts
             {C.PROVINCE: "上海市", C.IS_LISTED: True},
             # a Beijing service group: a regional headquarters
             {C.REVENUE: 800_000.0, C.HQ_TYPE: "national_hq"},
@@ -55,7 +56,7 @@ def test_hq_forms_follow_the_firms_facts() -> None:
         "functional_hq",
         "functional_hq",
         "hq_move",
-        "regional_hq",
+        "functional_hq",
         "regional_hq",
     ]
     assert list(forms.site_bound) == [True, False, False, False, False]
@@ -133,7 +134,7 @@ def test_the_park_tax_band_is_ordered_and_wider_than_either_part() -> None:
         (
             "- {form: regional_hq}",
             "- {form: head_office}",
-            r"tracks.hq: .*assume.3.form: 'head_office' is not one of the track's forms",
+            r"tracks.hq: .*assume.4.form: 'head_office' is not one of the track's forms",
         ),
         (
             "- {form: subsidiary}",

@@ -84,7 +84,7 @@ def _copy_chains(tmp_path: Path) -> Path:
         ("  hq:\n", "  HQ-track:\n", "tracks.HQ-track: a track id is lower-case"),
         ("weak: 300}", "weak: 900}", "weak must not exceed"),
         ("horizon_years: 5", "horizon_years: 0", "valuation.horizon_years"),
-        ("site_bound: 0.05", "site_bound: 1.5", "site_bound"),
+        ("site_bound: 0.01", "site_bound: 1.5", "site_bound"),
     ],
 )
 def test_invalid_park_files_name_the_field(
