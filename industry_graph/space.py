@@ -707,6 +707,8 @@ def building_tax(
 def reach_probability(*, gap_wan_cny: float, p_land: np.ndarray, tax_wan_cny: np.ndarray) -> float:
     """P(Σ tax of the leads that land ≥ gap) for independent leads (module doc): a distribution
     over sums in whole 万元, capped at the gap. A gap ≤ 0 is reached already."""
+    if not np.isfinite(gap_wan_cny):
+        raise ValueError(f"gap_wan_cny: must be a number (got {gap_wan_cny})")
     if gap_wan_cny <= 0:
         return 1.0
     cap = int(np.ceil(gap_wan_cny))
@@ -783,8 +785,10 @@ def yiyuan(
         for bid, group in placed.groupby(C.BUILDING_ID):
             bid = str(bid)
             placed_here[bid] = group
-            p = group["p_land"].astype(float).to_numpy()
-            t = group["in_park_tax_p50_wan_cny"].astype(float).to_numpy()
+            # a lead without a tax estimate (a pipeline lead on a firm the model does not score,
+            # e.g. one of another track's rules) brings the building no expected tax
+            p = np.nan_to_num(group["p_land"].astype(float).to_numpy(), nan=0.0)
+            t = np.nan_to_num(group["in_park_tax_p50_wan_cny"].astype(float).to_numpy(), nan=0.0)
             gap = threshold_wan_cny - float(now[bid])
             p_reach[bid] = reach_probability(gap_wan_cny=gap, p_land=p, tax_wan_cny=t)
             expected_tax[bid] = float(now[bid]) + float((p * t).sum())
@@ -830,8 +834,8 @@ def yiyuan(
             if not len(rows):
                 continue
             info = leads.iloc[rows["lead_row"].to_numpy()].reset_index(drop=True)
-            t = info["in_park_tax_p50_wan_cny"].astype(float)
-            p = info["p_land"].astype(float)
+            t = info["in_park_tax_p50_wan_cny"].astype(float).fillna(0.0)  # as placed leads
+            p = info["p_land"].astype(float).fillna(0.0)
             cand = pd.DataFrame(
                 {
                     C.ENTERPRISE_ID: info[C.ENTERPRISE_ID].astype(str),

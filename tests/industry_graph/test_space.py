@@ -596,3 +596,27 @@ def test_the_report_behind_the_buildings_pages() -> None:
     assert not card["buildings"]["takes"].any()  # type: ignore[index]
     with pytest.raises(KeyError, match="not one of the park's buildings"):
         building_detail(report, "Z")
+
+
+def test_a_placed_lead_without_a_tax_estimate_brings_no_tax() -> None:
+    """A pipeline lead on a firm the model does not score has no tax P50: the 亿元楼 projection
+    counts it for nothing instead of failing (it did, under reloads, as a 500 on every profile)."""
+    from industry_graph.space import yiyuan
+
+    unscored = OPEN.assign(tax_p50_wan_cny=[3_000.0, np.nan, 1_200.0, 50_000.0])
+    leads = prepare_leads(leads=unscored, tables=TABLES, park=PARK, today=TODAY)
+    space = park_space(PARK, TABLES, first=Q("2020Q4"), last=Q("2027Q4"))
+    fit = building_fit(leads=leads, space=space)
+    status = yiyuan(
+        space=space,
+        tax_records=TAX,
+        threshold_wan_cny=10_000,
+        leads=leads,
+        fit=fit,
+        placement=place_leads(leads=leads, fit=fit, space=space),
+    )
+    near = status.closest["B"].set_index(C.ENTERPRISE_ID)
+    assert "e2" not in near.index or near.loc["e2", "expected_progress_wan_cny"] == 0
+    assert near.loc["e1", "expected_progress_wan_cny"] == pytest.approx(500.0)
+    with pytest.raises(ValueError, match="gap_wan_cny"):
+        reach_probability(gap_wan_cny=float("nan"), p_land=np.array([]), tax_wan_cny=np.array([]))
