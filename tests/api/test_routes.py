@@ -577,3 +577,44 @@ def test_similar_bad_input(api: Api) -> None:
     r = api.client.get(f"{V1}/enterprises/{member}/similar", params={"k": 500}, headers=api.officer)
     assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["query", "k"]
     assert api.client.get(f"{V1}/enterprises/{member}/similar").status_code == 401
+
+
+@pytest.mark.one_engine
+def test_lists_offer_only_firms_the_park_can_still_win(api: Api, trained: Trained) -> None:
+    """Issue 24 point 4: the park's signed firms are no leads (a filter brings them back, the
+    enterprise page says why), and a firm put on the pipeline leaves the lists at once."""
+    from data.universe import load_universe
+
+    outreach = load_universe(trained.data_dir)["outreach"]
+    ours = outreach[(outreach[C.PARK_ID] == "shibei") & (outreach[C.OUTCOME] == "signed")]
+    signed = set(ours[C.ENTERPRISE_ID].astype(str))
+    members = set(api.app.state.holder.current.fc.park_members)
+
+    def top(track: str, **params: object) -> list[str]:
+        r = api.client.get(
+            f"{V1}/leads", params={"track": track, "limit": 200, **params}, headers=api.officer
+        )
+        assert r.status_code == 200, r.text
+        return [i["enterprise_id"] for i in r.json()["items"]]
+
+    for track in ("hq", "bigdata"):
+        listed = top(track)
+        assert len(listed) > 50 and not (signed | members) & set(listed), track
+    brought_back = top("hq", include="signed")
+    back = [e for e in brought_back if e in signed]
+    assert back, "no signed firm among the HQ top 200 even with include=signed"
+    why = api.client.get(f"{V1}/enterprises/{back[0]}", headers=api.officer).json()
+    hq = next(s for s in why["scores"] if s["track"] == "hq")
+    assert hq["not_offered"] == "signed" and hq["reasons"][0]["kind"] == "not_offered"
+    bad = api.client.get(
+        f"{V1}/leads", params={"track": "hq", "include": "members"}, headers=api.officer
+    )
+    assert bad.status_code == 422 and "include" in bad.text
+    # a firm put on the pipeline leaves both lists without a reload
+    first = top("bigdata")[0]
+    made = api.client.post(
+        f"{V1}/pipeline", json={"enterprise_id": first, "track": "bigdata"}, headers=api.lead
+    )
+    assert made.status_code == 201, made.text
+    assert first not in top("bigdata") and first not in top("hq")
+    assert first in top("bigdata", include="open_in_pipeline")
