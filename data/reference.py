@@ -100,6 +100,15 @@ class Rule(_Frozen):
     is_high_tech: bool | None = None
     industry_codes: Mapping[Literal["gbt4754_2017", "sw2021"], tuple[str, ...]] | None = None
 
+    @model_validator(mode="after")
+    def _says_something(self) -> Rule:
+        # a rule without a condition holds for every firm: in none_of it would empty the track
+        if all(v is None for v in self.model_dump().values()):
+            raise ValueError("a rule needs at least one condition")
+        if self.industry_codes is not None and not any(self.industry_codes.values()):
+            raise ValueError("industry_codes: needs at least one code prefix")
+        return self
+
 
 class Eligibility(_Frozen):
     """A firm is eligible when every ``all_of`` rule holds, if given one ``any_of`` rule, and no

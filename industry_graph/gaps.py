@@ -92,13 +92,12 @@ class LeadValue:
             chain_weight=weights.chain,
         )
 
-    def parts(
-        self, *, tax_p50: np.ndarray, gap_value: np.ndarray, tax_share: np.ndarray | float = 1.0
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """(chain value a year, value over the horizon), both in 万元; ``tax_share`` is the
-        share of its tax the park would collect (the park YAML's ``in_park_tax_share``)."""
+    def parts(self, *, tax_p50: np.ndarray, gap_value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(chain value a year, value over the horizon), both in 万元; ``tax_p50`` is the tax
+        the park would collect a year (the landing form's share of the group's is applied
+        before, in ``models.scorer``)."""
         chain = np.clip(gap_value, 0, 1) * self.chain_wan_cny_per_year
-        tax = np.clip(tax_p50, 0, None) * np.clip(tax_share, 0, 1)
+        tax = np.clip(tax_p50, 0, None)
         value = self.horizon_years * (self.tax_weight * tax + self.chain_weight * chain)
         return np.asarray(chain, dtype=float), np.asarray(value, dtype=float)
 

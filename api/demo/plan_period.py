@@ -199,7 +199,9 @@ def _tax_records(
     firms = ent.loc[ids_landed]
     growth_l = np.clip(firms[C.REVENUE_GROWTH].astype(float).fillna(0.05).to_numpy(), *GROWTH)
     unit_share = truth.set_index([C.ENTERPRISE_ID, C.TRACK])[C.TRUE_UNIT_SHARE]
-    keys = pd.MultiIndex.from_tuples([(eid, track) for eid, track, _, _ in landed])
+    keys = pd.MultiIndex.from_tuples(
+        [(eid, track) for eid, track, _, _ in landed], names=[C.ENTERPRISE_ID, C.TRACK]
+    )  # names: an empty list (nobody landed) is an empty index, not an error
     # the unit's revenue: the group's × the unit's share (its books here)
     revenue_l = (
         firms[C.REVENUE].astype(float).fillna(0.0).to_numpy()

@@ -108,13 +108,13 @@ def plan_candidates(
         score = table.column("score")
         assert ids is not None and names is not None and p is not None
         assert tax is not None and score is not None
-        share = table.column("in_park_tax_share")
-        in_park = np.ones(len(ids)) if share is None else np.asarray(share, dtype=float)
         parts["id"].append(ids[rows].astype(str))
         parts["name"].append(names[rows].astype(str))
         parts["track"].append(np.full(len(rows), track, dtype=object))
         parts["p"].append(np.asarray(p, dtype=float)[rows])
-        parts["tax"].append(np.clip(np.asarray(tax, dtype=float)[rows] * in_park[rows], 0, None))
+        # the lead's tax P50 is already what the park collects (its landing form's share of the
+        # group's tax, models.scorer): no share again here
+        parts["tax"].append(np.clip(np.asarray(tax, dtype=float)[rows], 0, None))
         parts["s"].append(np.asarray(score, dtype=float)[rows])
     ids = np.concatenate(parts["id"]).astype(object)
     counts = target_matrix(

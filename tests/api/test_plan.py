@@ -45,6 +45,15 @@ def test_plan_reports_targets_prices_and_lists(api: Api) -> None:
             )
             priced = [t for t in item["targets"] if prices[t] > 0]
             assert [r["target"] for r in item["reasons"]] == priced
+    # the plan values a firm at the tax its list gives it (the unit's, the share applied once)
+    state = api.app.state.holder.current
+    for track, items in body["lists"].items():
+        table = state.leads[track]
+        for item in items[:5]:
+            at = table.position_of(item["enterprise_id"])
+            assert at is not None
+            listed = table.scores_at(at)["tax_p50_wan_cny"]
+            assert item["tax_wan_cny"] == pytest.approx(listed, abs=0.05), item["enterprise_id"]
     # the plan gives up tax against the tax-only optimum, never gains it
     assert body["tax"]["relaxation_wan_cny"] <= body["tax"]["tax_only_wan_cny"] + 1e-6
 

@@ -170,6 +170,11 @@ def test_eligibility_rules() -> None:
     ]
     sw_only = (Rule(industry_codes={"sw2021": ("701",)}),)
     assert eligible(Eligibility(none_of=sw_only), coded, links).all()
+    # a rule without a condition would hold for every firm (in none_of: an empty track)
+    with pytest.raises(ValueError, match="at least one condition"):
+        Rule()
+    with pytest.raises(ValueError, match="industry_codes"):
+        Rule(industry_codes={"sw2021": ()})
 
 
 def test_ndcg_skips_campaigns_without_a_relevant_contact() -> None:
