@@ -228,7 +228,9 @@ def leads(
             f"{row.score:,.0f}",
             f"{row.p_land:.1%}",
             f"{row.value_wan_cny:,.0f}",
-            f"{forms[str(row.landing_form)].name_zh} · {row.in_park_tax_share:.1%}",
+            # a form the YAML no longer names (renamed since training) shows its id
+            f"{getattr(forms.get(str(row.landing_form)), 'name_zh', row.landing_form)} · "
+            f"{row.in_park_tax_share:.1%}",
             f"{row.tax_p50_wan_cny:,.0f} ({row.tax_p10_wan_cny:,.0f}–{row.tax_p90_wan_cny:,.0f})",
             f"{row.group_tax_p50_wan_cny:,.0f}",
             f"{row.chain_value_wan_cny:,.0f}",
