@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from data.reference import PARKS_DIR, ReferenceDataError, load_park
+from data.reference import PARKS_DIR, load_park
+from tests.data.park_edits import assert_edit_refused
 
 
 @pytest.mark.parametrize(
@@ -31,12 +32,7 @@ from data.reference import PARKS_DIR, ReferenceDataError, load_park
 def test_invalid_contact_plan_names_the_field(
     tmp_path: Path, old: str, new: str, message: str
 ) -> None:
-    text = (PARKS_DIR / "shibei.yaml").read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "shibei.yaml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(ReferenceDataError, match=message):
-        load_park(path)
+    assert_edit_refused(tmp_path, old, new, message)
 
 
 def test_the_bundled_plan_loads() -> None:

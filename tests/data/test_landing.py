@@ -18,7 +18,8 @@ from data.landing import (
     unit_shares,
     unit_tax_band,
 )
-from data.reference import PARKS_DIR, ReferenceDataError, ShareBand, default_parks, load_park
+from data.reference import ShareBand, default_parks
+from tests.data.park_edits import assert_edit_refused
 
 SHIBEI = default_parks()["shibei"]
 
@@ -162,12 +163,7 @@ def test_the_park_tax_band_is_ordered_and_wider_than_either_part() -> None:
 def test_invalid_landing_forms_name_the_field(
     tmp_path: Path, old: str, new: str, message: str
 ) -> None:
-    text = (PARKS_DIR / "shibei.yaml").read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "shibei.yaml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(ReferenceDataError, match=message):
-        load_park(path)
+    assert_edit_refused(tmp_path, old, new, message)
 
 
 def test_the_demos_hidden_unit_truth_is_drawn_on_its_own_stream() -> None:

@@ -8,16 +8,15 @@ import pytest
 
 from data.reference import (
     CHAINS_DIR,
-    PARKS_DIR,
     ReferenceDataError,
     default_chains,
     default_parks,
     known_tracks,
     load_chains,
     load_industries,
-    load_park,
     track_for_chain,
 )
+from tests.data.park_edits import assert_edit_refused
 
 SHIBEI_CHAINS = {
     "big_data",
@@ -90,12 +89,7 @@ def _copy_chains(tmp_path: Path) -> Path:
 def test_invalid_park_files_name_the_field(
     tmp_path: Path, old: str, new: str, message: str
 ) -> None:
-    text = (PARKS_DIR / "shibei.yaml").read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "shibei.yaml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(ReferenceDataError, match=message):
-        load_park(path)
+    assert_edit_refused(tmp_path, old, new, message)
 
 
 @pytest.mark.parametrize(

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from data.reference import PARKS_DIR, ReferenceDataError, default_parks, load_park
+from data.reference import default_parks
+from tests.data.park_edits import assert_edit_refused
 
 
 @pytest.mark.parametrize(
@@ -47,12 +48,7 @@ from data.reference import PARKS_DIR, ReferenceDataError, default_parks, load_pa
 def test_invalid_space_blocks_name_the_field(
     tmp_path: Path, old: str, new: str, message: str
 ) -> None:
-    text = (PARKS_DIR / "shibei.yaml").read_text(encoding="utf-8")
-    assert old in text
-    path = tmp_path / "shibei.yaml"
-    path.write_text(text.replace(old, new, 1), encoding="utf-8")
-    with pytest.raises(ReferenceDataError, match=message):
-        load_park(path)
+    assert_edit_refused(tmp_path, old, new, message)
 
 
 def test_shibei_counts_the_plans_yiyuan_buildings() -> None:
