@@ -143,6 +143,12 @@ class LeadPublic(_Out):
         description="Σ price × the firms it counts for toward each plan target, 万元 (the "
         "contact plan's prices at the park YAML's capacity; None until that plan is solved)",
     )
+    plan_score_wan_cny: float | None = Field(
+        default=None,
+        description="the score the lists rank by once the contact plan is solved: P(land) × "
+        "(value + plan value), the plan's prices in place of the hand-set chain worth when it "
+        "prices chain links (None before)",
+    )
 
 
 class LeadsPublic(_Out):
@@ -210,6 +216,12 @@ class TrackStandingPublic(_Out):
         default=None,
         description="Σ price × the firms it counts for toward each plan target, 万元 (None: not "
         "a candidate, or the plan at the YAML's capacity not solved yet)",
+    )
+    plan_score_wan_cny: float | None = Field(
+        default=None,
+        description="the score the lists rank by once the contact plan is solved: P(land) × "
+        "(value + plan value), the plan's prices in place of the hand-set chain worth when it "
+        "prices chain links (None before)",
     )
 
 

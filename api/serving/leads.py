@@ -59,12 +59,18 @@ def select_leads(
     contacted: Sequence[str],
     recent: Sequence[str] = (),
 ) -> np.ndarray:
-    """Row positions of a track's leads that pass the filters (numpy only, fast): firms the
-    park can no longer win are left out unless ``filters.include`` brings their group back, and
-    so are the firms put on the pipeline since the load (``recent``)."""
+    """Row positions of a track's leads that pass the filters (numpy only, fast), best first:
+    by the score with the contact plan's prices once the plan is solved for this load
+    (``api.serving.plan.order_of``), by the model's score before. Firms the park can no longer
+    win are left out unless ``filters.include`` brings their group back, and so are the firms
+    put on the pipeline since the load (``recent``)."""
+    from api.serving.plan import order_of
+
     table = state.leads[track]
     offered = state.not_offered.keep(track, table, include=filters.include, recent=recent)
-    return table.mask(filters, contacted, offered)
+    positions = table.mask(filters, contacted, offered)
+    order = order_of(state, track)
+    return positions if order is None else order.ordered(positions)
 
 
 def page_of(
@@ -76,7 +82,7 @@ def page_of(
     table = state.leads[track]
     page = positions[offset : offset + limit]
     items = lead_items(table, page, first_rank=offset + 1)
-    add_plan_values(state, items)
+    add_plan_values(state, items, track=track)
     return {
         "items": items,
         "total": len(positions),
@@ -114,6 +120,7 @@ EXPORT_COLUMNS = (
     "links",
     *SCORE_FIELDS,
     "plan_value_wan_cny",
+    "plan_score_wan_cny",
     "landing_form_zh",
     "landing_form_en",
     "reasons_zh",
@@ -144,7 +151,7 @@ def export_rows(
     assert state.park is not None
     forms = track_forms(state.park, track)
     items = lead_items(table, positions[:EXPORT_MAX_ROWS], first_rank=1)
-    add_plan_values(state, items)
+    add_plan_values(state, items, track=track)
     for item in items:
         reasons: list[dict[str, str]] = item.pop("reasons")  # type: ignore[assignment]
         form = forms.get(str(item["landing_form"]))

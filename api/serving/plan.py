@@ -25,6 +25,7 @@ from api.serving.lead_table import LeadFilters
 from api.serving.leads import select_leads
 from api.serving.state import ServiceState
 from data import columns as C
+from industry_graph.gaps import LeadValue
 from industry_graph.kpis import park_facts
 from industry_graph.targets import plan_targets, target_matrix
 from models.contact_plan import (
@@ -413,11 +414,92 @@ _prices_lock = threading.Lock()
 _pending: set[tuple[int, str]] = set()
 
 
+@dataclass(frozen=True)
+class PlanOrder:
+    """A track's lead table ranked with the plan's prices: per row (the table's order) its plan
+    value and its score with the plan (``LeadValue.with_plan``); the rows by that score, best
+    first (ties: the table's order), and each row's place in it."""
+
+    plan_value: np.ndarray
+    plan_score: np.ndarray
+    order: np.ndarray
+    rank: np.ndarray
+
+    def ordered(self, positions: np.ndarray) -> np.ndarray:
+        """``positions`` (rows, any order) in the plan's order."""
+        keep = np.zeros(len(self.order), dtype=bool)
+        keep[positions] = True
+        return np.asarray(self.order[keep[self.order]])
+
+
+_orders: dict[tuple[tuple[int, str], str], PlanOrder] = {}
+
+
+def _target_counts(
+    state: ServiceState, served: ServedPlan, targets: list[PlanTarget], ids: pd.Series
+) -> sparse.csr_matrix:
+    """Firms toward each target per firm of ``ids``: the plan's candidates from its matrix (a
+    lookup), any other firm (one the lists leave out) matched against the targets."""
+    assert state.park is not None
+    pos = served.firms.get_indexer(pd.Index(ids))
+    found, missing = np.flatnonzero(pos >= 0), np.flatnonzero(pos < 0)
+    blocks = [sparse.csr_matrix(served.counts[pos[found]])]
+    if len(missing):
+        rest = target_matrix(
+            state.park, targets, ids.iloc[missing].reset_index(drop=True), state.tables
+        )
+        blocks.append(sparse.csr_matrix(rest))
+    stacked = sparse.csr_matrix(sparse.vstack(blocks, format="csr"))
+    back = np.empty(len(ids), dtype=np.int64)  # row of ids -> row of the stacked blocks
+    back[np.concatenate([found, missing])] = np.arange(len(ids))
+    return sparse.csr_matrix(stacked[back])
+
+
+def plan_order(
+    state: ServiceState, track: str, served: ServedPlan, targets: list[PlanTarget]
+) -> PlanOrder:
+    """A track's table ranked with the plan's prices (``PlanOrder``)."""
+    assert state.park is not None
+    table = state.leads[track]
+    ids, p, value, chain = (
+        table.column(k) for k in (C.ENTERPRISE_ID, "p_land", "value_wan_cny", "chain_value_wan_cny")
+    )
+    assert ids is not None and p is not None and value is not None and chain is not None
+    counts = _target_counts(state, served, targets, pd.Series(ids.astype(str)))
+    prices = np.array([o.price_wan_cny for o in served.plan.targets], dtype=float)
+    plan_value = (
+        np.asarray(counts @ prices, dtype=float).ravel() if len(prices) else np.zeros(len(ids))
+    )
+    block = state.park.contact_plan
+    score = LeadValue.of(state.park, track).with_plan(
+        p_land=np.nan_to_num(np.asarray(p, dtype=float)),
+        value=np.nan_to_num(np.asarray(value, dtype=float)),
+        chain_value=np.nan_to_num(np.asarray(chain, dtype=float)),
+        plan_value=plan_value,
+        replaces_chain=bool(block and block.chain_link_targets),
+    )
+    order = np.argsort(-score, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return PlanOrder(plan_value=plan_value, plan_score=score, order=order, rank=rank)
+
+
 def remember_prices(state: ServiceState, served: ServedPlan, targets: list[PlanTarget]) -> None:
-    """Keep a plan's targets and prices for the state's lead lists (the newest load's only)."""
+    """Keep a plan's targets and prices for the state's lead lists (the newest load's only),
+    and each track's table ranked with them."""
+    orders = {track: plan_order(state, track, served, targets) for track in state.leads}
     with _prices_lock:
         _prices.clear()
         _prices[_loaded(state)] = (targets, served)
+        _orders.clear()
+        _orders.update({(_loaded(state), t): o for t, o in orders.items()})
+
+
+def order_of(state: ServiceState, track: str) -> PlanOrder | None:
+    """The track's ranking with the plan's prices, once a plan at the YAML's settings was
+    solved for this load (``None`` before: the lists keep the model's order)."""
+    with _prices_lock:
+        return _orders.get((_loaded(state), track))
 
 
 def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
@@ -448,36 +530,59 @@ def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
     threading.Thread(target=run, name="contact-plan-prices", daemon=True).start()
 
 
-def add_plan_values(state: ServiceState, items: list[dict[str, Any]]) -> None:
+_SCORE_PARTS: Final = ("p_land", "value_wan_cny", "chain_value_wan_cny")
+
+
+def plan_score(state: ServiceState, track: str, scores: Mapping[str, Any], value: float) -> float:
+    """One lead's score with the plan (``LeadValue.with_plan``) from the scores it shows (a
+    form chosen on the enterprise page changes them) and its plan value."""
+    assert state.park is not None
+    block = state.park.contact_plan
+    return float(
+        LeadValue.of(state.park, track).with_plan(
+            p_land=np.array([float(scores["p_land"])]),
+            value=np.array([float(scores["value_wan_cny"])]),
+            chain_value=np.array([float(scores["chain_value_wan_cny"])]),
+            plan_value=np.array([value]),
+            replaces_chain=bool(block and block.chain_link_targets),
+        )[0]
+    )
+
+
+def add_plan_values(
+    state: ServiceState, items: list[dict[str, Any]], *, track: str | None = None
+) -> None:
     """Each lead record gains ``plan_value_wan_cny`` (Σ price × the firms it counts for toward
     each target; ``None`` until a plan at the YAML's settings was solved for this load) and,
-    per target it counts for, a reason naming the target's shortfall and price."""
+    per target it counts for, a reason naming the target's shortfall and price. Records of a
+    ``track``'s table also gain ``plan_score_wan_cny`` (the score the list is ranked by once
+    the plan is solved, ``LeadValue.with_plan``) and their ``overall_rank`` in that order."""
     with _prices_lock:
         known = _prices.get(_loaded(state))
+        order = _orders.get((_loaded(state), track)) if track is not None else None
     if known is None or state.park is None or not items:
         for item in items:
             item.setdefault("plan_value_wan_cny", None)
+            item.setdefault("plan_score_wan_cny", None)
         return
     targets, served = known
     outcomes = served.plan.targets
     ids = pd.Series([str(item[C.ENTERPRISE_ID]) for item in items])
-    # the plan's candidates from its matrix (a lookup); any other firm (one the lists leave out,
-    # shown on its enterprise page) matched against the targets
-    pos = served.firms.get_indexer(pd.Index(ids))
-    counts = sparse.lil_matrix((len(ids), len(targets)))
-    found = np.flatnonzero(pos >= 0)
-    if len(found):
-        counts[found] = served.counts[pos[found]]
-    missing = np.flatnonzero(pos < 0)
-    if len(missing):
-        counts[missing] = target_matrix(
-            state.park, targets, ids.iloc[missing].reset_index(drop=True), state.tables
-        )
-    counts = sparse.csr_matrix(counts)
+    counts = _target_counts(state, served, targets, ids)
     prices = np.array([o.price_wan_cny for o in outcomes], dtype=float)
     values = np.asarray(counts @ prices, dtype=float).ravel()
+    table = state.leads.get(track) if track is not None else None
     for i, item in enumerate(items):
         item["plan_value_wan_cny"] = round(float(values[i]), 1)
+        if track is not None and all(item.get(k) is not None for k in _SCORE_PARTS):
+            item["plan_score_wan_cny"] = round(
+                float(plan_score(state, track, item, float(values[i]))), 1
+            )
+        else:
+            item.setdefault("plan_score_wan_cny", None)
+        pos = table.position_of(ids[i]) if table is not None else None
+        if order is not None and pos is not None:
+            item["overall_rank"] = int(order.rank[pos]) + 1
         lo, hi = counts.indptr[i], counts.indptr[i + 1]
         reasons = [
             {**target_reason(outcomes[int(j)]), "effect": "+"}

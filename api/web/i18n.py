@@ -174,6 +174,12 @@ _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "value": {"zh": "落地后价值", "en": "value if it lands"},
     "chain_value": {"zh": "补链价值（万元/年）", "en": "Chain value, 10k CNY a year"},
     "plan_value": {"zh": "计划价值（万元）", "en": "Plan value, 10k CNY"},
+    "plan_score": {"zh": "含计划期望价值", "en": "Expected value with the plan"},
+    "ranked_with_plan": {
+        "zh": "按含计划的期望价值排序：落地概率 × （税收价值 + 计划价值），计划价值取代人工设定的补链价值",
+        "en": "Ranked by the expected value with the plan: P(land) × (tax value + plan value); "
+        "the plan's prices take the place of the hand-set chain worth",
+    },
     "p_land": {"zh": "落地概率", "en": "P(land)"},
     "tax": {
         "zh": "园区可得税收 P50（P10–P90）万元/年",

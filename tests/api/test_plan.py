@@ -185,6 +185,46 @@ def test_leads_and_the_enterprise_show_the_plan_value_beside_the_tax_value(api: 
 
 
 @pytest.mark.one_engine
+def test_once_the_plan_is_solved_the_lists_rank_by_the_score_with_its_prices(api: Api) -> None:
+    api.client.get(f"{V1}/plan", headers=api.officer)  # the YAML's settings: the lists' prices
+    park = default_parks()["shibei"]
+    block = park.contact_plan
+    assert block is not None and block.chain_link_targets
+    weights, years = park.tracks["bigdata"].weights, park.valuation.horizon_years
+    body = api.client.get(
+        f"{V1}/leads", params={"track": "bigdata", "limit": 200}, headers=api.officer
+    ).json()
+    items = body["items"]
+    # the plan's prices take the chain worth's place: P(land) × (value − chain + plan value)
+    for item in items:
+        base = item["value_wan_cny"] - years * weights.chain * item["chain_value_wan_cny"]
+        want = item["p_land"] * (max(base, 0.0) + item["plan_value_wan_cny"])
+        assert item["plan_score_wan_cny"] == pytest.approx(want, rel=1e-6, abs=0.2)
+    scores = [i["plan_score_wan_cny"] for i in items]
+    assert scores == sorted(scores, reverse=True), "the list is ranked by the score with the plan"
+    # which is not the model's order: the plan's prices move leads that count for its targets
+    model = [i["score"] for i in items]
+    assert model != sorted(model, reverse=True)
+    moved = [i for i in items if i["plan_value_wan_cny"] > 0]
+    assert moved, "some lead of the head counts for a priced target"
+    # overall ranks follow the same order; the enterprise page says the same rank and score
+    ranks = [i["overall_rank"] for i in items]
+    assert ranks == sorted(ranks) and all(i["overall_rank"] >= i["rank"] for i in items)
+    firm = api.client.get(f"{V1}/enterprises/{moved[0]['enterprise_id']}", headers=api.officer)
+    score = next(s for s in firm.json()["scores"] if s["track"] == "bigdata")
+    assert score["overall_rank"] == moved[0]["overall_rank"]
+    assert score["plan_score_wan_cny"] == moved[0]["plan_score_wan_cny"]
+    # a filter keeps the plan's order
+    chain = api.client.get(
+        f"{V1}/leads",
+        params={"track": "bigdata", "limit": 50, "chain": "big_data"},
+        headers=api.officer,
+    ).json()["items"]
+    got = [i["plan_score_wan_cny"] for i in chain]
+    assert got and got == sorted(got, reverse=True)
+
+
+@pytest.mark.one_engine
 def test_a_team_lead_puts_the_quarters_list_on_the_pipeline_round_robin(api: Api) -> None:
     from fastapi.testclient import TestClient
 
