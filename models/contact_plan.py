@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Literal
 
@@ -108,13 +108,17 @@ class Candidates:
 @dataclass(frozen=True)
 class PlanSettings:
     """Capacity per quarter per track, the horizon in quarters, quarters to land, the penalty
-    per expected firm short (万元) and the candidate cut per track."""
+    per expected firm short (万元) and the candidate cut per track. With ``penalty_firm_years``
+    the penalty is that many years of the in-park tax P50 of the median firm the value-only
+    lists contact (``resolve_penalty``): one more firm toward a target is worth at most what a
+    typical landing of today's lists would pay, whatever the unit of the park's tax."""
 
     capacity: Mapping[str, int]
     quarters: int
     quarters_to_land: int
     penalty: float
     candidates_per_track: int = 3000
+    penalty_firm_years: float | None = None
 
     @property
     def contact_quarters(self) -> int:
@@ -257,6 +261,17 @@ def plan_values(plan: ContactPlan, rows: np.ndarray | None = None) -> np.ndarray
         if len(prices)
         else np.zeros(counts.shape[0])
     )
+
+
+def resolve_penalty(candidates: Candidates, settings: PlanSettings) -> PlanSettings:
+    """The settings with the penalty in 万元: as given, or ``penalty_firm_years`` × the median
+    in-park tax P50 of the rows the value-only lists contact (at least 1 万元)."""
+    if settings.penalty_firm_years is None:
+        return settings
+    chosen = value_only_schedule(candidates, settings) >= 0
+    tax = candidates.tax_wan_cny[chosen]
+    typical = float(np.median(tax)) if len(tax) else 0.0
+    return replace(settings, penalty=max(1.0, settings.penalty_firm_years * typical))
 
 
 def cut_candidates(
@@ -527,6 +542,7 @@ def make_plan(
             f"counts: {candidates.counts.shape} for {len(candidates)} rows and {len(targets)} targets"
         )
     started = time.perf_counter()
+    settings = resolve_penalty(candidates, settings)
     shortfall = np.array([t.shortfall for t in targets], dtype=float)
     cut = cut_candidates(candidates, settings, shortfall)
     rows, solution, rounds = _solve_all(candidates, settings, shortfall, cut)

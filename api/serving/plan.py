@@ -81,8 +81,9 @@ def plan_settings(
         capacity=caps,
         quarters=most if quarters is None else quarters,
         quarters_to_land=block.quarters_to_land,
-        penalty=block.shortfall_penalty_wan_cny,
+        penalty=block.shortfall_penalty_wan_cny or 0.0,  # or resolved from the firm-years
         candidates_per_track=block.candidates_per_track,
+        penalty_firm_years=block.shortfall_penalty_firm_years,
     )
     try:
         check_settings(settings, list(state.park.tracks), max_quarters=most)
@@ -292,7 +293,8 @@ def plan_report(served: ServedPlan, *, top: int | None = None) -> dict[str, Any]
         "max_quarters": served.max_quarters,
         "quarters_to_land": s.quarters_to_land,
         "capacity": dict(s.capacity),
-        "penalty_wan_cny": s.penalty,
+        "penalty_wan_cny": round(s.penalty, 1),
+        "penalty_firm_years": s.penalty_firm_years,
         "candidates": plan.candidates_in,
         "candidates_cut": plan.candidates_cut,
         "candidates_solved": len(plan.candidates),

@@ -88,6 +88,22 @@ def test_known_answer_plan_and_prices() -> None:
     assert plan_values(plan).tolist() == [0, 0, 0, 0, 140, 140, 100, 100, 240, 0]
 
 
+def test_a_penalty_in_firm_years_is_what_a_typical_contacted_firm_pays() -> None:
+    # the value-only list contacts 10, 9 and 8, whose in-park tax a year is 40, 400 and 160:
+    # the median firm pays 160, so half a year of it is a penalty of 80 万元 a firm — below both
+    # prices of the known answer (140, 100): the plan leaves both targets short at that price
+    candidates, targets = _universe()
+    settings = replace(SETTINGS, penalty=0.0, penalty_firm_years=0.5)
+    plan = make_plan(candidates, targets, settings)
+    assert plan.settings.penalty == pytest.approx(80.0)
+    assert plan.prices == {"A": pytest.approx(80.0), "B": pytest.approx(80.0)}
+    assert all(t.status != "met" for t in plan.targets)
+    # ten years of it (1,600) is above both: the known answer again
+    dear = make_plan(candidates, targets, replace(settings, penalty_firm_years=10.0))
+    assert dear.settings.penalty == pytest.approx(1600.0)
+    assert dear.prices == {"A": pytest.approx(140.0), "B": pytest.approx(100.0)}
+
+
 def test_a_target_out_of_reach_is_soft_and_says_so() -> None:
     # capacity 4: firm 10 (C's only firm) on top of the known answer's three
     candidates, targets = _universe(extra_target=True)
