@@ -46,6 +46,8 @@ def test_plan_reports_targets_prices_and_lists(api: Api) -> None:
             assert (
                 kpi - 1 <= item["plan_value_wan_cny"] <= sum(prices[t] for t in item["targets"]) + 1
             )
+            if all(kinds[t] == "kpi" for t in item["targets"]):
+                assert item["plan_value_wan_cny"] == pytest.approx(kpi, rel=1e-3, abs=1.0)
             priced = [t for t in item["targets"] if prices[t] > 0]
             assert [r["target"] for r in item["reasons"]] == priced
     # the plan values a firm at the tax its list gives it (the unit's, the share applied once)
