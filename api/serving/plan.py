@@ -11,7 +11,7 @@ import io
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -20,15 +20,17 @@ from scipy import sparse
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import InvalidInput
-from api.serving.kpis import _loaded, _memo, open_leads, pipeline_marker
+from api.serving.kpis import _loaded, _memo, open_leads, pipeline_marker, tables_with_landed
 from api.serving.lead_table import LeadFilters
 from api.serving.leads import select_leads
 from api.serving.state import ServiceState
 from data import columns as C
 from industry_graph.gaps import LeadValue
 from industry_graph.kpis import park_facts
+from industry_graph.space import lead_needs, plan_free_area, quarter_of
 from industry_graph.targets import plan_targets, target_matrix
 from models.contact_plan import (
+    TOLERANCE,
     Candidates,
     ContactPlan,
     PlanInputError,
@@ -93,10 +95,15 @@ def plan_settings(
 
 
 def plan_candidates(
-    state: ServiceState, targets: list[PlanTarget], *, exclude: frozenset[str] = frozenset()
+    state: ServiceState,
+    targets: list[PlanTarget],
+    *,
+    exclude: frozenset[str] = frozenset(),
+    with_need: bool = False,
 ) -> Candidates:
     """Every track's offered leads, one row per firm and track, but the firms of ``exclude``
-    (those open in the pipeline now: the targets count them already)."""
+    (those open in the pipeline now: the targets count them already); ``with_need``: with the
+    floor each would lease (the park YAML's interim unit rule)."""
     assert state.park is not None
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("id", "name", "track", "p", "tax", "s")}
     for track, table in state.leads.items():
@@ -119,6 +126,16 @@ def plan_candidates(
         parts["tax"].append(np.clip(np.asarray(tax, dtype=float)[rows], 0, None))
         parts["s"].append(np.asarray(score, dtype=float)[rows])
     ids = np.concatenate(parts["id"]).astype(object)
+    tracks = np.concatenate(parts["track"]).astype(object)
+    need = (
+        lead_needs(
+            leads=pd.DataFrame({C.ENTERPRISE_ID: ids, C.TRACK: tracks}),
+            tables=state.tables,
+            park=state.park,
+        )
+        if with_need
+        else None
+    )
     counts = target_matrix(
         state.park,
         targets,
@@ -128,11 +145,12 @@ def plan_candidates(
     return Candidates(
         enterprise_id=ids,
         name=np.concatenate(parts["name"]).astype(object),
-        track=np.concatenate(parts["track"]).astype(object),
+        track=tracks,
         p_land=np.nan_to_num(np.concatenate(parts["p"])),
         tax_wan_cny=np.nan_to_num(np.concatenate(parts["tax"])),
         score=np.nan_to_num(np.concatenate(parts["s"])),
         counts=counts,
+        need_m2=need,
     )
 
 
@@ -143,12 +161,39 @@ class PipelineNow:
 
     marker: tuple[object, ...]
     open_leads: pd.DataFrame
+    # the universe's tables with the landed firms leasing in the park (their floor is taken)
+    tables: Mapping[str, pd.DataFrame]
 
 
 def pipeline_now(state: ServiceState, factory: sessionmaker[Session]) -> PipelineNow:
-    """The pipeline as the plan reads it (two queries)."""
+    """The pipeline as the plan reads it (a few queries)."""
     assert state.park is not None
-    return PipelineNow(pipeline_marker(factory, state.park.id), open_leads(state, factory))
+    return PipelineNow(
+        pipeline_marker(factory, state.park.id),
+        open_leads(state, factory),
+        tables_with_landed(state, factory),
+    )
+
+
+def free_floor(
+    state: ServiceState, pipeline: PipelineNow, quarters: int
+) -> tuple[float, ...] | None:
+    """The free floor (m²) each quarter of the horizon leaves to new landings
+    (``industry_graph.space.plan_free_area``), or ``None`` for a park without buildings."""
+    assert state.park is not None and state.as_of is not None
+    held = pipeline.tables.get("park_buildings")
+    if not state.park.space or held is None or not (held[C.PARK_ID] == state.park.id).any():
+        return None
+    today = state.as_of.date()
+    free = plan_free_area(
+        park=state.park,
+        tables=pipeline.tables,
+        first=quarter_of(today) + 1,
+        quarters=quarters,
+        open_leads=pipeline.open_leads,
+        today=today,
+    )
+    return tuple(float(v) for v in free)
 
 
 def the_targets(state: ServiceState, pipeline: PipelineNow) -> list[PlanTarget]:
@@ -220,8 +265,11 @@ def plan_for(
     def make() -> ServedPlan:
         assert state.as_of is not None
         open_firms = frozenset(pipeline.open_leads[C.ENTERPRISE_ID].astype(str))
-        candidates = plan_candidates(state, targets, exclude=open_firms)
-        plan = make_plan(candidates, targets, settings, target_costs=("kpi",))
+        free = free_floor(state, pipeline, settings.quarters)
+        candidates = plan_candidates(state, targets, exclude=open_firms, with_need=free is not None)
+        plan = make_plan(
+            candidates, targets, replace(settings, free_m2=free), target_costs=("kpi",)
+        )
         ids, first = np.unique(candidates.enterprise_id.astype(str), return_index=True)
         return ServedPlan(
             plan=plan,
@@ -319,6 +367,26 @@ def plan_report(served: ServedPlan, *, top: int | None = None) -> dict[str, Any]
             for o in plan.targets
         ],
         "lists": lists,
+        "space": _space_report(served),
+    }
+
+
+def _space_report(served: ServedPlan) -> dict[str, Any] | None:
+    """Per horizon quarter: the free floor left to new landings, the floor the plan's and the
+    value-only list's expected landings hold, and the floor's price (None: no buildings)."""
+    plan = served.plan
+    s = plan.settings
+    if s.free_m2 is None or plan.plan.space_m2 is None or plan.space_prices is None:
+        return None
+    as_of = pd.Timestamp(served.as_of).date()
+    value_only = plan.value_only.space_m2
+    return {
+        "quarters": [quarter_label(as_of, k) for k in range(s.quarters)],
+        "free_m2": [round(v, 1) for v in s.free_m2],
+        "plan_m2": [round(float(v), 1) for v in plan.plan.space_m2],
+        "value_only_m2": None if value_only is None else [round(float(v), 1) for v in value_only],
+        "price_wan_cny_per_m2": [round(float(v), 4) for v in plan.space_prices],
+        "bounding_quarters": int((plan.space_prices > TOLERANCE).sum()),
     }
 
 

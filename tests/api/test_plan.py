@@ -59,6 +59,14 @@ def test_plan_reports_targets_prices_and_lists(api: Api) -> None:
             assert at is not None
             listed = table.scores_at(at)["tax_p50_wan_cny"]
             assert item["tax_wan_cny"] == pytest.approx(listed, abs=0.05), item["enterprise_id"]
+    # the demo park holds buildings: the plan's expected landings never hold more floor than
+    # is free in any quarter (the value-only list is not bound by it)
+    space = body["space"]
+    assert space is not None and len(space["quarters"]) == body["horizon_quarters"]
+    assert all(
+        p <= f + 1e-6 * max(f, 1) for p, f in zip(space["plan_m2"], space["free_m2"], strict=True)
+    )
+    assert all(v >= 0 for v in space["price_wan_cny_per_m2"])
     # the plan gives up tax against the tax-only optimum, never gains it
     assert body["tax"]["relaxation_wan_cny"] <= body["tax"]["tax_only_wan_cny"] + 1e-6
 
@@ -159,6 +167,9 @@ def test_the_plan_page_shows_targets_and_lists_behind_the_gate(api: Api) -> None
         assert "招商计划" in page.text and 'id="plan-targets"' in page.text
         assert 'id="list-hq"' in page.text and 'id="list-bigdata"' in page.text
         assert page.text.count('action="/pipeline/add"') == 6  # 3 a track, one step each
+        # the penalty says what it is, in years of a typical landing; the floor the plan keeps to
+        assert 'id="plan-penalty"' in page.text and "年 × 按价值排序名单中位企业" in page.text
+        assert 'id="plan-space"' in page.text and "可供新落地的空置面积" in page.text
         bad = client.get("/plan", params={"capacity": 0})
         assert bad.status_code == 422
     finally:
