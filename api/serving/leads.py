@@ -68,15 +68,46 @@ def select_leads(
 
     table = state.leads[track]
     offered = state.not_offered.keep(track, table, include=filters.include, recent=recent)
-    positions = table.mask(filters, contacted, offered)
+    keep = table.keep(filters, contacted, offered)
     order = order_of(state, track)
-    return positions if order is None else order.ordered(positions)
+    return np.flatnonzero(keep) if order is None else order.ordered(keep)
+
+
+def select_page(
+    state: ServiceState,
+    *,
+    track: str,
+    filters: LeadFilters,
+    contacted: Sequence[str],
+    recent: Sequence[str] = (),
+    stop: int,
+) -> tuple[np.ndarray, int]:
+    """The first ``stop`` positions of ``select_leads`` and how many it has (a page needs no
+    more: in the plan's order only the head of the order is walked)."""
+    from api.serving.plan import order_of
+
+    table = state.leads[track]
+    offered = state.not_offered.keep(track, table, include=filters.include, recent=recent)
+    keep = table.keep(filters, contacted, offered)
+    order = order_of(state, track)
+    if order is None:
+        positions = np.flatnonzero(keep)
+        return positions[:stop], len(positions)
+    return order.head(keep, stop), int(np.count_nonzero(keep))
 
 
 def page_of(
-    state: ServiceState, *, track: str, positions: np.ndarray, limit: int, offset: int
+    state: ServiceState,
+    *,
+    track: str,
+    positions: np.ndarray,
+    limit: int,
+    offset: int,
+    total: int | None = None,
 ) -> dict[str, object]:
-    """One page of selected leads, with reasons (computed and cached when not yet known)."""
+    """One page of selected leads, with reasons (computed and cached when not yet known);
+    ``positions`` holds at least the page's (``select_page``), ``total`` how many match
+    (default: all of ``positions``)."""
     from api.serving.plan import add_plan_values
 
     table = state.leads[track]
@@ -85,7 +116,7 @@ def page_of(
     add_plan_values(state, items, track=track)
     return {
         "items": items,
-        "total": len(positions),
+        "total": len(positions) if total is None else total,
         "limit": limit,
         "offset": offset,
         "model_version": table.model_version,
@@ -104,10 +135,15 @@ def leads_page(
     recent: Sequence[str] = (),
 ) -> dict[str, object]:
     """One page of a track's filtered lead list."""
-    positions = select_leads(
-        state, track=track, filters=filters, contacted=contacted, recent=recent
+    positions, total = select_page(
+        state,
+        track=track,
+        filters=filters,
+        contacted=contacted,
+        recent=recent,
+        stop=offset + limit,
     )
-    return page_of(state, track=track, positions=positions, limit=limit, offset=offset)
+    return page_of(state, track=track, positions=positions, limit=limit, offset=offset, total=total)
 
 
 EXPORT_COLUMNS = (

@@ -495,11 +495,23 @@ class PlanOrder:
     order: np.ndarray
     rank: np.ndarray
 
-    def ordered(self, positions: np.ndarray) -> np.ndarray:
-        """``positions`` (rows, any order) in the plan's order."""
-        keep = np.zeros(len(self.order), dtype=bool)
-        keep[positions] = True
+    def ordered(self, keep: np.ndarray) -> np.ndarray:
+        """The rows of a row mask in the plan's order."""
         return np.asarray(self.order[keep[self.order]])
+
+    def head(self, keep: np.ndarray, stop: int) -> np.ndarray:
+        """The first ``stop`` rows of a row mask in the plan's order (a page reads its head
+        only: the order is walked in blocks until it has them)."""
+        out: list[np.ndarray] = []
+        found, block = 0, max(4096, 2 * stop)
+        for lo in range(0, len(self.order), block):
+            rows = self.order[lo : lo + block]
+            rows = rows[keep[rows]]
+            out.append(rows)
+            found += len(rows)
+            if found >= stop:
+                break
+        return np.concatenate(out)[:stop] if out else np.zeros(0, dtype=np.int64)
 
 
 _orders: dict[tuple[tuple[int, str], str], PlanOrder] = {}

@@ -275,3 +275,24 @@ def test_a_team_lead_puts_the_quarters_list_on_the_pipeline_round_robin(api: Api
         "officer.b",
         "officer.b",
     ]
+
+
+def test_a_page_walks_only_the_head_of_the_plans_order_and_gets_the_same_rows() -> None:
+    import numpy as np
+
+    from api.serving.plan import PlanOrder
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    score = rng.random(n)
+    order = np.argsort(-score, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    plan = PlanOrder(plan_value=np.zeros(n), plan_score=score, order=order, rank=rank)
+    for share in (0.9, 0.01, 0.0001, 0.0):
+        keep = rng.random(n) < share
+        full = plan.ordered(keep)
+        assert sorted(full.tolist()) == np.flatnonzero(keep).tolist()
+        assert (np.diff(score[full]) <= 0).all()
+        for stop in (1, 50, 5_000, n + 1):
+            assert plan.head(keep, stop).tolist() == full[:stop].tolist()
