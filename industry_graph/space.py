@@ -697,7 +697,7 @@ def plan_free_area(
     space = park_space(park, tables, first=first, last=last)
     free = np.zeros(quarters)
     if space.held:
-        free = space.free.clip(lower=0).sum(axis=0).to_numpy(dtype=float)
+        free = np.array(space.free.clip(lower=0).sum(axis=0), dtype=float)  # a copy of its own
     if len(open_leads):
         prepared = prepare_leads(leads=open_leads, tables=tables, park=park, today=today)
         land = np.array([(q - first).n for q in prepared["land_quarter"]], dtype=int)
