@@ -143,6 +143,12 @@ class LeadPublic(_Out):
         description="Σ price × the firms it counts for toward each plan target, 万元 (the "
         "contact plan's prices at the park YAML's capacity; None until that plan is solved)",
     )
+    plan_score_wan_cny: float | None = Field(
+        default=None,
+        description="the score the lists rank by once the contact plan is solved: P(land) × "
+        "(value + plan value), the plan's prices in place of the hand-set chain worth when it "
+        "prices chain links (None before)",
+    )
 
 
 class LeadsPublic(_Out):
@@ -210,6 +216,12 @@ class TrackStandingPublic(_Out):
         default=None,
         description="Σ price × the firms it counts for toward each plan target, 万元 (None: not "
         "a candidate, or the plan at the YAML's capacity not solved yet)",
+    )
+    plan_score_wan_cny: float | None = Field(
+        default=None,
+        description="the score the lists rank by once the contact plan is solved: P(land) × "
+        "(value + plan value), the plan's prices in place of the hand-set chain worth when it "
+        "prices chain links (None before)",
     )
 
 
@@ -716,6 +728,20 @@ class PlanTaxPublic(_Out):
     given_up_wan_cny: float
 
 
+class PlanSpacePublic(_Out):
+    quarters: list[str]
+    free_m2: list[float] = Field(
+        description="free floor each quarter leaves to new landings (the park's free lettable "
+        "area less the open pipeline's expected units)"
+    )
+    plan_m2: list[float] = Field(description="floor the plan's expected landings hold")
+    value_only_m2: list[float] | None = Field(description="the same for the value-only list")
+    price_wan_cny_per_m2: list[float] = Field(
+        description="expected tax one more m² free that quarter would bring (0: not binding)"
+    )
+    bounding_quarters: int = Field(description="quarters in which the free floor limits the plan")
+
+
 class PlanPublic(_Out):
     park: str
     as_of: str
@@ -725,6 +751,11 @@ class PlanPublic(_Out):
     quarters_to_land: int
     capacity: dict[str, int]
     penalty_wan_cny: float
+    penalty_firm_years: float | None = Field(
+        default=None,
+        description="the penalty in years of the in-park tax of the median firm the value-only "
+        "lists contact (null: the YAML gives it in 万元)",
+    )
     candidates: int
     candidates_cut: int
     candidates_solved: int
@@ -733,6 +764,9 @@ class PlanPublic(_Out):
     tax: PlanTaxPublic
     targets: list[PlanTargetPublic]
     lists: dict[str, list[PlanLeadPublic]] = Field(description="the first quarter's list per track")
+    space: PlanSpacePublic | None = Field(
+        default=None, description="the free floor the plan respects (null: no buildings)"
+    )
 
 
 class BuildingPublic(_Out):

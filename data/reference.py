@@ -540,13 +540,22 @@ class ContactPlan(_Frozen):
     quarters_to_land: int = Field(ge=0, le=12)
     end_year: int = Field(ge=2000, le=2100)
     rolling_quarters: int = Field(default=8, ge=1, le=40)
-    shortfall_penalty_wan_cny: float = Field(gt=0)
+    shortfall_penalty_wan_cny: float | None = Field(default=None, gt=0)
+    # or, relative to what landings pay: this many years of the in-park tax P50 of the median
+    # firm the value-only lists would contact (``models.contact_plan.PlanSettings``)
+    shortfall_penalty_firm_years: float | None = Field(default=None, gt=0, le=20)
     candidates_per_track: int = Field(default=3000, ge=10, le=200_000)
     chain_link_targets: bool = True
     price_floor_wan_cny: Mapping[str, float] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _positive(self) -> ContactPlan:
+        given = (self.shortfall_penalty_wan_cny, self.shortfall_penalty_firm_years)
+        if sum(v is not None for v in given) != 1:
+            raise ValueError(
+                "shortfall_penalty_wan_cny, shortfall_penalty_firm_years: give exactly one "
+                "(a penalty in 万元, or in years of a typical contacted firm's in-park tax)"
+            )
         for track, n in self.capacity_per_quarter.items():
             if n <= 0:
                 raise ValueError(

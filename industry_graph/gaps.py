@@ -101,6 +101,24 @@ class LeadValue:
         value = self.horizon_years * (self.tax_weight * tax + self.chain_weight * chain)
         return np.asarray(chain, dtype=float), np.asarray(value, dtype=float)
 
+    def with_plan(
+        self,
+        *,
+        p_land: np.ndarray,
+        value: np.ndarray,
+        chain_value: np.ndarray,
+        plan_value: np.ndarray,
+        replaces_chain: bool,
+    ) -> np.ndarray:
+        """The score with the contact plan's prices, in 万元: P(land) × (value + plan value),
+        the plan value being Σ price × the firms a lead counts for toward the plan's targets.
+        When the plan prices the chain links' gaps (``replaces_chain``) its prices take the
+        place of the hand-set chain worth: the chain value a year leaves the value first."""
+        chain = self.horizon_years * self.chain_weight * np.asarray(chain_value, dtype=float)
+        base = np.asarray(value, dtype=float) - (chain if replaces_chain else 0.0)
+        total = np.clip(base, 0, None) + np.clip(np.asarray(plan_value, dtype=float), 0, None)
+        return np.asarray(np.asarray(p_land, dtype=float) * total, dtype=float)
+
 
 def track_chains(park: Park, track: str) -> tuple[str, ...]:
     """The chains a track scores gaps against: the track's own, else all the park's targets."""

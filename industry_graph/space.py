@@ -664,6 +664,51 @@ def capacity_rows(
     return CapacityRows(matrix=matrix, bound=bound, rows=row_keys, columns=columns)
 
 
+def lead_needs(
+    *, leads: pd.DataFrame, tables: Mapping[str, pd.DataFrame], park: Park
+) -> np.ndarray:
+    """Each lead's space need P50 (m²) by the YAML's interim unit rule (``interim_units``,
+    ``space_need``); ``leads`` has ``enterprise_id`` and ``track``."""
+    units = interim_units(
+        leads=leads.reset_index(drop=True),
+        enterprises=tables["enterprises"],
+        links=tables["enterprise_links"],
+        park=park,
+    )
+    need = space_need(units=units, park=park)["need_m2_p50"].to_numpy(dtype=float)
+    return np.asarray(np.nan_to_num(need, nan=0.0), dtype=float)
+
+
+def plan_free_area(
+    *,
+    park: Park,
+    tables: Mapping[str, pd.DataFrame],
+    first: pd.Period,
+    quarters: int,
+    open_leads: pd.DataFrame,
+    today: date,
+) -> np.ndarray:
+    """Free area (m²) each quarter of a contact plan's horizon leaves to new landings: the park's
+    free lettable area at the quarter's end (Σ over its buildings, each at least 0), less what the
+    open pipeline is expected to take by then (P(land) × need P50 of each open lead landing by
+    that quarter: its stage's ``quarters_to_land`` from ``today``). A park-wide bound: which
+    building a landing takes is the placement's to decide (``place_leads``)."""
+    last = first + (quarters - 1)
+    space = park_space(park, tables, first=first, last=last)
+    free = np.zeros(quarters)
+    if space.held:
+        free = np.array(space.free.clip(lower=0).sum(axis=0), dtype=float)  # a copy of its own
+    if len(open_leads):
+        prepared = prepare_leads(leads=open_leads, tables=tables, park=park, today=today)
+        land = np.array([(q - first).n for q in prepared["land_quarter"]], dtype=int)
+        taken = prepared["p_land"].astype(float).to_numpy() * prepared["need_m2_p50"].to_numpy(
+            dtype=float
+        )
+        for k in range(quarters):
+            free[k] -= float(np.nan_to_num(taken[land <= k]).sum())
+    return np.asarray(np.clip(free, 0.0, None), dtype=float)
+
+
 # --------------------------------------------------------------------------------------------
 # tax per building and the 亿元楼
 

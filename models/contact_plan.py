@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Literal
 
@@ -88,6 +88,7 @@ class Candidates:
     tax_wan_cny: np.ndarray  # in-park tax a year if it lands (P50)
     score: np.ndarray  # the lead list's score (the value-only order)
     counts: sparse.csr_matrix  # rows × targets: firms toward each target if it lands
+    need_m2: np.ndarray | None = None  # floor its unit would lease if it lands (P50)
 
     def __len__(self) -> int:
         return len(self.enterprise_id)
@@ -102,19 +103,30 @@ class Candidates:
             tax_wan_cny=self.tax_wan_cny[rows],
             score=self.score[rows],
             counts=sparse.csr_matrix(self.counts[rows]),
+            need_m2=None if self.need_m2 is None else self.need_m2[rows],
         )
 
 
 @dataclass(frozen=True)
 class PlanSettings:
     """Capacity per quarter per track, the horizon in quarters, quarters to land, the penalty
-    per expected firm short (万元) and the candidate cut per track."""
+    per expected firm short (万元) and the candidate cut per track. With ``penalty_firm_years``
+    the penalty is that many years of the in-park tax P50 of the median firm the value-only
+    lists contact (``resolve_penalty``): one more firm toward a target is worth at most what a
+    typical landing of today's lists would pay, whatever the unit of the park's tax."""
 
     capacity: Mapping[str, int]
     quarters: int
     quarters_to_land: int
     penalty: float
     candidates_per_track: int = 3000
+    penalty_firm_years: float | None = None
+    # free floor (m²) each horizon quarter leaves to new landings; None: space is not a limit
+    free_m2: tuple[float, ...] | None = None
+
+    def space_rows(self, need: np.ndarray | None) -> bool:
+        """Whether the plan bounds the floor its landings take (free area and needs given)."""
+        return self.free_m2 is not None and need is not None
 
     @property
     def contact_quarters(self) -> int:
@@ -193,6 +205,8 @@ class Schedule:
     quarter: np.ndarray
     tax_wan_cny: float  # expected in-park tax over the horizon
     per_target: np.ndarray  # expected firms toward each target
+    # expected floor its landings hold at each horizon quarter's end (None: needs not given)
+    space_m2: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -212,6 +226,9 @@ class ContactPlan:
     candidates_cut: int  # rows of the first cut
     rounds: int  # solves until no candidate outside the cut would raise the objective
     prices: dict[str, float] = field(default_factory=dict)
+    # per horizon quarter, 万元 of expected tax one more m² of free floor would bring (the dual
+    # of its free-area row; 0 where the floor is not what limits the plan)
+    space_prices: np.ndarray | None = None
     # the value-only list per track, in contact order (quarter, then score)
     value_only_lists: dict[str, list[str]] = field(default_factory=dict)
 
@@ -259,6 +276,17 @@ def plan_values(plan: ContactPlan, rows: np.ndarray | None = None) -> np.ndarray
     )
 
 
+def resolve_penalty(candidates: Candidates, settings: PlanSettings) -> PlanSettings:
+    """The settings with the penalty in 万元: as given, or ``penalty_firm_years`` × the median
+    in-park tax P50 of the rows the value-only lists contact (at least 1 万元)."""
+    if settings.penalty_firm_years is None:
+        return settings
+    chosen = value_only_schedule(candidates, settings) >= 0
+    tax = candidates.tax_wan_cny[chosen]
+    typical = float(np.median(tax)) if len(tax) else 0.0
+    return replace(settings, penalty=max(1.0, settings.penalty_firm_years * typical))
+
+
 def cut_candidates(
     candidates: Candidates, settings: PlanSettings, shortfall: np.ndarray
 ) -> np.ndarray:
@@ -298,6 +326,7 @@ class _Solution:
     capacity_prices: np.ndarray  # tracks × quarters
     firm_prices: pd.Series  # enterprise id -> price of its "at most once" row
     tax: float  # expected in-park tax of x
+    space_prices: np.ndarray  # per horizon quarter, 万元 per m² of free floor (0 without)
 
 
 def _solve(
@@ -350,8 +379,26 @@ def _solve(
             shape=(m, n_x + m),
         )
     )
+    space_rhs = np.zeros(0)
+    if settings.space_rows(c.need_m2):
+        assert c.need_m2 is not None and settings.free_m2 is not None
+        # quarter k holds every landing of a contact in t with t + L ≤ k (a unit stays)
+        weight = c.p_land[row_i] * np.nan_to_num(c.need_m2)[row_i]
+        ks, vs, ws = [], [], []
+        for k in range(settings.quarters_to_land, settings.quarters):
+            hit = np.flatnonzero(col_t + settings.quarters_to_land <= k)
+            ks.append(np.full(len(hit), k))
+            vs.append(var[hit])
+            ws.append(weight[hit])
+        blocks.append(
+            sparse.csr_matrix(
+                (np.concatenate(ws), (np.concatenate(ks), np.concatenate(vs))),
+                shape=(settings.quarters, n_x + m),
+            )
+        )
+        space_rhs = np.asarray(settings.free_m2, dtype=float)
     a_ub = sparse.vstack(blocks, format="csr")
-    b_ub = np.concatenate([cap_rhs, once_rhs, -shortfall])
+    b_ub = np.concatenate([cap_rhs, once_rhs, -shortfall, space_rhs])
     bounds = np.column_stack(
         [np.zeros(n_x + m), np.concatenate([np.ones(n_x), np.full(m, np.inf)])]
     )
@@ -360,10 +407,12 @@ def _solve(
         raise RuntimeError(f"the contact plan's LP did not solve: {res.message}")
     duals = -np.asarray(res.ineqlin.marginals, dtype=float)
     n_cap = len(tracks) * q
+    n_targets_end = n_cap + len(firms) + m
     return _Solution(
         x=res.x[:n_x].reshape(n, q),
         slack=res.x[n_x:],
-        prices=duals[n_cap + len(firms) :],
+        prices=duals[n_cap + len(firms) : n_targets_end],
+        space_prices=duals[n_targets_end:] if len(space_rhs) else np.zeros(settings.quarters),
         capacity_prices=duals[:n_cap].reshape(len(tracks), q),
         firm_prices=pd.Series(duals[n_cap : n_cap + len(firms)], index=firms),
         tax=float(value @ res.x[:n_x]),
@@ -385,7 +434,15 @@ def _improving(
         code = pd.Categorical(candidates.track[rows], categories=tracks).codes
         rows, code = rows[code >= 0], code[code >= 0]
         expected = candidates.p_land[rows] * candidates.tax_wan_cny[rows] / 4.0
-        best = (expected[:, None] * remaining[None, :] - solution.capacity_prices[code]).max(axis=1)
+        gain = expected[:, None] * remaining[None, :] - solution.capacity_prices[code]
+        if settings.space_rows(candidates.need_m2):
+            assert candidates.need_m2 is not None
+            # a contact in t holds its floor from t + L to the horizon's end
+            held = np.cumsum(solution.space_prices[::-1])[::-1]
+            rent = held[settings.quarters_to_land + np.arange(q)]
+            need = candidates.p_land[rows] * np.nan_to_num(candidates.need_m2[rows])
+            gain = gain - need[:, None] * rent[None, :]
+        best = gain.max(axis=1)
         toward = np.asarray(candidates.counts[rows] @ solution.prices, dtype=float).ravel()
         firm = (
             pd.Series(candidates.enterprise_id[rows])
@@ -434,14 +491,24 @@ def _measure(c: Candidates, settings: PlanSettings, quarter: np.ndarray) -> Sche
     tax = float((c.p_land * c.tax_wan_cny / 4.0 * remaining).sum())
     weights = np.where(chosen & (remaining >= 1), c.p_land, 0.0)
     per_target = np.asarray(c.counts.T @ weights, dtype=float).ravel()
-    return Schedule(quarter=quarter, tax_wan_cny=tax, per_target=per_target)
+    space = None
+    if c.need_m2 is not None:
+        land = np.where(chosen, quarter + settings.quarters_to_land, settings.quarters)
+        held = weights * np.nan_to_num(c.need_m2)
+        space = np.array([float(held[land <= k].sum()) for k in range(settings.quarters)])
+    return Schedule(quarter=quarter, tax_wan_cny=tax, per_target=per_target, space_m2=space)
 
 
 def _round(c: Candidates, settings: PlanSettings, x: np.ndarray) -> np.ndarray:
-    """Each quarter, each track takes its capacity of rows with the largest x (firms once)."""
+    """Each quarter, each track takes its capacity of rows with the largest x (firms once), and
+    no row whose expected floor would overfill the free area of a quarter after it lands."""
     quarter = np.full(len(c), -1)
     taken: set[str] = set()
     expected_tax = c.p_land * c.tax_wan_cny
+    bounded = settings.space_rows(c.need_m2)
+    free = np.asarray(settings.free_m2 if bounded else (), dtype=float)
+    held = np.zeros(len(free))
+    floor = c.p_land * np.nan_to_num(c.need_m2) if bounded else np.zeros(len(c))  # type: ignore[arg-type]
     for t in range(x.shape[1]):
         for track, cap in settings.capacity.items():
             rows = np.flatnonzero((c.track == track) & (x[:, t] > TOLERANCE))
@@ -452,6 +519,12 @@ def _round(c: Candidates, settings: PlanSettings, x: np.ndarray) -> np.ndarray:
                     break
                 if quarter[r] >= 0 or c.enterprise_id[r] in taken:
                     continue
+                land = t + settings.quarters_to_land
+                if bounded and bool(
+                    (held[land:] + floor[r] > free[land:] * (1 + TOLERANCE) + TOLERANCE).any()
+                ):
+                    continue
+                held[land:] += floor[r]
                 quarter[r] = t
                 taken.add(str(c.enterprise_id[r]))
                 n += 1
@@ -527,10 +600,12 @@ def make_plan(
             f"counts: {candidates.counts.shape} for {len(candidates)} rows and {len(targets)} targets"
         )
     started = time.perf_counter()
+    settings = resolve_penalty(candidates, settings)
     shortfall = np.array([t.shortfall for t in targets], dtype=float)
     cut = cut_candidates(candidates, settings, shortfall)
     rows, solution, rounds = _solve_all(candidates, settings, shortfall, cut)
     x, slack, prices, lp_tax = solution.x, solution.slack, solution.prices, solution.tax
+    space_prices = solution.space_prices if settings.space_rows(candidates.need_m2) else None
     c = candidates.subset(rows)
     tax_only = _solve_all(candidates, settings, np.zeros(len(targets)), cut)[1].tax
     kinds = {"kpi", "link"} if target_costs is True else set(target_costs or ())
@@ -587,6 +662,7 @@ def make_plan(
         candidates_cut=len(cut),
         rounds=rounds,
         prices={o.id: o.price_wan_cny for o in outcomes},
+        space_prices=space_prices,
         value_only_lists=_in_order(candidates, value_only.quarter, settings),
     )
 

@@ -14,9 +14,13 @@ from data.reference import default_chains, default_parks, track_error
 from data.settings import get_settings
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
     from datetime import date
+    from typing import Any
 
     import pandas as pd
+
+    from models.registry import LoadedScorer
 
 from api.cli import ParkOption, app, console, data_folder, err_console, fail
 from training.metric_names import glossary
@@ -135,18 +139,22 @@ def leads(
             "declined_recently (repeatable)."
         ),
     ] = None,
+    plan: Annotated[
+        bool,
+        typer.Option(
+            "--plan/--no-plan",
+            help="Rank with the contact plan's prices, as the served lists do (loads the service "
+            "state and solves the plan at the park YAML's settings; parks without a contact "
+            "plan rank by the model either way).",
+        ),
+    ] = True,
 ) -> None:
     """Rank candidates for a track with the champion model, with reasons; firms the park can no
-    longer win (signed, landed or paying, open in the pipeline, lately declined) are left out."""
-    from datetime import date
-
-    from api.crm.tables import pipeline_states
+    longer win (signed, landed or paying, open in the pipeline, lately declined) are left out.
+    With the park's contact plan (the default where the YAML has one), the list is ranked by
+    P(land) × (value + plan value) and shows both."""
     from api.serving.offered import INCLUDABLE
-    from data.landing import track_forms
-    from data.universe import load_universe, read_manifest, universe_as_of
-    from features.build import feature_context
-    from models.exclusions import excluded_ids, not_leads
-    from models.leads import rank_leads
+    from data.universe import load_universe, read_manifest
     from models.registry import load_scorer
 
     if format not in {"table", "csv", "json"}:
@@ -169,6 +177,68 @@ def leads(
         loaded = load_scorer(settings, park)
     except (DataFileError, LookupError) as exc:
         raise fail(str(exc)) from exc
+    if plan and parks[park].contact_plan is not None:
+        result = _planned_leads(park, folder, track, top, tuple(brought_back))
+    else:
+        result = _model_leads(park, folder, track, top, brought_back, tables, loaded)
+    _print_leads(result, park, track, format, loaded, manifest)
+
+
+def _planned_leads(
+    park: str, folder: Path, track: str, top: int, include: tuple[str, ...]
+) -> pd.DataFrame:
+    """The served list's head: the state loaded, the plan solved, the list ranked with it."""
+    import pandas as pd
+
+    from api.cli.service import _sessions
+    from api.serving.lead_table import LeadFilters
+    from api.serving.leads import leads_page
+    from api.serving.plan import pipeline_now, plan_for
+    from api.serving.state import load_state
+    from models.leads import LEAD_COLUMNS
+
+    settings = get_settings().model_copy(update={"park": park, "data_dir": folder})
+    with console.status("loading the service state and solving the contact plan"):
+        state = load_state(settings)
+        if not state.ready:
+            raise fail("; ".join(f"{k}: {v}" for k, v in state.status.items() if v != "ready"))
+        plan_for(state, pipeline_now(state, _sessions()))
+        page = leads_page(
+            state,
+            track=track,
+            filters=LeadFilters(include=include),
+            limit=top,
+            offset=0,
+            contacted=(),
+        )
+    items: list[dict[str, Any]] = page["items"]  # type: ignore[assignment]
+    frame = pd.DataFrame(items)
+    frame["chain_reasons"] = [[] for _ in range(len(frame))]
+    columns = [*LEAD_COLUMNS, "plan_value_wan_cny", "plan_score_wan_cny", "overall_rank"]
+    return frame.reindex(columns=columns)
+
+
+def _model_leads(
+    park: str,
+    folder: Path,
+    track: str,
+    top: int,
+    brought_back: list[str],
+    tables: Mapping[str, pd.DataFrame],
+    loaded: LoadedScorer,
+) -> pd.DataFrame:
+    """The model's ranking (no plan): the champion scores the universe's candidates."""
+    from datetime import date
+
+    from api.crm.tables import pipeline_states
+    from data.universe import read_manifest, universe_as_of
+    from features.build import feature_context
+    from models.exclusions import excluded_ids, not_leads
+    from models.leads import rank_leads
+
+    parks = default_parks()
+    settings = get_settings()
+    manifest = read_manifest(folder)
     fc = feature_context(park=parks[park], chains=default_chains(), tables=tables)
     gone = not_leads(
         park=parks[park],
@@ -188,6 +258,21 @@ def leads(
         as_of=universe_as_of(folder),
         excluded=excluded_ids(gone, track=track, bring_back=brought_back),
     )
+    return result
+
+
+def _print_leads(
+    result: pd.DataFrame,
+    park: str,
+    track: str,
+    format: str,
+    loaded: LoadedScorer,
+    manifest: Mapping[str, object],
+) -> None:
+    from data.landing import track_forms
+
+    parks = default_parks()
+    planned = "plan_score_wan_cny" in result
     if format == "json":
         typer.echo(result.to_json(orient="records", force_ascii=False, indent=2))
         return
@@ -215,6 +300,7 @@ def leads(
         "park tax P50 (P10–P90) 万元/年",
         "group tax P50 万元/年",
         "chain 万元/年",
+        *(("plan value 万元", "E[value] with plan 万元") if planned else ()),
         "reasons",
     ):
         table.add_column(col, justify="left" if col in {"firm", "location", "reasons"} else "right")
@@ -234,9 +320,14 @@ def leads(
             f"{row.tax_p50_wan_cny:,.0f} ({row.tax_p10_wan_cny:,.0f}–{row.tax_p90_wan_cny:,.0f})",
             f"{row.group_tax_p50_wan_cny:,.0f}",
             f"{row.chain_value_wan_cny:,.0f}",
+            *((_wan(row.plan_value_wan_cny), _wan(row.plan_score_wan_cny)) if planned else ()),
             "；".join(reasons),
         )
     console.print(table)
+
+
+def _wan(value: object) -> str:
+    return "—" if value is None or value != value else f"{float(value):,.0f}"  # type: ignore[arg-type]
 
 
 tax_app = typer.Typer(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -18,7 +19,7 @@ from api.serving.leads import (
     export_rows,
     page_of,
     score_firms,
-    select_leads,
+    select_page,
 )
 from api.serving.offered import INCLUDABLE
 
@@ -89,20 +90,20 @@ async def get_leads(
     prices_soon(state, sessions)
     # in-memory numpy work runs on the event loop (no thread hop); the database only in a thread
     contacted = await run_in_threadpool(recorded.get) if filters.exclude_contacted else ()
-    positions = select_leads(
+    positions, total = select_page(
         state,
         track=track,
         filters=filters,
         contacted=contacted,
         recent=recent.since(state.started_at),
+        stop=offset + limit,
     )
-    if state.leads[track].missing_reasons(
-        positions[offset : offset + limit]
-    ):  # slow path: off the loop
-        return await run_in_threadpool(
-            page_of, state, track=track, positions=positions, limit=limit, offset=offset
-        )
-    return page_of(state, track=track, positions=positions, limit=limit, offset=offset)
+    page = partial(
+        page_of, state, track=track, positions=positions, limit=limit, offset=offset, total=total
+    )
+    if state.leads[track].missing_reasons(positions[offset : offset + limit]):
+        return await run_in_threadpool(page)  # slow path: off the loop
+    return page()
 
 
 @router.get(

@@ -174,12 +174,19 @@ def enterprise_profile(
     if any(s["eligible"] for s in scores):
         from api.serving.plan import add_plan_values
 
-        plan: list[dict[str, Any]] = [{C.ENTERPRISE_ID: enterprise_id, "reasons": []}]
-        add_plan_values(state, plan)
         for s in scores:
             if s["eligible"]:
-                s["plan_value_wan_cny"] = plan[0]["plan_value_wan_cny"]
-                s["reasons"] = [*plan[0]["reasons"], *s["reasons"]]  # type: ignore[misc]
+                plan: dict[str, Any] = {
+                    **{k: s.get(k) for k in ("p_land", "value_wan_cny", "chain_value_wan_cny")},
+                    C.ENTERPRISE_ID: enterprise_id,
+                    "reasons": [],
+                }
+                add_plan_values(state, [plan], track=str(s["track"]))
+                s["plan_value_wan_cny"] = plan["plan_value_wan_cny"]
+                s["plan_score_wan_cny"] = plan["plan_score_wan_cny"]
+                if "overall_rank" in plan:  # its place in the list ranked with the plan
+                    s["overall_rank"] = plan["overall_rank"]
+                s["reasons"] = [*plan["reasons"], *s["reasons"]]  # type: ignore[misc]
     name = str(record[C.NAME])
     paths = synergy_paths(
         state.fc.gaps, own_links, enterprise_id, names={enterprise_id: name}, limit=3

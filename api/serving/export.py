@@ -57,6 +57,11 @@ COLUMNS: Final[dict[str, tuple[str, str, Kind]]] = {
     "value_wan_cny": ("落地后价值（万元）", "Value if it lands (10k CNY)", "wan"),
     "expected_value_wan_cny": ("期望价值（万元）", "Expected value (10k CNY)", "wan"),
     "plan_value_wan_cny": ("计划价值（万元）", "Plan value (10k CNY)", "wan"),
+    "plan_score_wan_cny": (
+        "含计划期望价值（万元）",
+        "Expected value with the plan (10k CNY)",
+        "wan",
+    ),
     "reasons_zh": ("推荐理由", "Reasons (Chinese)", "text"),
     "reasons_en": ("推荐理由（英文）", "Reasons", "text"),
     "p_land_source": ("落地概率来源", "P(land) source", "text"),

@@ -155,7 +155,16 @@ class LeadTable:
         contacted: Sequence[str] = (),
         offered: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Row positions (rank order) that pass the filters; ``exclude_contacted`` drops the
+        """Row positions (rank order) that pass the filters (``keep``)."""
+        return np.flatnonzero(self.keep(filters, contacted, offered))
+
+    def keep(
+        self,
+        filters: LeadFilters,
+        contacted: Sequence[str] = (),
+        offered: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """A row mask of the rows that pass the filters; ``exclude_contacted`` drops the
         firms of the imported outreach history and those in ``contacted``; ``offered`` (a row
         mask, ``api.serving.offered``) drops the firms the park can no longer win."""
         keep = np.ones(len(self.ids), dtype=bool) if offered is None else offered.copy()
@@ -187,7 +196,7 @@ class LeadTable:
             keep &= np.fromiter(
                 (needle in n for n in self._names_lower), dtype=bool, count=len(self._names_lower)
             )
-        return np.flatnonzero(keep)
+        return keep
 
     def column(self, name: str) -> np.ndarray | None:
         """One column of the table in rank order (``None`` when the table has no such column)."""

@@ -59,27 +59,64 @@ def select_leads(
     contacted: Sequence[str],
     recent: Sequence[str] = (),
 ) -> np.ndarray:
-    """Row positions of a track's leads that pass the filters (numpy only, fast): firms the
-    park can no longer win are left out unless ``filters.include`` brings their group back, and
-    so are the firms put on the pipeline since the load (``recent``)."""
+    """Row positions of a track's leads that pass the filters (numpy only, fast), best first:
+    by the score with the contact plan's prices once the plan is solved for this load
+    (``api.serving.plan.order_of``), by the model's score before. Firms the park can no longer
+    win are left out unless ``filters.include`` brings their group back, and so are the firms
+    put on the pipeline since the load (``recent``)."""
+    from api.serving.plan import order_of
+
     table = state.leads[track]
     offered = state.not_offered.keep(track, table, include=filters.include, recent=recent)
-    return table.mask(filters, contacted, offered)
+    keep = table.keep(filters, contacted, offered)
+    order = order_of(state, track)
+    return np.flatnonzero(keep) if order is None else order.ordered(keep)
+
+
+def select_page(
+    state: ServiceState,
+    *,
+    track: str,
+    filters: LeadFilters,
+    contacted: Sequence[str],
+    recent: Sequence[str] = (),
+    stop: int,
+) -> tuple[np.ndarray, int]:
+    """The first ``stop`` positions of ``select_leads`` and how many it has (a page needs no
+    more: in the plan's order only the head of the order is walked)."""
+    from api.serving.plan import order_of
+
+    table = state.leads[track]
+    offered = state.not_offered.keep(track, table, include=filters.include, recent=recent)
+    keep = table.keep(filters, contacted, offered)
+    order = order_of(state, track)
+    if order is None:
+        positions = np.flatnonzero(keep)
+        return positions[:stop], len(positions)
+    return order.head(keep, stop), int(np.count_nonzero(keep))
 
 
 def page_of(
-    state: ServiceState, *, track: str, positions: np.ndarray, limit: int, offset: int
+    state: ServiceState,
+    *,
+    track: str,
+    positions: np.ndarray,
+    limit: int,
+    offset: int,
+    total: int | None = None,
 ) -> dict[str, object]:
-    """One page of selected leads, with reasons (computed and cached when not yet known)."""
+    """One page of selected leads, with reasons (computed and cached when not yet known);
+    ``positions`` holds at least the page's (``select_page``), ``total`` how many match
+    (default: all of ``positions``)."""
     from api.serving.plan import add_plan_values
 
     table = state.leads[track]
     page = positions[offset : offset + limit]
     items = lead_items(table, page, first_rank=offset + 1)
-    add_plan_values(state, items)
+    add_plan_values(state, items, track=track)
     return {
         "items": items,
-        "total": len(positions),
+        "total": len(positions) if total is None else total,
         "limit": limit,
         "offset": offset,
         "model_version": table.model_version,
@@ -98,10 +135,15 @@ def leads_page(
     recent: Sequence[str] = (),
 ) -> dict[str, object]:
     """One page of a track's filtered lead list."""
-    positions = select_leads(
-        state, track=track, filters=filters, contacted=contacted, recent=recent
+    positions, total = select_page(
+        state,
+        track=track,
+        filters=filters,
+        contacted=contacted,
+        recent=recent,
+        stop=offset + limit,
     )
-    return page_of(state, track=track, positions=positions, limit=limit, offset=offset)
+    return page_of(state, track=track, positions=positions, limit=limit, offset=offset, total=total)
 
 
 EXPORT_COLUMNS = (
@@ -114,6 +156,7 @@ EXPORT_COLUMNS = (
     "links",
     *SCORE_FIELDS,
     "plan_value_wan_cny",
+    "plan_score_wan_cny",
     "landing_form_zh",
     "landing_form_en",
     "reasons_zh",
@@ -144,7 +187,7 @@ def export_rows(
     assert state.park is not None
     forms = track_forms(state.park, track)
     items = lead_items(table, positions[:EXPORT_MAX_ROWS], first_rank=1)
-    add_plan_values(state, items)
+    add_plan_values(state, items, track=track)
     for item in items:
         reasons: list[dict[str, str]] = item.pop("reasons")  # type: ignore[assignment]
         form = forms.get(str(item["landing_form"]))

@@ -11,7 +11,7 @@ import io
 import logging
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 import numpy as np
@@ -20,14 +20,17 @@ from scipy import sparse
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.errors import InvalidInput
-from api.serving.kpis import _loaded, _memo, open_leads, pipeline_marker
+from api.serving.kpis import _loaded, _memo, open_leads, pipeline_marker, tables_with_landed
 from api.serving.lead_table import LeadFilters
 from api.serving.leads import select_leads
 from api.serving.state import ServiceState
 from data import columns as C
+from industry_graph.gaps import LeadValue
 from industry_graph.kpis import park_facts
+from industry_graph.space import lead_needs, plan_free_area, quarter_of
 from industry_graph.targets import plan_targets, target_matrix
 from models.contact_plan import (
+    TOLERANCE,
     Candidates,
     ContactPlan,
     PlanInputError,
@@ -80,8 +83,9 @@ def plan_settings(
         capacity=caps,
         quarters=most if quarters is None else quarters,
         quarters_to_land=block.quarters_to_land,
-        penalty=block.shortfall_penalty_wan_cny,
+        penalty=block.shortfall_penalty_wan_cny or 0.0,  # or resolved from the firm-years
         candidates_per_track=block.candidates_per_track,
+        penalty_firm_years=block.shortfall_penalty_firm_years,
     )
     try:
         check_settings(settings, list(state.park.tracks), max_quarters=most)
@@ -91,10 +95,15 @@ def plan_settings(
 
 
 def plan_candidates(
-    state: ServiceState, targets: list[PlanTarget], *, exclude: frozenset[str] = frozenset()
+    state: ServiceState,
+    targets: list[PlanTarget],
+    *,
+    exclude: frozenset[str] = frozenset(),
+    with_need: bool = False,
 ) -> Candidates:
     """Every track's offered leads, one row per firm and track, but the firms of ``exclude``
-    (those open in the pipeline now: the targets count them already)."""
+    (those open in the pipeline now: the targets count them already); ``with_need``: with the
+    floor each would lease (the park YAML's interim unit rule)."""
     assert state.park is not None
     parts: dict[str, list[np.ndarray]] = {k: [] for k in ("id", "name", "track", "p", "tax", "s")}
     for track, table in state.leads.items():
@@ -117,6 +126,16 @@ def plan_candidates(
         parts["tax"].append(np.clip(np.asarray(tax, dtype=float)[rows], 0, None))
         parts["s"].append(np.asarray(score, dtype=float)[rows])
     ids = np.concatenate(parts["id"]).astype(object)
+    tracks = np.concatenate(parts["track"]).astype(object)
+    need = (
+        lead_needs(
+            leads=pd.DataFrame({C.ENTERPRISE_ID: ids, C.TRACK: tracks}),
+            tables=state.tables,
+            park=state.park,
+        )
+        if with_need
+        else None
+    )
     counts = target_matrix(
         state.park,
         targets,
@@ -126,11 +145,12 @@ def plan_candidates(
     return Candidates(
         enterprise_id=ids,
         name=np.concatenate(parts["name"]).astype(object),
-        track=np.concatenate(parts["track"]).astype(object),
+        track=tracks,
         p_land=np.nan_to_num(np.concatenate(parts["p"])),
         tax_wan_cny=np.nan_to_num(np.concatenate(parts["tax"])),
         score=np.nan_to_num(np.concatenate(parts["s"])),
         counts=counts,
+        need_m2=need,
     )
 
 
@@ -141,12 +161,39 @@ class PipelineNow:
 
     marker: tuple[object, ...]
     open_leads: pd.DataFrame
+    # the universe's tables with the landed firms leasing in the park (their floor is taken)
+    tables: Mapping[str, pd.DataFrame]
 
 
 def pipeline_now(state: ServiceState, factory: sessionmaker[Session]) -> PipelineNow:
-    """The pipeline as the plan reads it (two queries)."""
+    """The pipeline as the plan reads it (a few queries)."""
     assert state.park is not None
-    return PipelineNow(pipeline_marker(factory, state.park.id), open_leads(state, factory))
+    return PipelineNow(
+        pipeline_marker(factory, state.park.id),
+        open_leads(state, factory),
+        tables_with_landed(state, factory),
+    )
+
+
+def free_floor(
+    state: ServiceState, pipeline: PipelineNow, quarters: int
+) -> tuple[float, ...] | None:
+    """The free floor (m²) each quarter of the horizon leaves to new landings
+    (``industry_graph.space.plan_free_area``), or ``None`` for a park without buildings."""
+    assert state.park is not None and state.as_of is not None
+    held = pipeline.tables.get("park_buildings")
+    if not state.park.space or held is None or not (held[C.PARK_ID] == state.park.id).any():
+        return None
+    today = state.as_of.date()
+    free = plan_free_area(
+        park=state.park,
+        tables=pipeline.tables,
+        first=quarter_of(today) + 1,
+        quarters=quarters,
+        open_leads=pipeline.open_leads,
+        today=today,
+    )
+    return tuple(float(v) for v in free)
 
 
 def the_targets(state: ServiceState, pipeline: PipelineNow) -> list[PlanTarget]:
@@ -218,8 +265,11 @@ def plan_for(
     def make() -> ServedPlan:
         assert state.as_of is not None
         open_firms = frozenset(pipeline.open_leads[C.ENTERPRISE_ID].astype(str))
-        candidates = plan_candidates(state, targets, exclude=open_firms)
-        plan = make_plan(candidates, targets, settings, target_costs=("kpi",))
+        free = free_floor(state, pipeline, settings.quarters)
+        candidates = plan_candidates(state, targets, exclude=open_firms, with_need=free is not None)
+        plan = make_plan(
+            candidates, targets, replace(settings, free_m2=free), target_costs=("kpi",)
+        )
         ids, first = np.unique(candidates.enterprise_id.astype(str), return_index=True)
         return ServedPlan(
             plan=plan,
@@ -291,7 +341,8 @@ def plan_report(served: ServedPlan, *, top: int | None = None) -> dict[str, Any]
         "max_quarters": served.max_quarters,
         "quarters_to_land": s.quarters_to_land,
         "capacity": dict(s.capacity),
-        "penalty_wan_cny": s.penalty,
+        "penalty_wan_cny": round(s.penalty, 1),
+        "penalty_firm_years": s.penalty_firm_years,
         "candidates": plan.candidates_in,
         "candidates_cut": plan.candidates_cut,
         "candidates_solved": len(plan.candidates),
@@ -316,6 +367,26 @@ def plan_report(served: ServedPlan, *, top: int | None = None) -> dict[str, Any]
             for o in plan.targets
         ],
         "lists": lists,
+        "space": _space_report(served),
+    }
+
+
+def _space_report(served: ServedPlan) -> dict[str, Any] | None:
+    """Per horizon quarter: the free floor left to new landings, the floor the plan's and the
+    value-only list's expected landings hold, and the floor's price (None: no buildings)."""
+    plan = served.plan
+    s = plan.settings
+    if s.free_m2 is None or plan.plan.space_m2 is None or plan.space_prices is None:
+        return None
+    as_of = pd.Timestamp(served.as_of).date()
+    value_only = plan.value_only.space_m2
+    return {
+        "quarters": [quarter_label(as_of, k) for k in range(s.quarters)],
+        "free_m2": [round(v, 1) for v in s.free_m2],
+        "plan_m2": [round(float(v), 1) for v in plan.plan.space_m2],
+        "value_only_m2": None if value_only is None else [round(float(v), 1) for v in value_only],
+        "price_wan_cny_per_m2": [round(float(v), 4) for v in plan.space_prices],
+        "bounding_quarters": int((plan.space_prices > TOLERANCE).sum()),
     }
 
 
@@ -413,11 +484,104 @@ _prices_lock = threading.Lock()
 _pending: set[tuple[int, str]] = set()
 
 
+@dataclass(frozen=True)
+class PlanOrder:
+    """A track's lead table ranked with the plan's prices: per row (the table's order) its plan
+    value and its score with the plan (``LeadValue.with_plan``); the rows by that score, best
+    first (ties: the table's order), and each row's place in it."""
+
+    plan_value: np.ndarray
+    plan_score: np.ndarray
+    order: np.ndarray
+    rank: np.ndarray
+
+    def ordered(self, keep: np.ndarray) -> np.ndarray:
+        """The rows of a row mask in the plan's order."""
+        return np.asarray(self.order[keep[self.order]])
+
+    def head(self, keep: np.ndarray, stop: int) -> np.ndarray:
+        """The first ``stop`` rows of a row mask in the plan's order (a page reads its head
+        only: the order is walked in blocks until it has them)."""
+        out: list[np.ndarray] = []
+        found, block = 0, max(4096, 2 * stop)
+        for lo in range(0, len(self.order), block):
+            rows = self.order[lo : lo + block]
+            rows = rows[keep[rows]]
+            out.append(rows)
+            found += len(rows)
+            if found >= stop:
+                break
+        return np.concatenate(out)[:stop] if out else np.zeros(0, dtype=np.int64)
+
+
+_orders: dict[tuple[tuple[int, str], str], PlanOrder] = {}
+
+
+def _target_counts(
+    state: ServiceState, served: ServedPlan, targets: list[PlanTarget], ids: pd.Series
+) -> sparse.csr_matrix:
+    """Firms toward each target per firm of ``ids``: the plan's candidates from its matrix (a
+    lookup), any other firm (one the lists leave out) matched against the targets."""
+    assert state.park is not None
+    pos = served.firms.get_indexer(pd.Index(ids))
+    found, missing = np.flatnonzero(pos >= 0), np.flatnonzero(pos < 0)
+    blocks = [sparse.csr_matrix(served.counts[pos[found]])]
+    if len(missing):
+        rest = target_matrix(
+            state.park, targets, ids.iloc[missing].reset_index(drop=True), state.tables
+        )
+        blocks.append(sparse.csr_matrix(rest))
+    stacked = sparse.csr_matrix(sparse.vstack(blocks, format="csr"))
+    back = np.empty(len(ids), dtype=np.int64)  # row of ids -> row of the stacked blocks
+    back[np.concatenate([found, missing])] = np.arange(len(ids))
+    return sparse.csr_matrix(stacked[back])
+
+
+def plan_order(
+    state: ServiceState, track: str, served: ServedPlan, targets: list[PlanTarget]
+) -> PlanOrder:
+    """A track's table ranked with the plan's prices (``PlanOrder``)."""
+    assert state.park is not None
+    table = state.leads[track]
+    ids, p, value, chain = (
+        table.column(k) for k in (C.ENTERPRISE_ID, "p_land", "value_wan_cny", "chain_value_wan_cny")
+    )
+    assert ids is not None and p is not None and value is not None and chain is not None
+    counts = _target_counts(state, served, targets, pd.Series(ids.astype(str)))
+    prices = np.array([o.price_wan_cny for o in served.plan.targets], dtype=float)
+    plan_value = (
+        np.asarray(counts @ prices, dtype=float).ravel() if len(prices) else np.zeros(len(ids))
+    )
+    block = state.park.contact_plan
+    score = LeadValue.of(state.park, track).with_plan(
+        p_land=np.nan_to_num(np.asarray(p, dtype=float)),
+        value=np.nan_to_num(np.asarray(value, dtype=float)),
+        chain_value=np.nan_to_num(np.asarray(chain, dtype=float)),
+        plan_value=plan_value,
+        replaces_chain=bool(block and block.chain_link_targets),
+    )
+    order = np.argsort(-score, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return PlanOrder(plan_value=plan_value, plan_score=score, order=order, rank=rank)
+
+
 def remember_prices(state: ServiceState, served: ServedPlan, targets: list[PlanTarget]) -> None:
-    """Keep a plan's targets and prices for the state's lead lists (the newest load's only)."""
+    """Keep a plan's targets and prices for the state's lead lists (the newest load's only),
+    and each track's table ranked with them."""
+    orders = {track: plan_order(state, track, served, targets) for track in state.leads}
     with _prices_lock:
         _prices.clear()
         _prices[_loaded(state)] = (targets, served)
+        _orders.clear()
+        _orders.update({(_loaded(state), t): o for t, o in orders.items()})
+
+
+def order_of(state: ServiceState, track: str) -> PlanOrder | None:
+    """The track's ranking with the plan's prices, once a plan at the YAML's settings was
+    solved for this load (``None`` before: the lists keep the model's order)."""
+    with _prices_lock:
+        return _orders.get((_loaded(state), track))
 
 
 def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
@@ -448,36 +612,59 @@ def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
     threading.Thread(target=run, name="contact-plan-prices", daemon=True).start()
 
 
-def add_plan_values(state: ServiceState, items: list[dict[str, Any]]) -> None:
+_SCORE_PARTS: Final = ("p_land", "value_wan_cny", "chain_value_wan_cny")
+
+
+def plan_score(state: ServiceState, track: str, scores: Mapping[str, Any], value: float) -> float:
+    """One lead's score with the plan (``LeadValue.with_plan``) from the scores it shows (a
+    form chosen on the enterprise page changes them) and its plan value."""
+    assert state.park is not None
+    block = state.park.contact_plan
+    return float(
+        LeadValue.of(state.park, track).with_plan(
+            p_land=np.array([float(scores["p_land"])]),
+            value=np.array([float(scores["value_wan_cny"])]),
+            chain_value=np.array([float(scores["chain_value_wan_cny"])]),
+            plan_value=np.array([value]),
+            replaces_chain=bool(block and block.chain_link_targets),
+        )[0]
+    )
+
+
+def add_plan_values(
+    state: ServiceState, items: list[dict[str, Any]], *, track: str | None = None
+) -> None:
     """Each lead record gains ``plan_value_wan_cny`` (Σ price × the firms it counts for toward
     each target; ``None`` until a plan at the YAML's settings was solved for this load) and,
-    per target it counts for, a reason naming the target's shortfall and price."""
+    per target it counts for, a reason naming the target's shortfall and price. Records of a
+    ``track``'s table also gain ``plan_score_wan_cny`` (the score the list is ranked by once
+    the plan is solved, ``LeadValue.with_plan``) and their ``overall_rank`` in that order."""
     with _prices_lock:
         known = _prices.get(_loaded(state))
+        order = _orders.get((_loaded(state), track)) if track is not None else None
     if known is None or state.park is None or not items:
         for item in items:
             item.setdefault("plan_value_wan_cny", None)
+            item.setdefault("plan_score_wan_cny", None)
         return
     targets, served = known
     outcomes = served.plan.targets
     ids = pd.Series([str(item[C.ENTERPRISE_ID]) for item in items])
-    # the plan's candidates from its matrix (a lookup); any other firm (one the lists leave out,
-    # shown on its enterprise page) matched against the targets
-    pos = served.firms.get_indexer(pd.Index(ids))
-    counts = sparse.lil_matrix((len(ids), len(targets)))
-    found = np.flatnonzero(pos >= 0)
-    if len(found):
-        counts[found] = served.counts[pos[found]]
-    missing = np.flatnonzero(pos < 0)
-    if len(missing):
-        counts[missing] = target_matrix(
-            state.park, targets, ids.iloc[missing].reset_index(drop=True), state.tables
-        )
-    counts = sparse.csr_matrix(counts)
+    counts = _target_counts(state, served, targets, ids)
     prices = np.array([o.price_wan_cny for o in outcomes], dtype=float)
     values = np.asarray(counts @ prices, dtype=float).ravel()
+    table = state.leads.get(track) if track is not None else None
     for i, item in enumerate(items):
         item["plan_value_wan_cny"] = round(float(values[i]), 1)
+        if track is not None and all(item.get(k) is not None for k in _SCORE_PARTS):
+            item["plan_score_wan_cny"] = round(
+                float(plan_score(state, track, item, float(values[i]))), 1
+            )
+        else:
+            item.setdefault("plan_score_wan_cny", None)
+        pos = table.position_of(ids[i]) if table is not None else None
+        if order is not None and pos is not None:
+            item["overall_rank"] = int(order.rank[pos]) + 1
         lo, hi = counts.indptr[i], counts.indptr[i + 1]
         reasons = [
             {**target_reason(outcomes[int(j)]), "effect": "+"}

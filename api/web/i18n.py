@@ -174,6 +174,24 @@ _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "value": {"zh": "落地后价值", "en": "value if it lands"},
     "chain_value": {"zh": "补链价值（万元/年）", "en": "Chain value, 10k CNY a year"},
     "plan_value": {"zh": "计划价值（万元）", "en": "Plan value, 10k CNY"},
+    "plan_penalty": {"zh": "缺口罚金（万元/家）", "en": "Shortfall penalty (10k CNY a firm)"},
+    "plan_penalty_years": {
+        "zh": "年 × 按价值排序名单中位企业的园区年税收",
+        "en": "years × the in-park tax a year of the value-only lists' median firm",
+    },
+    "plan_space": {"zh": "载体面积", "en": "Floor space"},
+    "plan_space_free": {"zh": "可供新落地的空置面积", "en": "free for new landings"},
+    "plan_space_binds": {
+        "zh": "面积约束起作用的季度数",
+        "en": "quarters in which the floor limits the plan",
+    },
+    "plan_space_slack": {"zh": "面积不构成约束", "en": "the floor does not limit the plan"},
+    "plan_score": {"zh": "含计划期望价值", "en": "Expected value with the plan"},
+    "ranked_with_plan": {
+        "zh": "按含计划的期望价值排序：落地概率 × （税收价值 + 计划价值），计划价值取代人工设定的补链价值",
+        "en": "Ranked by the expected value with the plan: P(land) × (tax value + plan value); "
+        "the plan's prices take the place of the hand-set chain worth",
+    },
     "p_land": {"zh": "落地概率", "en": "P(land)"},
     "tax": {
         "zh": "园区可得税收 P50（P10–P90）万元/年",

@@ -37,12 +37,17 @@ def test_plan_reports_targets_prices_and_lists(api: Api) -> None:
             assert t["price_wan_cny"] < body["penalty_wan_cny"]
     # each track's list fills its capacity; a firm's plan value is Σ price × its targets
     prices = {t["id"]: t["price_wan_cny"] for t in body["targets"]}
+    kinds = {t["id"]: t["kind"] for t in body["targets"]}
     for track, items in body["lists"].items():
         assert len(items) == min(20, block.capacity_per_quarter[track])
         for item in items:
-            assert item["plan_value_wan_cny"] == pytest.approx(
-                sum(prices[t] for t in item["targets"]), rel=1e-3, abs=1.0
+            # a KPI counts a landing as one firm, a link as the firm's share in it
+            kpi = sum(prices[t] for t in item["targets"] if kinds[t] == "kpi")
+            assert (
+                kpi - 1 <= item["plan_value_wan_cny"] <= sum(prices[t] for t in item["targets"]) + 1
             )
+            if all(kinds[t] == "kpi" for t in item["targets"]):
+                assert item["plan_value_wan_cny"] == pytest.approx(kpi, rel=1e-3, abs=1.0)
             priced = [t for t in item["targets"] if prices[t] > 0]
             assert [r["target"] for r in item["reasons"]] == priced
     # the plan values a firm at the tax its list gives it (the unit's, the share applied once)
@@ -54,6 +59,14 @@ def test_plan_reports_targets_prices_and_lists(api: Api) -> None:
             assert at is not None
             listed = table.scores_at(at)["tax_p50_wan_cny"]
             assert item["tax_wan_cny"] == pytest.approx(listed, abs=0.05), item["enterprise_id"]
+    # the demo park holds buildings: the plan's expected landings never hold more floor than
+    # is free in any quarter (the value-only list is not bound by it)
+    space = body["space"]
+    assert space is not None and len(space["quarters"]) == body["horizon_quarters"]
+    assert all(
+        p <= f + 1e-6 * max(f, 1) for p, f in zip(space["plan_m2"], space["free_m2"], strict=True)
+    )
+    assert all(v >= 0 for v in space["price_wan_cny_per_m2"])
     # the plan gives up tax against the tax-only optimum, never gains it
     assert body["tax"]["relaxation_wan_cny"] <= body["tax"]["tax_only_wan_cny"] + 1e-6
 
@@ -154,6 +167,9 @@ def test_the_plan_page_shows_targets_and_lists_behind_the_gate(api: Api) -> None
         assert "招商计划" in page.text and 'id="plan-targets"' in page.text
         assert 'id="list-hq"' in page.text and 'id="list-bigdata"' in page.text
         assert page.text.count('action="/pipeline/add"') == 6  # 3 a track, one step each
+        # the penalty says what it is, in years of a typical landing; the floor the plan keeps to
+        assert 'id="plan-penalty"' in page.text and "年 × 按价值排序名单中位企业" in page.text
+        assert 'id="plan-space"' in page.text and "可供新落地的空置面积" in page.text
         bad = client.get("/plan", params={"capacity": 0})
         assert bad.status_code == 422
     finally:
@@ -182,6 +198,46 @@ def test_leads_and_the_enterprise_show_the_plan_value_beside_the_tax_value(api: 
     score = next(s for s in firm["scores"] if s["track"] == "bigdata")
     assert score["plan_value_wan_cny"] == first["plan_value_wan_cny"]
     assert score["value_wan_cny"] == first["value_wan_cny"]  # beside the tax value, unchanged
+
+
+@pytest.mark.one_engine
+def test_once_the_plan_is_solved_the_lists_rank_by_the_score_with_its_prices(api: Api) -> None:
+    api.client.get(f"{V1}/plan", headers=api.officer)  # the YAML's settings: the lists' prices
+    park = default_parks()["shibei"]
+    block = park.contact_plan
+    assert block is not None and block.chain_link_targets
+    weights, years = park.tracks["bigdata"].weights, park.valuation.horizon_years
+    body = api.client.get(
+        f"{V1}/leads", params={"track": "bigdata", "limit": 200}, headers=api.officer
+    ).json()
+    items = body["items"]
+    # the plan's prices take the chain worth's place: P(land) × (value − chain + plan value)
+    for item in items:
+        base = item["value_wan_cny"] - years * weights.chain * item["chain_value_wan_cny"]
+        want = item["p_land"] * (max(base, 0.0) + item["plan_value_wan_cny"])
+        assert item["plan_score_wan_cny"] == pytest.approx(want, rel=1e-6, abs=0.2)
+    scores = [i["plan_score_wan_cny"] for i in items]
+    assert scores == sorted(scores, reverse=True), "the list is ranked by the score with the plan"
+    # which is not the model's order: the plan's prices move leads that count for its targets
+    model = [i["score"] for i in items]
+    assert model != sorted(model, reverse=True)
+    moved = [i for i in items if i["plan_value_wan_cny"] > 0]
+    assert moved, "some lead of the head counts for a priced target"
+    # overall ranks follow the same order; the enterprise page says the same rank and score
+    ranks = [i["overall_rank"] for i in items]
+    assert ranks == sorted(ranks) and all(i["overall_rank"] >= i["rank"] for i in items)
+    firm = api.client.get(f"{V1}/enterprises/{moved[0]['enterprise_id']}", headers=api.officer)
+    score = next(s for s in firm.json()["scores"] if s["track"] == "bigdata")
+    assert score["overall_rank"] == moved[0]["overall_rank"]
+    assert score["plan_score_wan_cny"] == moved[0]["plan_score_wan_cny"]
+    # a filter keeps the plan's order
+    chain = api.client.get(
+        f"{V1}/leads",
+        params={"track": "bigdata", "limit": 50, "chain": "big_data"},
+        headers=api.officer,
+    ).json()["items"]
+    got = [i["plan_score_wan_cny"] for i in chain]
+    assert got and got == sorted(got, reverse=True)
 
 
 @pytest.mark.one_engine
@@ -219,3 +275,24 @@ def test_a_team_lead_puts_the_quarters_list_on_the_pipeline_round_robin(api: Api
         "officer.b",
         "officer.b",
     ]
+
+
+def test_a_page_walks_only_the_head_of_the_plans_order_and_gets_the_same_rows() -> None:
+    import numpy as np
+
+    from api.serving.plan import PlanOrder
+
+    rng = np.random.default_rng(7)
+    n = 20_000
+    score = rng.random(n)
+    order = np.argsort(-score, kind="stable")
+    rank = np.empty(n, dtype=np.int64)
+    rank[order] = np.arange(n)
+    plan = PlanOrder(plan_value=np.zeros(n), plan_score=score, order=order, rank=rank)
+    for share in (0.9, 0.01, 0.0001, 0.0):
+        keep = rng.random(n) < share
+        full = plan.ordered(keep)
+        assert sorted(full.tolist()) == np.flatnonzero(keep).tolist()
+        assert (np.diff(score[full]) <= 0).all()
+        for stop in (1, 50, 5_000, n + 1):
+            assert plan.head(keep, stop).tolist() == full[:stop].tolist()

@@ -21,7 +21,13 @@ from tests.data.park_edits import assert_edit_refused
         ),
         ("{hq: 15, bigdata: 30}", "{hq: 15}", r"give every track \(missing \['bigdata'\]\)"),
         ("  quarters_to_land: 3\n", "  quarters_to_land: -1\n", "quarters_to_land"),
-        ("shortfall_penalty_wan_cny: 20000", "shortfall_penalty_wan_cny: 0", "shortfall_penalty"),
+        ("shortfall_penalty_firm_years: 5", "shortfall_penalty_firm_years: 0", "shortfall_penalty"),
+        (
+            "shortfall_penalty_firm_years: 5",
+            "shortfall_penalty_firm_years: 5\n  shortfall_penalty_wan_cny: 20000",
+            "give exactly one",
+        ),
+        ("  shortfall_penalty_firm_years: 5\n", "", "give exactly one"),
         (
             "chain_link_targets: true",
             "chain_link_targets: true\n  price_floor_wan_cny: {new_hqs: 10}",

@@ -620,3 +620,28 @@ def test_a_placed_lead_without_a_tax_estimate_brings_no_tax() -> None:
     assert near.loc["e1", "expected_progress_wan_cny"] == pytest.approx(500.0)
     with pytest.raises(ValueError, match="gap_wan_cny"):
         reach_probability(gap_wan_cny=float("nan"), p_land=np.array([]), tax_wan_cny=np.array([]))
+
+
+def test_the_floor_a_contact_plan_leaves_to_new_landings() -> None:
+    from industry_graph.space import plan_free_area
+
+    first = quarter_of(TODAY) + 1  # the plan's first quarter, 2024Q2
+    free = plan_free_area(
+        park=PARK, tables=TABLES, first=first, quarters=4, open_leads=OPEN, today=TODAY
+    )
+    space = park_space(PARK, TABLES, first=first, last=first + 3)
+    park_wide = space.free.clip(lower=0).sum(axis=0).to_numpy(dtype=float)
+    assert park_wide.tolist() == [12_000.0] * 4  # 甲 2,000 + 乙 5,000 + 丙 5,000
+    # the open pipeline's expected units, from the quarter each lands: e2 (0.8 × 900) in
+    # 2024Q2, e1 (0.5 × 1,300) in Q3, e3 (0.25 × 720) and e4 (0.9 × 8,000) in Q4
+    assert free.tolist() == pytest.approx([11_280.0, 10_630.0, 3_250.0, 3_250.0])
+    # a quarter the pipeline would overfill leaves nothing, never less
+    tight = plan_free_area(
+        park=PARK,
+        tables=TABLES,
+        first=first,
+        quarters=4,
+        open_leads=OPEN.assign(p_land=1.0, unit_staff_p50=[400.0, 200.0, 100.0, 200.0]),
+        today=TODAY,
+    )
+    assert tight.min() >= 0.0 and tight[-1] == 0.0

@@ -88,6 +88,49 @@ def test_known_answer_plan_and_prices() -> None:
     assert plan_values(plan).tolist() == [0, 0, 0, 0, 140, 140, 100, 100, 240, 0]
 
 
+def test_a_penalty_in_firm_years_is_what_a_typical_contacted_firm_pays() -> None:
+    # the value-only list contacts 10, 9 and 8, whose in-park tax a year is 40, 400 and 160:
+    # the median firm pays 160, so half a year of it is a penalty of 80 万元 a firm — below both
+    # prices of the known answer (140, 100): the plan leaves both targets short at that price
+    candidates, targets = _universe()
+    settings = replace(SETTINGS, penalty=0.0, penalty_firm_years=0.5)
+    plan = make_plan(candidates, targets, settings)
+    assert plan.settings.penalty == pytest.approx(80.0)
+    assert plan.prices == {"A": pytest.approx(80.0), "B": pytest.approx(80.0)}
+    assert all(t.status != "met" for t in plan.targets)
+    # ten years of it (1,600) is above both: the known answer again
+    dear = make_plan(candidates, targets, replace(settings, penalty_firm_years=10.0))
+    assert dear.settings.penalty == pytest.approx(1600.0)
+    assert dear.prices == {"A": pytest.approx(140.0), "B": pytest.approx(100.0)}
+
+
+def test_free_floor_bounds_the_plan_and_has_its_price() -> None:
+    # no targets; firm 1's unit would lease 200 m² (0.5 × 200 = 100 m² expected), the others
+    # none, and the park has 50 m² free: firm 1 is taken at x = ½, the half contact left goes to
+    # firm 4. Tax: 50 + 90 + 80 + 35 = 255 (270 unbounded). One more m² lets x1 grow by 1/100
+    # in place of firm 4: (100 − 70) / 100 = 0.3 万元 a m².
+    full, _ = _universe()
+    need = np.zeros(10)
+    need[0] = 200.0
+    candidates = replace(full, counts=sparse.csr_matrix((10, 0)), need_m2=need)
+    settings = replace(SETTINGS, free_m2=(50.0,))
+    plan = make_plan(candidates, [], settings)
+    np.testing.assert_allclose(plan.x[:, 0], [0.5, 1, 1, 0.5, 0, 0, 0, 0, 0, 0], atol=1e-7)
+    assert plan.lp_tax_wan_cny == pytest.approx(255.0)
+    assert plan.space_prices is not None
+    assert plan.space_prices.tolist() == [pytest.approx(0.3)]
+    # the list never overfills the floor: firm 1 (100 m² expected) does not fit in 50
+    assert plan.plan.quarter[0] == -1 and plan.plan.space_m2 is not None
+    assert plan.plan.space_m2[0] <= 50.0
+    # with room for it, the bound is slack and free of charge
+    roomy = make_plan(candidates, [], replace(settings, free_m2=(500.0,)))
+    assert roomy.lp_tax_wan_cny == pytest.approx(270.0)
+    assert roomy.space_prices is not None and roomy.space_prices.tolist() == [0.0]
+    # the column generation prices the floor too: a cut of one row gives the same plan
+    cut = make_plan(candidates, [], replace(settings, candidates_per_track=1))
+    assert cut.lp_tax_wan_cny == pytest.approx(255.0)
+
+
 def test_a_target_out_of_reach_is_soft_and_says_so() -> None:
     # capacity 4: firm 10 (C's only firm) on top of the known answer's three
     candidates, targets = _universe(extra_target=True)

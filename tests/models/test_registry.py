@@ -202,8 +202,17 @@ def test_cli_leads_json(trained: Trained) -> None:
     signed = set(ours[C.ENTERPRISE_ID].astype(str))
     listed = top_200()
     assert not signed & {str(i["enterprise_id"]) for i in listed}
-    with_signed = top_200("--include", "signed")
+    with_signed = top_200("--include", "signed", "--no-plan")
     assert signed & {str(i["enterprise_id"]) for i in with_signed}
+    # without the plan: the model's order, no plan value; with it (the default): the served
+    # list's order, P(land) × (value + plan value), the same firms left out
+    assert [i["score"] for i in with_signed] == sorted(
+        (i["score"] for i in with_signed), reverse=True
+    )
+    assert "plan_score_wan_cny" not in with_signed[0]
+    planned = [i["plan_score_wan_cny"] for i in listed]
+    assert None not in planned and planned == sorted(planned, reverse=True)
+    assert all(i["plan_value_wan_cny"] >= 0 for i in listed)
     items = listed[:5]
     assert len(listed) >= 5 and [i["rank"] for i in listed] == list(range(1, len(listed) + 1))
     for item in items:
@@ -214,7 +223,6 @@ def test_cli_leads_json(trained: Trained) -> None:
             and item["model_version"]
             and item["snapshot_id"]
         )
-    assert [i["score"] for i in items] == sorted((i["score"] for i in items), reverse=True)
     bad = subprocess.run(
         [
             sys.executable,
