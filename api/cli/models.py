@@ -18,6 +18,8 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from data.corrections import LinkCorrection
+
 from api.cli import ParkOption, app, console, data_folder, err_console, fail
 from training.metric_names import glossary
 
@@ -63,6 +65,20 @@ def _pipeline(
     return outcomes, landed_firms(settings.database, park), moves, landed
 
 
+def _corrections() -> list[LinkCorrection]:
+    """The strategists' link corrections of the service database the settings name (said on
+    stderr when there are some): training sees the links the service serves."""
+    from api.crm.corrections import stored_corrections
+
+    found = stored_corrections(get_settings().database)
+    if found:
+        err_console.print(
+            f"{len(found)} link corrections of the service database applied over the attacher's",
+            highlight=False,
+        )
+    return found
+
+
 @app.command(epilog="Metrics the run logs (the model page shows them in words):\n\n" + glossary())
 def train(
     data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
@@ -80,6 +96,7 @@ def train(
         if engine not in {"local", "dask"}:
             raise ValueError(f"--engine: must be local or dask (got {engine!r})")
         outcomes, joined, moves, landed = _pipeline(park)
+        corrections = _corrections()
         result = run_training(
             settings=settings,
             data_dir=data_folder(data),
@@ -91,6 +108,7 @@ def train(
             joined=joined,
             stage_events=moves,
             landed=landed,
+            corrections=corrections,
         )
     except (DataFileError, ValueError) as exc:
         raise fail(str(exc)) from exc
@@ -164,7 +182,7 @@ def leads(
     folder = data_folder(data)
     settings = get_settings()
     try:
-        tables = load_universe(folder)
+        tables = load_universe(folder, corrections=_corrections())
         manifest = read_manifest(folder)
         loaded = load_scorer(settings, park)
     except (DataFileError, LookupError) as exc:
