@@ -149,15 +149,26 @@ def queue(state: ServiceState, sessions: sessionmaker[Session]) -> ReviewQueue:
 
 
 def review_page(
-    state: ServiceState, sessions: sessionmaker[Session], *, offset: int, limit: int
+    state: ServiceState,
+    sessions: sessionmaker[Session],
+    *,
+    offset: int,
+    limit: int,
+    enterprise_id: str | None = None,
 ) -> dict[str, Any]:
-    """One page of the queue, each item with its links, reasons and stake; the rates learnt."""
+    """One page of the queue, each item with its links, reasons and stake; the rates learnt.
+    With ``enterprise_id``, only that firm's item (none when it is not in the queue)."""
     found = queue(state, sessions)
+    if enterprise_id is not None:
+        hits = np.flatnonzero(found.table[C.ENTERPRISE_ID].to_numpy(dtype=object) == enterprise_id)
+        items = found.items(offset=int(hits[0]), limit=1) if len(hits) else []
+    else:
+        items = found.items(offset=offset, limit=limit)
     return {
         "total": len(found.table),
         "offset": offset,
         "limit": limit,
-        "items": [item.to_dict() for item in found.items(offset=offset, limit=limit)],
+        "items": [item.to_dict() for item in items],
         "rates": {
             s: {"corrected": r.corrected, "changed": r.changed, "p_wrong": r.p_wrong}
             for s, r in found.rates.items()

@@ -53,6 +53,8 @@ _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "links_previous": {"zh": "上一页", "en": "Previous"},
     "links_next": {"zh": "下一页", "en": "Next"},
     "links_of": {"zh": "共", "en": "of"},
+    "links_find": {"zh": "查找", "en": "Find"},
+    "links_all": {"zh": "全部队列", "en": "Whole queue"},
     "kpis": {"zh": "规划指标", "en": "Plan targets"},
     "contact_plan": {"zh": "招商计划", "en": "Contact plan"},
     "plan_capacity": {"zh": "每季每赛道新接触", "en": "First contacts a quarter per track"},

@@ -67,9 +67,12 @@ def links_page(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     saved: Annotated[str | None, Query(max_length=64)] = None,
     reloaded: Annotated[str | None, Query(max_length=40)] = None,
+    firm: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
-    """The queue (a page of it), the log and the suggestions."""
-    review = service.review_page(page.state, page.sessions, offset=offset, limit=PAGE_SIZE)
+    """The queue (a page of it, or one firm's item), the log and the suggestions."""
+    review = service.review_page(
+        page.state, page.sessions, offset=offset, limit=PAGE_SIZE, enterprise_id=firm or None
+    )
     for item in review["items"]:
         _evidence(item, page.lang)
     log = store.list_corrections(page.sessions, park_id=page.state.park_id, limit=50)
@@ -93,6 +96,7 @@ def links_page(
         saved=saved,
         reloaded=reloaded,
         can_reload=page.me.role in RELOADERS,
+        firm=firm or "",
     )
 
 
