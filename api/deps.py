@@ -14,7 +14,7 @@ from api.crm.people import Caller, CallerCache
 from api.errors import DatabaseBusy
 from api.schemas import Track
 from api.serving.state import ServiceState, StateHolder
-from data.pipeline import ROLES, WRITERS
+from data.pipeline import CORRECTORS, ROLES, WRITERS
 from data.reference import default_parks, track_error
 from data.settings import Settings
 
@@ -117,6 +117,8 @@ AnalystDep = Annotated[Caller, Depends(require_role("analyst", "admin"))]
 AdminDep = Annotated[Caller, Depends(require_role("admin"))]
 # the pipeline is worked by officers, their team lead and admins (analysts read it)
 WriterDep = Annotated[Caller, Depends(require_role(*WRITERS))]
+# the chain attachment is corrected by analysts, the team lead and admins (产业链校核)
+CorrectorDep = Annotated[Caller, Depends(require_role(*CORRECTORS))]
 
 
 def needs(*components: str) -> Callable[..., Awaitable[ServiceState]]:

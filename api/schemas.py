@@ -880,3 +880,109 @@ class LeadSpacePublic(_Out):
     need_m2_p90: float
     land_quarter: str
     buildings: list[BuildingFitPublic] = Field(description="best-fitting buildings, best first")
+
+
+# --- chain-link corrections (产业链校核) ---------------------------------------------------
+# an action of data.corrections, or ``set``: the firm's links in the park's chains become
+# exactly ``links`` (stored as an ``outside`` and a ``confirm`` per link)
+CorrectionActionIn = Literal["confirm", "move", "remove", "outside", "restore", "set"]
+LinkId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*\.[a-z0-9_]+$", max_length=80)]
+
+
+class CorrectionIn(_In):
+    """One strategist's decision about one firm's links in the served park."""
+
+    enterprise_id: str = Field(min_length=1, max_length=64)
+    action: CorrectionActionIn
+    link_id: LinkId | None = Field(
+        default=None, description="the link confirmed, moved from or removed"
+    )
+    to_link_id: LinkId | None = Field(default=None, description="a move's target link")
+    links: list[LinkId] | None = Field(
+        default=None, max_length=10, description="set: the firm's links in the park's chains"
+    )
+    note: str = Field(default="", max_length=2000)
+
+
+class CorrectionPublic(_Out):
+    id: int
+    park_id: str
+    enterprise_id: str
+    action: str
+    link_id: str | None
+    to_link_id: str | None
+    note: str
+    corrected_by: str
+    corrected_at: Any
+    from_links: str
+    to_links: str
+    source: str
+
+
+class CorrectionsPublic(_Out):
+    total: int
+    items: list[CorrectionPublic]
+
+
+class CorrectionsMadePublic(_Out):
+    stored: list[CorrectionPublic]
+    takes_effect: str = Field(description="when the served lists, gaps and KPIs show it")
+
+
+class ReviewItemPublic(_Out):
+    rank: int
+    enterprise_id: str
+    name: str
+    situation: str
+    p_wrong: float
+    firm_confidence: float
+    links: list[dict[str, Any]]
+    lead_value_wan_cny: float
+    gap_stake: float
+    gap_stake_wan_cny: float
+    stake_wan_cny: float
+    priority_wan_cny: float
+    reasons_zh: list[str]
+    reasons_en: list[str]
+
+
+class ReviewPublic(_Out):
+    total: int
+    offset: int
+    limit: int
+    items: list[ReviewItemPublic]
+    rates: dict[str, dict[str, float]]
+
+
+class SuggestionPublic(_Out):
+    kind: str
+    link_id: str
+    word: str
+    file: str
+    describe: str
+    firms_changed: int
+    fixes: int
+    breaks: int
+    gain: float
+    fixed_firms: list[str]
+    broken_firms: list[str]
+    changed_firms: list[str]
+
+
+class SuggestionsPublic(_Out):
+    total: int
+    items: list[SuggestionPublic]
+
+
+class CorrectionRejectPublic(_Out):
+    row: int
+    column: str
+    value: Any
+    reason: str
+
+
+class CorrectionsImportPublic(_Out):
+    rows: int
+    stored: int
+    rejected_rows: int
+    rejects: list[CorrectionRejectPublic]

@@ -87,6 +87,7 @@ ROLE_LABELS: Final[Mapping[str, tuple[str, str]]] = {
 WRITERS: Final = ("officer", "lead", "admin")  # change the pipeline
 ASSIGNERS: Final = ("lead", "admin")  # assign and reassign leads
 OWNER_ROLES: Final = ("officer", "lead")  # may own a lead
+CORRECTORS: Final = ("analyst", "lead", "admin")  # correct the chain attachment (产业链校核)
 
 
 def stage_move_error(current: str, wanted: str) -> str | None:

@@ -52,5 +52,5 @@ ParkOption = Annotated[str, _PARK]
 MaybeParkOption = Annotated[str | None, _PARK]
 
 # the command groups register themselves on ``app``
-for _group in ("data", "graph", "models", "plan", "contact", "service", "space"):
+for _group in ("data", "graph", "models", "plan", "contact", "service", "space", "links"):
     importlib.import_module(f"api.cli.{_group}")

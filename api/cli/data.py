@@ -184,12 +184,61 @@ def import_table_cmd(
         )
 
 
+CorrectionsDbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--corrections-db",
+        help="Service database whose link corrections apply over the new links (default: the "
+        "settings' ATTRACT_DATABASE_URL or <ATTRACT_HOME>/service.db).",
+    ),
+]
+
+
+def _corrections_report(results: dict[str, LoadResult], url: str | None) -> dict[str, object]:
+    """How the stored link corrections apply to a new import: the universe keeps the attacher's
+    links and every load (server, train, leads) applies the corrections over them, so they last
+    through the import; this says how many apply and how many name firms it no longer has."""
+    import pandas as pd
+
+    from api.crm.corrections import stored_corrections
+    from data import columns as C
+    from data.corrections import apply_corrections
+
+    found = stored_corrections(url or get_settings().database)
+    firms = results["enterprises"].frame[C.ENTERPRISE_ID] if "enterprises" in results else None
+    done = apply_corrections(
+        links=results["enterprise_links"].frame,
+        corrections=found,
+        enterprise_ids=None if firms is None else pd.Index(firms.to_numpy(dtype=object)),
+    )
+    summary = done.summary()
+    console.print(
+        f"link corrections of the service database: {summary['corrections_applied']} in effect "
+        f"on {summary['firms_corrected']} firms, {summary['corrections_withdrawn']} withdrawn, "
+        f"skipped {summary['corrections_skipped'] or 0} (applied at every load over these links)",
+        highlight=False,
+    )
+    return summary
+
+
+def _keep_previous_links(out: Path) -> None:
+    """The links of the import before this one, for the review queue's ``moved`` firms."""
+    import shutil
+
+    from api.serving.links import PREVIOUS_LINKS
+
+    current = out / "enterprise_links.parquet"
+    if current.exists():
+        shutil.copy2(current, out / PREVIOUS_LINKS)
+
+
 @import_app.command("chainkg")
 def import_chainkg_cmd(
     folder: Annotated[
         Path, typer.Argument(help="ChainKnowledgeGraph folder (company.json, industry.json, ...).")
     ],
     out: Annotated[Path, typer.Option(help="Output universe folder.")],
+    corrections_db: CorrectionsDbOption = None,
 ) -> None:
     """Import the public ChainKnowledgeGraph JSON-lines files into contract tables."""
     from data.chainkg import import_chainkg
@@ -202,6 +251,8 @@ def import_chainkg_cmd(
     except DataFileError as exc:
         raise fail(str(exc)) from exc
     attachment = attach_universe(imported.results, source=folder)
+    corrected = _corrections_report(imported.results, corrections_db)
+    _keep_previous_links(out)
     write_universe(
         out,
         imported.results,
@@ -209,6 +260,7 @@ def import_chainkg_cmd(
         extra={
             "normalisations": dict(imported.normalisations),
             "attachment": _attachment_report(attachment),
+            "link_corrections": corrected,
         },
     )
     _print_results(imported.results, imported.normalisations, out, time.perf_counter() - started)
@@ -232,6 +284,7 @@ def import_ashare_cmd(
     roster_district: Annotated[
         str | None, typer.Option(help="Roster = firms registered or with an office here.")
     ] = None,
+    corrections_db: CorrectionsDbOption = None,
 ) -> None:
     """Build a universe of real listed firms (financials, taxes, locations, chain links)."""
     from data.ashare import import_ashare
@@ -256,6 +309,8 @@ def import_ashare_cmd(
     except DataFileError as exc:
         raise fail(str(exc)) from exc
     attachment = attach_universe(imported.results, source=reports)
+    corrected = _corrections_report(imported.results, corrections_db)
+    _keep_previous_links(out)
     write_universe(
         out,
         imported.results,
@@ -265,6 +320,7 @@ def import_ashare_cmd(
             "roster_district": roster_district,
             "normalisations": dict(imported.normalisations),
             "attachment": _attachment_report(attachment),
+            "link_corrections": corrected,
         },
     )
     _print_results(imported.results, imported.normalisations, out, time.perf_counter() - started)

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 
     import pandas as pd
 
+    from data.corrections import LinkCorrection
     from models.registry import LoadedScorer
 
 from api.cli import ParkOption, app, console, data_folder, err_console, fail
@@ -67,6 +68,20 @@ def _pipeline(
     return outcomes, landed_firms(settings.database, park), moves, landed
 
 
+def _corrections() -> list[LinkCorrection]:
+    """The strategists' link corrections of the service database the settings name (said on
+    stderr when there are some): training sees the links the service serves."""
+    from api.crm.corrections import stored_corrections
+
+    found = stored_corrections(get_settings().database)
+    if found:
+        err_console.print(
+            f"{len(found)} link corrections of the service database applied over the attacher's",
+            highlight=False,
+        )
+    return found
+
+
 @app.command(epilog="Metrics the run logs (the model page shows them in words):\n\n" + glossary())
 def train(
     data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
@@ -84,6 +99,7 @@ def train(
         if engine not in {"local", "dask"}:
             raise ValueError(f"--engine: must be local or dask (got {engine!r})")
         outcomes, joined, moves, landed = _pipeline(park)
+        corrections = _corrections()
         result = run_training(
             settings=settings,
             data_dir=data_folder(data),
@@ -95,6 +111,7 @@ def train(
             joined=joined,
             stage_events=moves,
             landed=landed,
+            corrections=corrections,
         )
     except (DataFileError, ValueError) as exc:
         raise fail(str(exc)) from exc
@@ -171,13 +188,15 @@ def leads(
             raise fail(f"--include: {group!r} is not one of {', '.join(INCLUDABLE)}")
     folder = data_folder(data)
     settings = get_settings()
+    planned = plan and parks[park].contact_plan is not None
     try:
-        tables = load_universe(folder)
+        # the served list's path loads the universe with the service state
+        tables = {} if planned else load_universe(folder, corrections=_corrections())
         manifest = read_manifest(folder)
         loaded = load_scorer(settings, park)
     except (DataFileError, LookupError) as exc:
         raise fail(str(exc)) from exc
-    if plan and parks[park].contact_plan is not None:
+    if planned:
         result = _planned_leads(park, folder, track, top, tuple(brought_back))
     else:
         result = _model_leads(park, folder, track, top, brought_back, tables, loaded)

@@ -1,5 +1,6 @@
 """The service database (SQLAlchemy): people (users, API keys, sign-in sessions), outreach
-records, the lead pipeline with its append-only audit, and idempotency keys.
+records, the lead pipeline with its append-only audit, the strategists' link corrections
+(append-only) and idempotency keys.
 
 SQLite by default (``<ATTRACT_HOME>/service.db``, WAL journal, full sync so an acknowledged
 write survives a crash); any SQLAlchemy URL (PostgreSQL in production) via
@@ -153,6 +154,28 @@ class PipelineEvent(Base):
     to_value: Mapped[str | None] = mapped_column(Text, nullable=True)
     version: Mapped[int] = mapped_column(Integer)
     outreach_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
+
+
+class LinkCorrectionRow(Base):
+    """A strategist's correction of one firm's chain links (``data.corrections.LinkCorrection``),
+    append-only (the migration adds triggers refusing UPDATE and DELETE): the table is its own
+    audit, with what the correction changed (``from_links`` → ``to_links``, ``link:share``
+    joined by ``;``, or ``none``)."""
+
+    __tablename__ = "link_corrections"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    park_id: Mapped[str] = mapped_column(String(32), index=True)
+    enterprise_id: Mapped[str] = mapped_column(String(64), index=True)
+    action: Mapped[str] = mapped_column(String(16))
+    link_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    to_link_id: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    note: Mapped[str] = mapped_column(Text, default="")
+    corrected_by: Mapped[str] = mapped_column(String(40))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    corrected_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    from_links: Mapped[str] = mapped_column(Text, default="")
+    to_links: Mapped[str] = mapped_column(Text, default="")
+    source: Mapped[str] = mapped_column(String(16), default="api")  # api, page, cli or csv
 
 
 class IdempotencyKey(Base):

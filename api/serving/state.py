@@ -26,6 +26,7 @@ import pyarrow.parquet as pq
 
 from api.crm.tables import landed_firms, pipeline_states
 from api.serving.lead_table import LeadTable, unique_position
+from api.serving.links import corrected_links
 from api.serving.offered import NotOffered
 from data import columns as C
 from data.loaders import DataFileError
@@ -200,6 +201,8 @@ def load_state(settings: Settings) -> ServiceState:
         state.park = parks[settings.park]
         folder = settings.universe_dir
         state.tables = load_universe(folder)
+        # the strategists' link corrections (service database) over the attacher's links
+        state.tables["enterprise_links"] = corrected_links(settings, state.tables)
         # free-text registry columns (经营范围 …) are read by the attacher at import and by the
         # lookalike vectors (the roster fit below; lookalikes, rebuilt on demand), not by any
         # route; at 1 M firms they hold ~100 MB the 2 GB server budget has no room for. Optional

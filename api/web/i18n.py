@@ -9,6 +9,52 @@ from data.pipeline import LOST_REASON_LABELS, ROLE_LABELS, STAGE_LABELS
 from industry_graph.gaps import GAP_LABELS
 
 _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
+    "links_review": {"zh": "产业链校核", "en": "Chain review"},
+    "links_intro": {
+        "zh": "归链不确定的企业，按校核价值排序（归错概率 × 涉及价值）。校核结果保存在服务数据库，"
+        "每次加载和重新导入后都会覆盖自动归链；保存后在下次重新加载时体现在线索、缺口与指标中。",
+        "en": "Firms whose chain attachment is uncertain, the most valuable corrections first "
+        "(chance it is wrong × what is at stake). Corrections are stored in the service "
+        "database and applied over the attacher at every load and re-import; the lists, gaps "
+        "and KPIs show them after the next reload.",
+    },
+    "links_queue": {"zh": "待校核队列", "en": "Review queue"},
+    "links_now": {"zh": "当前归属与依据", "en": "Links now, with evidence"},
+    "links_why": {"zh": "原因", "en": "Why"},
+    "links_stake": {"zh": "涉及价值（万元）", "en": "At stake (10k CNY)"},
+    "links_priority": {"zh": "校核价值", "en": "Priority"},
+    "links_action": {"zh": "校核", "en": "Correct"},
+    "links_link": {"zh": "环节", "en": "Link"},
+    "links_to": {"zh": "改挂至", "en": "Move to"},
+    "links_none": {"zh": "未归入任何环节", "en": "in no link"},
+    "links_log": {"zh": "校核记录", "en": "Corrections log"},
+    "links_when": {"zh": "时间", "en": "When"},
+    "links_by": {"zh": "校核人", "en": "By"},
+    "links_change": {"zh": "变更（前 → 后）", "en": "Change (before → after)"},
+    "links_no_log": {"zh": "尚无校核记录", "en": "No corrections yet"},
+    "links_suggestions": {"zh": "词表建议", "en": "Vocabulary suggestions"},
+    "links_suggestions_intro": {
+        "zh": "由校核结果推出的词表修改，需人工确认后写入 data/vocabulary/，系统不会自动采用。",
+        "en": "Vocabulary changes the corrections suggest; a person accepts one into "
+        "data/vocabulary/ — none is applied automatically.",
+    },
+    "links_no_suggestions": {"zh": "暂无建议", "en": "No suggestions yet"},
+    "links_firms_changed": {"zh": "影响企业", "en": "Firms changed"},
+    "links_fixes": {"zh": "改对", "en": "Fixes"},
+    "links_breaks": {"zh": "改错", "en": "Breaks"},
+    "links_file": {"zh": "文件", "en": "File"},
+    "links_saved": {
+        "zh": "已保存校核；重新加载后生效",
+        "en": "Correction saved; it shows after a reload",
+    },
+    "links_reload": {"zh": "重新加载服务", "en": "Reload the service"},
+    "links_reloaded": {"zh": "服务已重新加载", "en": "Service reloaded"},
+    "links_empty": {"zh": "队列已清空", "en": "The queue is empty"},
+    "links_previous": {"zh": "上一页", "en": "Previous"},
+    "links_next": {"zh": "下一页", "en": "Next"},
+    "links_of": {"zh": "共", "en": "of"},
+    "links_find": {"zh": "查找", "en": "Find"},
+    "links_all": {"zh": "全部队列", "en": "Whole queue"},
     "kpis": {"zh": "规划指标", "en": "Plan targets"},
     "contact_plan": {"zh": "招商计划", "en": "Contact plan"},
     "plan_capacity": {"zh": "每季每赛道新接触", "en": "First contacts a quarter per track"},
