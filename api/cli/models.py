@@ -167,7 +167,10 @@ def leads(
         tables = load_universe(folder)
         manifest = read_manifest(folder)
         loaded = load_scorer(settings, park)
-    except (DataFileError, LookupError) as exc:
+        loaded.scorer.check_forms(
+            {t: list(track_forms(parks[park], t)) for t in parks[park].tracks}
+        )
+    except (DataFileError, LookupError, ValueError) as exc:
         raise fail(str(exc)) from exc
     fc = feature_context(park=parks[park], chains=default_chains(), tables=tables)
     gone = not_leads(
