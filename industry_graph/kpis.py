@@ -60,6 +60,7 @@ OPEN_LEAD_COLUMNS = (
     "stage",
     "p_land",
     "tax_p50_wan_cny",
+    "group_tax_p50_wan_cny",  # the group's tax P50; null on rows written before landing forms
 )
 Status = Literal["met", "reachable", "behind", "not_held", "no_data"]
 
@@ -211,12 +212,23 @@ def _status(kpi: Kpi, now: float | None, projected: float | None) -> Status:
 def _lead_facts(
     leads: pd.DataFrame, tables: Mapping[str, pd.DataFrame]
 ) -> tuple[pd.Series, pd.Series, pd.Series]:
+    """Each lead's HQ type, high-tech flag and the revenue its unit would book here: the group's
+    revenue × the unit's share (tax P50 / group tax P50, the lead's landing form's share). A row
+    without the group's tax (written before landing forms: its tax P50 is the group's) counts
+    the group's revenue, as its tax P50 counts the group's tax."""
     ent = tables["enterprises"].set_index(C.ENTERPRISE_ID)
     rows = ent.reindex(leads[C.ENTERPRISE_ID].astype(str))
+    revenue = rows[C.REVENUE].astype(float).fillna(0.0).to_numpy()
+    share = np.ones(len(leads))
+    if "group_tax_p50_wan_cny" in leads.columns and "tax_p50_wan_cny" in leads.columns:
+        unit = pd.to_numeric(leads["tax_p50_wan_cny"], errors="coerce").to_numpy(dtype=float)
+        group = pd.to_numeric(leads["group_tax_p50_wan_cny"], errors="coerce").to_numpy(dtype=float)
+        known = np.isfinite(unit) & np.isfinite(group) & (group > 0)
+        share[known] = np.clip(unit[known] / group[known], 0.0, 1.0)
     return (
         rows[C.HQ_TYPE].astype(object).fillna("none").reset_index(drop=True),
         rows[C.IS_HIGH_TECH].astype("boolean").fillna(False).reset_index(drop=True),
-        rows[C.REVENUE].astype(float).fillna(0.0).reset_index(drop=True),
+        pd.Series(revenue * share),
     )
 
 

@@ -102,6 +102,25 @@ class LeadScorer:
             return "prior"
         return "roster" if isinstance(self.propensity, RosterPropensity) else "model"
 
+    def check_forms(self, park_forms: dict[str, list[str]]) -> None:
+        """Refuse a model whose landing forms differ from the park YAML's, track by track.
+
+        The feature ``landing_form`` holds a form's position in the YAML's list, so a model
+        trained on another list (a form added, renamed or moved) would value a lead as the wrong
+        form. ``park_forms``: each track's form ids in the YAML's order (``data.landing``).
+        ``ValueError`` naming the track and both lists; retrain to serve the new list.
+        """
+        for track, names in self.shares.items():
+            now = park_forms.get(track)
+            if now is None:
+                continue
+            if list(names) != list(now):
+                raise ValueError(
+                    f"track {track!r}: the model was trained with landing forms "
+                    f"[{', '.join(names)}] but the park YAML now names [{', '.join(now)}] "
+                    f"(names and order must match); run `attract train` and `attract promote`"
+                )
+
     def score(self, X: pd.DataFrame) -> pd.DataFrame:
         """Score every row (see the module docstring)."""
         missing = [c for c in self.feature_names if c not in X.columns]

@@ -194,7 +194,10 @@ def leads(
         tables = {} if planned else load_universe(folder, corrections=_corrections())
         manifest = read_manifest(folder)
         loaded = load_scorer(settings, park)
-    except (DataFileError, LookupError) as exc:
+        loaded.scorer.check_forms(
+            {t: list(track_forms(parks[park], t)) for t in parks[park].tracks}
+        )
+    except (DataFileError, LookupError, ValueError) as exc:
         raise fail(str(exc)) from exc
     if planned:
         result = _planned_leads(park, folder, track, top, tuple(brought_back))

@@ -60,6 +60,7 @@ def open_leads(state: ServiceState, factory: sessionmaker[Session]) -> pd.DataFr
                 PipelineLead.stage,
                 PipelineLead.p_land,
                 PipelineLead.tax_p50_wan_cny,
+                PipelineLead.group_tax_p50_wan_cny,
                 PipelineLead.stage_since,
             ).where(PipelineLead.park_id == state.park.id, PipelineLead.stage.in_(OPEN_STAGES))
         ).all()
@@ -72,6 +73,7 @@ def open_leads(state: ServiceState, factory: sessionmaker[Session]) -> pd.DataFr
             "stage",
             "entry_p_land",
             "tax_p50_wan_cny",
+            "group_tax_p50_wan_cny",
             "stage_since",
         ],
     )

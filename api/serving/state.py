@@ -29,6 +29,7 @@ from api.serving.lead_table import LeadTable, unique_position
 from api.serving.links import corrected_links
 from api.serving.offered import NotOffered
 from data import columns as C
+from data.landing import track_forms
 from data.loaders import DataFileError
 from data.reference import Chain, Park, ReferenceDataError, default_chains, default_parks
 from data.settings import Settings
@@ -251,6 +252,9 @@ def load_state(settings: Settings) -> ServiceState:
         return _finish(state, started)
     try:
         state.model = load_scorer(settings, state.park.id)
+        state.model.scorer.check_forms(
+            {t: list(track_forms(state.park, t)) for t in state.park.tracks}
+        )
         state.leads = {
             track: LeadTable(
                 scorer=state.model.scorer,

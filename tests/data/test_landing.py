@@ -135,12 +135,12 @@ def test_the_park_tax_band_is_ordered_and_wider_than_either_part() -> None:
         (
             "- {form: regional_hq}",
             "- {form: head_office}",
-            r"tracks.hq: .*assume.4.form: 'head_office' is not one of the track's forms",
+            r"tracks.hq: .*assume.5.form: 'head_office' is not one of the track's forms",
         ),
         (
             "- {form: subsidiary}",
             "- {form: subsidiary, when: {max_revenue_wan_cny: 1000}}",
-            r"tracks.bigdata: .*assume.4.when: the last rule holds always",
+            r"tracks.bigdata: .*assume.5.when: the last rule holds always",
         ),
         (
             "share: {p10: 0.03, p50: 0.08, p90: 0.2}",
@@ -201,3 +201,19 @@ def test_the_demos_hidden_unit_truth_is_drawn_on_its_own_stream() -> None:
         agree = (rows[C.TRUE_FORM].to_numpy() == assumed).mean()
         assert agree == pytest.approx(RULE_HOLDS, abs=0.03)
     assert np.allclose(one[C.TRUE_UNIT_TAX], 100.0 * one[C.TRUE_UNIT_SHARE], atol=1e-3)
+
+
+def test_regulated_financial_firms_land_as_a_licensed_branch() -> None:
+    firms = _firms(
+        [
+            # a listed broker (SW 证券Ⅱ), a bank (SW 银行), an insurer (SW 保险Ⅱ), a Shanghai bank
+            # (GB/T 4754 66): a licensed branch on both tracks, whatever their size or province
+            {C.INDUSTRY_CODE: "490100", C.INDUSTRY_SCHEME: "sw2021", C.REVENUE: 6_000_000.0},
+            {C.INDUSTRY_CODE: "480000", C.INDUSTRY_SCHEME: "sw2021", C.IS_LISTED: True},
+            {C.INDUSTRY_CODE: "490200", C.INDUSTRY_SCHEME: "sw2021", C.HQ_TYPE: "national_hq"},
+            {C.INDUSTRY_CODE: "6621", C.PROVINCE: "上海市"},
+            {},  # a software firm: not a financial one
+        ]
+    )
+    assert list(assume_forms(firms, SHIBEI, "hq").form) == ["licensed_branch"] * 4 + ["regional_hq"]
+    assert list(assume_forms(firms, SHIBEI, "bigdata").form)[:4] == ["licensed_branch"] * 4

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -140,3 +141,16 @@ def test_coverage_over_time_names_who_closed_a_gap() -> None:
     content = rows["uhd_video_5g.content"]  # a target of 6 from the park YAML
     assert content["target"] == 6 and content["coverage_now"] == round(1 / 6, 3)
     assert not rows["big_data.compute_cloud"]["closed"]  # f is Nantong's, not Shibei's
+
+
+def test_revenue_projection_counts_the_units_share_of_the_group() -> None:
+    # e's unit would book 100 of its group's 1,000 tax: a tenth of its 5,000 revenue, at P(land)
+    # 0.5; f's row has no group tax (written before landing forms): its tax and revenue are the
+    # group's
+    facts = park_facts(PARK, TABLES)
+    unit = OPEN.assign(group_tax_p50_wan_cny=[1000.0, np.nan, 1000.0])
+    by_id = {k.id: k for k in measure_kpis(facts, TABLES, unit, today=date(2024, 3, 1))}
+    revenue = by_id["revenue_growth"]
+    assert revenue.level_projected == pytest.approx(2131 + 0.5 * 500 + 0.2 * 400)
+    assert revenue.projected == _cagr(1500, 2131 + 250 + 80, 3)
+    assert by_id["tax_growth"].level_projected == pytest.approx(219.65 + 0.5 * 100 + 0.2 * 10)
