@@ -171,6 +171,7 @@ def leads(
     With the park's contact plan (the default where the YAML has one), the list is ranked by
     P(land) × (value + plan value) and shows both."""
     from api.serving.offered import INCLUDABLE
+    from data.landing import track_forms
     from data.universe import load_universe, read_manifest
     from models.registry import load_scorer
 
