@@ -50,6 +50,11 @@ class Settings(BaseSettings):
     reasons_precomputed: int = Field(
         default=1_000, description="Leads per track whose reasons are precomputed."
     )
+    serve_snapshots: bool = Field(
+        default=True,
+        description="Write the server's state once per snapshot into files every worker maps "
+        "(``home/snapshots``), and map them on the next start or reload.",
+    )
     cookie_secure: bool = Field(
         default=True, description="Sign-in cookie only over HTTPS (and localhost)."
     )

@@ -162,7 +162,8 @@ class ChainReasoner:
             (links[C.EVIDENCE_KIND].array, links[C.EVIDENCE].array) if C.EVIDENCE in links else None
         )
         synergy = fc.by_track[track]
-        self.supplies, self.buys = synergy["supplies"].to_dict(), synergy["buys_from"].to_dict()
+        # looked up for the firms a reason is written for: the series, not dicts of every firm
+        self.supplies, self.buys = synergy["supplies"], synergy["buys_from"]
 
     def __call__(self, eid: str) -> list[dict[str, str]]:
         """The chain reasons of one firm."""

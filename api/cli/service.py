@@ -231,7 +231,14 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     park: MaybeParkOption = None,  # default: ATTRACT_PARK, else shibei
     data: Annotated[Path | None, typer.Option(help="Universe folder (default: the demo).")] = None,
-    workers: Annotated[int, typer.Option(help="Worker processes.")] = 1,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Worker processes; they map one snapshot of the state (home/snapshots) and "
+            "follow each other's reloads.",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API (docs at /docs); it answers at once and /api/v1/ready says when it is loaded.
     It refuses to start on a database with an old schema and says which command to run."""

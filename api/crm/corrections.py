@@ -1,7 +1,7 @@
 """The strategists' link corrections in the service database (产业链校核): stored append-only in
 ``link_corrections`` (each row its own audit entry: who, when, the firm, the action, the links,
 the note and the firm's links before → after), read back as ``data.corrections.LinkCorrection``
-for every load (``api.serving.links.corrected_links``), re-import (``attract import``) and
+for every load (``api.serving.state.load_state``), re-import (``attract import``) and
 training (``attract train``).
 
 Writes come from the API, the page, the CLI and the CSV import, and all go through

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, cast
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import CursorResult, func, select, update
+from sqlalchemy import CursorResult, case, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -607,26 +607,141 @@ def history(served: Served, factory: sessionmaker[Session], lead_id: int) -> lis
         ]
 
 
-def _all_leads(served: Served, factory: sessionmaker[Session]) -> list[dict[str, Any]]:
-    """Every lead of the park (the board and the team view aggregate them)."""
-    return list(list_leads(served, factory, PipelineQuery(), limit=1_000_000, offset=0)["items"])
+@dataclass(frozen=True)
+class ViewCount:
+    """One group of the pipeline's views: leads of a stage, owner and track, those of them
+    with a follow-up before today, those in the stage since before the stale threshold, and
+    when the longest-waiting of them entered the stage."""
+
+    stage: str
+    owner: str | None
+    track: str
+    leads: int
+    overdue: int
+    stale: int
+    oldest_stage_since: datetime | None
+
+
+def _stale_before(today: date, stale_days: int) -> datetime:
+    """The start of the day before which a stage entered makes a lead stale: its stage age in
+    days (``(today - stage_since.date()).days``) is then more than ``stale_days``."""
+    return datetime.combine(today - timedelta(days=stale_days), time.min, tzinfo=UTC)
+
+
+def view_counts(
+    factory: sessionmaker[Session],
+    park: str,
+    *,
+    stale_days: int = 30,
+    today: date | None = None,
+) -> list[ViewCount]:
+    """Counts per stage, owner and track in one ``GROUP BY`` (index ``ix_pipeline_leads_views``),
+    with the overdue and stale leads and the oldest stage entry of each group."""
+    today = today or date.today()
+    lead = PipelineLead
+    q = (
+        select(
+            lead.stage,
+            lead.owner_id,
+            lead.track,
+            func.count().label("leads"),
+            func.sum(case((lead.follow_up_on < today, 1), else_=0)).label("overdue"),
+            func.sum(case((lead.stage_since < _stale_before(today, stale_days), 1), else_=0)).label(
+                "stale"
+            ),
+            func.min(lead.stage_since).label("oldest"),
+        )
+        .where(lead.park_id == park)
+        .group_by(lead.stage, lead.owner_id, lead.track)
+    )
+    with session_scope(factory) as s:
+        rows = s.execute(q).all()
+        owners = _usernames(s, {int(r.owner_id) for r in rows if r.owner_id is not None})
+    return [
+        ViewCount(
+            stage=str(r.stage),
+            owner=owners.get(int(r.owner_id)) if r.owner_id is not None else None,
+            track=str(r.track),
+            leads=int(r.leads),
+            overdue=int(r.overdue or 0),
+            stale=int(r.stale or 0),
+            oldest_stage_since=_aware(r.oldest) if r.oldest is not None else None,
+        )
+        for r in rows
+    ]
+
+
+def _expected_values(
+    served: Served, factory: sessionmaker[Session], track: str | None, today: date
+) -> dict[str, float]:
+    """Per stage: Σ P(land) at the stage × value (today's scores; the stored ones for firms no
+    longer scored), over the few columns that needs (no owner, name or audit per lead)."""
+    lead = PipelineLead
+    q = select(
+        lead.enterprise_id,
+        lead.track,
+        lead.stage,
+        lead.stage_since,
+        lead.p_land,
+        lead.value_wan_cny,
+    ).where(lead.park_id == served.park_id)
+    if track is not None:
+        q = q.where(lead.track == track)
+    with session_scope(factory) as s:
+        rows = s.execute(q).all()
+    if not rows:
+        return {}
+    frame = pd.DataFrame(
+        {
+            "stage": [r.stage for r in rows],
+            "days_in_stage": [max(0, (today - _aware(r.stage_since).date()).days) for r in rows],
+            "entry_p_land": [r.p_land for r in rows],
+            "track": [r.track for r in rows],
+        }
+    )
+    p = served.stage_p_land(frame)
+    value = np.array(
+        [
+            served.lead_scores(r.enterprise_id, r.track).get("value_wan_cny", r.value_wan_cny)
+            for r in rows
+        ],
+        dtype=float,
+    )
+    ev = pd.Series(p * value).fillna(0.0)
+    return {str(k): float(v) for k, v in ev.groupby(frame["stage"].to_numpy()).sum().items()}
 
 
 def board(
-    served: Served, factory: sessionmaker[Session], track: str | None = None
+    served: Served,
+    factory: sessionmaker[Session],
+    track: str | None = None,
+    *,
+    cards: int = 12,
 ) -> list[dict[str, Any]]:
-    """Per stage: the number of leads and their expected value (Σ P(land) × value, today's
-    scores; the stored ones for firms no longer scored)."""
-    leads = [x for x in _all_leads(served, factory) if track is None or x["track"] == track]
+    """Per stage: the number of leads (``view_counts``) and their expected value (Σ P(land) ×
+    value, today's scores; the stored ones for firms no longer scored), with the first
+    ``cards`` leads of the stage in the pipeline list's order."""
+    today = date.today()
+    counts: dict[str, int] = dict.fromkeys(STAGES, 0)
+    for c in view_counts(factory, served.park_id, today=today):
+        if track is None or c.track == track:
+            counts[c.stage] += c.leads
+    values = _expected_values(served, factory, track, today)
     out = []
     for stage in STAGES:
-        these = [x for x in leads if x["stage"] == stage]
+        these = (
+            list_leads(
+                served, factory, PipelineQuery(stage=stage, track=track), limit=cards, offset=0
+            )["items"]
+            if counts[stage]
+            else []
+        )
         out.append(
             {
                 "stage": stage,
                 "stage_zh": STAGE_LABELS[stage][0],
-                "count": len(these),
-                "expected_value_wan_cny": sum(x["expected_value_wan_cny"] or 0.0 for x in these),
+                "count": counts[stage],
+                "expected_value_wan_cny": values.get(stage, 0.0),
                 "leads": these,
             }
         )
@@ -634,27 +749,53 @@ def board(
 
 
 def team(served: Served, factory: sessionmaker[Session], stale_days: int = 30) -> dict[str, Any]:
-    """Per owner (and unassigned): open leads per stage, the oldest stage age, and the open leads
-    whose stage has not changed for more than ``stale_days``."""
-    leads = _all_leads(served, factory)
-    owners = sorted({x["owner"] or "" for x in leads})
+    """Per owner (and unassigned): leads per stage, open leads, the oldest stage age and the
+    overdue follow-ups of open leads (``view_counts``), and the open leads whose stage has not
+    changed for more than ``stale_days`` (only those are read)."""
+    today = date.today()
+    counts = view_counts(factory, served.park_id, stale_days=stale_days, today=today)
+    stale = _stale_leads(served, factory, today, stale_days)
     rows = []
-    for owner in owners:
-        mine = [x for x in leads if (x["owner"] or "") == owner]
-        open_ = [x for x in mine if x["stage"] in OPEN_STAGES]
-        stale = [x for x in open_ if x["stage_age_days"] > stale_days]
+    for owner in sorted({c.owner or "" for c in counts}):
+        mine = [c for c in counts if (c.owner or "") == owner]
+        open_ = [c for c in mine if c.stage in OPEN_STAGES]
+        oldest = min((c.oldest_stage_since for c in open_ if c.oldest_stage_since), default=None)
         rows.append(
             {
                 "owner": owner or None,
-                "leads": len(mine),
-                "open": len(open_),
-                "per_stage": {st: sum(x["stage"] == st for x in mine) for st in STAGES},
-                "oldest_stage_age_days": max((x["stage_age_days"] for x in open_), default=None),
-                "overdue": sum(x["overdue"] for x in open_),
-                "stale": stale,
+                "leads": sum(c.leads for c in mine),
+                "open": sum(c.leads for c in open_),
+                "per_stage": {st: sum(c.leads for c in mine if c.stage == st) for st in STAGES},
+                "oldest_stage_age_days": (today - oldest.date()).days if oldest else None,
+                "overdue": sum(c.overdue for c in open_),
+                "stale": [x for x in stale if (x["owner"] or "") == owner],
             }
         )
     return {"stale_days": stale_days, "owners": rows}
+
+
+def _stale_leads(
+    served: Served, factory: sessionmaker[Session], today: date, stale_days: int
+) -> list[dict[str, Any]]:
+    """The park's open leads in their stage since before the stale threshold (index
+    ``ix_pipeline_leads_stage_since``), in the pipeline list's order."""
+    lead = PipelineLead
+    q = (
+        select(lead)
+        .where(
+            lead.park_id == served.park_id,
+            lead.stage.in_(OPEN_STAGES),
+            lead.stage_since < _stale_before(today, stale_days),
+        )
+        .order_by(lead.follow_up_on.is_(None), lead.follow_up_on, lead.updated_at.desc(), lead.id)
+    )
+    with session_scope(factory) as s:
+        leads = s.scalars(q).all()
+        owners = _usernames(s, {x.owner_id for x in leads if x.owner_id})
+        p_lands = _stage_p_lands(served, leads, today)
+        return [
+            _lead_dict(served, x, owners, today, p) for x, p in zip(leads, p_lands, strict=True)
+        ]
 
 
 def pipeline_outcomes(factory: sessionmaker[Session], park: str) -> pd.DataFrame:

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     String,
     Text,
@@ -113,7 +114,14 @@ class PipelineLead(Base):
     one with every change: an update names the version it read."""
 
     __tablename__ = "pipeline_leads"
-    __table_args__ = (UniqueConstraint("park_id", "enterprise_id", "track"),)
+    __table_args__ = (
+        UniqueConstraint("park_id", "enterprise_id", "track"),
+        # the pipeline's views (``api.crm.pipeline``, migration 0006): counts per stage, owner
+        # and track from the index alone; follow-ups due by a day; leads in a stage since before
+        Index("ix_pipeline_leads_views", "park_id", "stage", "owner_id", "track"),
+        Index("ix_pipeline_leads_follow_up", "park_id", "follow_up_on"),
+        Index("ix_pipeline_leads_stage_since", "park_id", "stage", "stage_since"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     park_id: Mapped[str] = mapped_column(String(32), index=True)
     enterprise_id: Mapped[str] = mapped_column(String(64), index=True)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from api.serving.snapshot import LeadFrames
 from data import columns as C
 from data.reference import chains_of
 from data.regions import normalise_province
@@ -54,7 +56,9 @@ class LeadTable:
         snapshot_id: str,
         precompute: int = 1_000,
         contacted_history: frozenset[str] = frozenset(),
+        frames: LeadFrames | None = None,
     ) -> None:
+        """Score the track's candidates, or take ``frames`` scored before (a mapped snapshot)."""
         self.track = track
         self.model_version = model_version
         self.snapshot_id = snapshot_id
@@ -62,30 +66,49 @@ class LeadTable:
         self._scorer = scorer
         self._fc = fc
         self._links_table = tables["enterprise_links"]
-        cands = score_tables(scorer=scorer, fc=fc, tables=tables, track=track, as_of=as_of)
-        frame = pd.concat(
-            [
-                cands.firms[[C.ENTERPRISE_ID, C.NAME, C.PROVINCE, C.CITY, C.INDUSTRY_CODE]],
-                cands.scores,
-            ],
-            axis=1,
-        )
-        # only explains (reasons); scores were computed in float64
-        self.features = cands.features.astype("float32")
+        if frames is None:
+            cands = score_tables(scorer=scorer, fc=fc, tables=tables, track=track, as_of=as_of)
+            frame = pd.concat(
+                [
+                    cands.firms[[C.ENTERPRISE_ID, C.NAME, C.PROVINCE, C.CITY, C.INDUSTRY_CODE]],
+                    cands.scores,
+                ],
+                axis=1,
+            ).reset_index(drop=True)
+            # only explains (reasons); scores were computed in float64
+            frames = LeadFrames(frame=frame, features=cands.features.astype("float32"))
+        frame = frames.frame
+        self.frames = frames  # what a snapshot writes (``api.serving.snapshot``)
+        self.features = frames.features
         self.ids = frame[C.ENTERPRISE_ID].to_numpy(dtype=object)
         self.index = pd.Index(self.ids)  # enterprise id -> row, without a Python dict per row
         self._province, self._province_codes = _codes(frame[C.PROVINCE])
         self._city, self._city_codes = _codes(frame[C.CITY])
         self._tax = frame["tax_p50_wan_cny"].to_numpy()
         self._p = frame["p_land"].to_numpy()
-        links = self._links_table[self._links_table[C.ENTERPRISE_ID].isin(self.index)]
-        rows = self.index.get_indexer(links[C.ENTERPRISE_ID])
-        self._rows_by_link = {k: rows[idx] for k, idx in links.groupby(C.LINK_ID).indices.items()}
-        link_chains = chains_of(links[C.LINK_ID]).to_numpy()
-        self._rows_by_chain = {k: rows[link_chains == k] for k in np.unique(link_chains)}
+        # the links of the track's candidates: one hash lookup per link row, no isin over
+        # strings; chains from the distinct link ids, not from splitting every row's id
+        every = self.index.get_indexer(self._links_table[C.ENTERPRISE_ID])
+        links = self._links_table.iloc[np.flatnonzero(every >= 0)]
+        rows = every[every >= 0]
+        link_codes, link_ids = pd.factorize(links[C.LINK_ID])
+        self._rows_by_link = {
+            str(k): rows[link_codes == i] for i, k in enumerate(link_ids) if isinstance(k, str)
+        }
+        chain_of_code = chains_of(pd.Series(link_ids, dtype=object)).to_numpy(dtype=object)
+        link_chains = chain_of_code[link_codes] if len(link_ids) else np.empty(0, dtype=object)
+        self._rows_by_chain = {
+            str(k): rows[link_chains == k] for k in pd.unique(chain_of_code) if isinstance(k, str)
+        }
         self._masks: dict[tuple[str, str], np.ndarray] = {}
         self._chain = ChainReasoner(fc, links, track)
-        self._columns = {c: frame[c].to_numpy() for c in frame.columns}
+        # numbers as numpy views (of the mapped snapshot); text as the frame's Arrow arrays: a
+        # page reads 50 of them, and a million Python strings per column and worker would be
+        # hundreds of MB that the workers cannot share
+        self._columns: dict[str, Any] = {
+            c: frame[c].array if isinstance(frame[c].dtype, pd.StringDtype) else frame[c].to_numpy()
+            for c in frame.columns
+        }
         self.provinces = sorted(str(p) for p in frame[C.PROVINCE].dropna().unique())
         self._names_lower: np.ndarray | None = None
         history_rows = self.index.get_indexer(list(contacted_history))
@@ -200,7 +223,10 @@ class LeadTable:
 
     def column(self, name: str) -> np.ndarray | None:
         """One column of the table in rank order (``None`` when the table has no such column)."""
-        return self._columns.get(name)
+        values = self._columns.get(name)
+        if values is None or isinstance(values, np.ndarray):
+            return values
+        return np.asarray(values.to_numpy(dtype=object, na_value=None), dtype=object)
 
     def scores_at(self, position: int) -> dict[str, float | str]:
         """The scores of one row, without reasons (cheap)."""

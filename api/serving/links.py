@@ -3,7 +3,8 @@ serves, the attacher's own answer beneath them, the review queue and the vocabul
 
 The universe folder keeps the **attacher's** ``enterprise_links`` (what ``attract import``
 wrote); the corrections live in the service database (``api.crm.corrections``) and are applied
-over them at every load (``corrected_links``, the one call ``api.serving.state`` makes), so the
+over them at every load (``api.serving.state.load_state`` reads them and the universe loader
+applies them; the snapshot every worker maps is keyed by them), so the
 lists, gaps, KPIs and lookalikes all read corrected links, a correction lasts through any
 re-import, and an undo (``restore``) brings the attacher's answer back. A correction takes
 effect in the served lists at the next load (``POST /api/v1/admin/reload``); the queue, the log
@@ -12,7 +13,6 @@ and the suggestions read the database at once.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,17 +21,16 @@ import pandas as pd
 import pyarrow.parquet as pq
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.crm.corrections import stored, stored_corrections
+from api.crm.corrections import stored
 from api.serving.memo import Memo
 from data import columns as C
-from data.corrections import LinkCorrection, apply_corrections, in_effect, park_chain_ids
+from data.corrections import LinkCorrection, in_effect, park_chain_ids
 from data.reference import default_parks, default_vocabularies, load_generic_terms
-from data.settings import Settings
 from industry_graph.attach import evidence_basis
 from industry_graph.review import ReviewQueue, review_queue
 from industry_graph.vocabulary_learning import Suggestion, suggest_changes, suggestion_table
 
-if TYPE_CHECKING:  # the state imports corrected_links from here
+if TYPE_CHECKING:
     from api.serving.state import ServiceState
 
 # the attacher's links of the import before the current one (``attract import`` keeps them)
@@ -40,20 +39,6 @@ TOP_LEADS = 500  # a track's top leads carry their lead value into the queue's s
 _queues = Memo(size=4)
 _suggestions = Memo(size=4)
 _raw = Memo(size=2)
-
-
-def corrected_links(settings: Settings, tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
-    """``tables["enterprise_links"]`` with the service database's corrections applied (those of
-    firms not in ``tables["enterprises"]`` are skipped): what every reader of the state sees."""
-    links = tables["enterprise_links"]
-    corrections = stored_corrections(settings.database)
-    if not corrections:
-        return links
-    return apply_corrections(
-        links=links,
-        corrections=corrections,
-        enterprise_ids=pd.Index(tables["enterprises"][C.ENTERPRISE_ID].to_numpy(dtype=object)),
-    ).links
 
 
 def _folder(state: ServiceState) -> Path:

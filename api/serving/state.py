@@ -14,7 +14,7 @@ import gc
 import re
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -24,11 +24,22 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from api.crm.corrections import stored_corrections
 from api.crm.tables import landed_firms, pipeline_states
 from api.serving.lead_table import LeadTable, unique_position
-from api.serving.links import corrected_links
 from api.serving.offered import NotOffered
+from api.serving.snapshot import (
+    Snapshot,
+    building,
+    current_key,
+    mark_current,
+    read_snapshot,
+    snapshot_key,
+    snapshots_root,
+    write_snapshot,
+)
 from data import columns as C
+from data.corrections import LinkCorrection
 from data.landing import track_forms
 from data.loaders import DataFileError
 from data.reference import Chain, Park, ReferenceDataError, default_chains, default_parks
@@ -40,6 +51,7 @@ from models import exclusions
 from models.registry import LoadedScorer, load_scorer
 
 COMPONENTS = ("data", "graph", "model")
+FOLLOW_SECONDS = 2.0  # how often a worker looks for the snapshot the others serve
 
 
 @dataclass(frozen=True)
@@ -49,6 +61,11 @@ class RowIndex:
 
     order: np.ndarray  # row positions, ordered by value
     keys: np.ndarray  # the values in that order
+
+    @classmethod
+    def ordered(cls, column: pd.Series, order: np.ndarray) -> RowIndex:
+        """The index of ``column`` whose ``order`` was computed before (a mapped snapshot)."""
+        return cls(order=order, keys=column.to_numpy(dtype=object)[order])
 
     @classmethod
     def of(cls, column: pd.Series) -> RowIndex:
@@ -88,6 +105,7 @@ class ServiceState:
     status: dict[str, str] = field(default_factory=lambda: dict.fromkeys(COMPONENTS, "not loaded"))
     loaded_at: str = ""
     load_seconds: float = 0.0
+    snapshot_key: str = ""  # the mapped snapshot (``api.serving.snapshot``), "" when built here
     _lookalikes: Lookalikes | None = None
     _lookalike_lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -191,9 +209,143 @@ class ServiceState:
 
 
 def load_state(settings: Settings) -> ServiceState:
-    """Load data, graph and model; each failure is recorded, never raised."""
+    """Load data, graph and model; each failure is recorded, never raised. With
+    ``settings.serve_snapshots`` the state of a snapshot built before is mapped from its files
+    (``api.serving.snapshot``), else built and written there first (then mapped, so the worker
+    that built it shares its pages with the others too)."""
     started = time.perf_counter()
     state = ServiceState(settings=settings, started_at=datetime.now(UTC))
+    # the strategists' link corrections (service database), applied over enterprise_links
+    corrections: Sequence[LinkCorrection] = stored_corrections(settings.database)
+    if not settings.serve_snapshots:
+        return _load_built(settings, state, started, corrections)
+    try:
+        parks = default_parks()
+        if settings.park not in parks:
+            raise ReferenceDataError(f"unknown park {settings.park!r}")
+        manifest = read_manifest(settings.universe_dir)
+        landed = landed_firms(settings.database, settings.park)
+    except (DataFileError, ReferenceDataError, OSError, ValueError):
+        return _load_built(settings, state, started, corrections)  # it says what is missing
+    model: LoadedScorer | Exception
+    try:
+        model = load_scorer(settings, settings.park)
+    except Exception as exc:  # the cold load records it as the model's status
+        return _load_built(settings, state, started, corrections, model=exc)
+    key = snapshot_key(
+        snapshot_id=str(manifest.get("snapshot_id", "")),
+        model_version=str(model.version),
+        park=settings.park,
+        landed=landed,
+        corrections=corrections,
+        universe_dir=settings.universe_dir,
+    )
+    root = snapshots_root(settings)
+    with building(root, key):
+        snap = read_snapshot(root / key)
+        if snap is None:
+            built = _load_built(settings, state, started, corrections, model=model)
+            if not built.ready:
+                return built
+            write_snapshot(root / key, _snapshot_of(built, key))
+            del built
+            gc.collect()
+            _return_free_memory()
+            snap = read_snapshot(root / key)
+            assert snap is not None
+    return _load_mapped(settings, state, started, snap, model)
+
+
+def _check_forms(model: LoadedScorer, park: Park) -> None:
+    """A model whose landing forms are not the park YAML's (names and order) is refused."""
+    model.scorer.check_forms({t: list(track_forms(park, t)) for t in park.tracks})
+
+
+def _snapshot_of(state: ServiceState, key: str) -> Snapshot:
+    assert state.fc is not None
+    return Snapshot(
+        key=key,
+        tables=dict(state.tables),
+        park_outreach=state.park_outreach,
+        tax_history=state.tax_history,
+        link_order=state.link_rows.order,
+        outreach_order=state.outreach_rows.order,
+        fc=state.fc,
+        leads={track: table.frames for track, table in state.leads.items()},
+    )
+
+
+def _load_mapped(
+    settings: Settings,
+    state: ServiceState,
+    started: float,
+    snap: Snapshot,
+    model: LoadedScorer,
+) -> ServiceState:
+    """The state of a mapped snapshot: tables, feature context and lead frames are views of
+    its files; indexes over them, the champion and what the pipeline says are this process'."""
+    state.snapshot_key = snap.key
+    parks = default_parks()
+    state.chains = default_chains()
+    state.park = parks[settings.park]
+    folder = settings.universe_dir
+    state.tables = snap.tables
+    state.manifest = read_manifest(folder)
+    state.as_of = universe_as_of(folder)
+    state.enterprise_index = pd.Index(state.tables["enterprises"][C.ENTERPRISE_ID])
+    state.park_outreach = snap.park_outreach
+    state.history_contacted = frozenset(snap.park_outreach[C.ENTERPRISE_ID])
+    state.tax_history = snap.tax_history
+    state.link_rows = RowIndex.ordered(
+        state.tables["enterprise_links"][C.ENTERPRISE_ID], snap.link_order
+    )
+    state.outreach_rows = RowIndex.ordered(
+        state.park_outreach[C.ENTERPRISE_ID], snap.outreach_order
+    )
+    state.status["data"] = "ready"
+    state.fc = snap.fc
+    state.status["graph"] = "ready"
+    try:
+        _check_forms(model, state.park)
+        state.model = model
+        state.leads = {
+            track: LeadTable(
+                scorer=model.scorer,
+                fc=state.fc,
+                tables=state.tables,
+                track=track,
+                as_of=state.as_of,
+                model_version=model.version,
+                snapshot_id=state.snapshot_id,
+                precompute=settings.reasons_precomputed,
+                contacted_history=state.history_contacted,
+                frames=snap.leads[track],
+            )
+            for track in state.park.tracks
+        }
+        not_leads = exclusions.not_leads(
+            park=state.park,
+            park_roster=state.tables["park_roster"],
+            outreach=state.tables["outreach"],
+            pipeline=pipeline_states(settings.database, settings.park),
+            today=state.started_at.date(),
+        )
+        state.not_offered = NotOffered.of(not_leads, state.leads)
+        state.status["model"] = "ready"
+    except Exception as exc:  # the database may be unreachable: any failure leaves the server up
+        state.status["model"] = f"not loaded: {type(exc).__name__}: {_reason(exc)}"
+    return _finish(state, started)
+
+
+def _load_built(
+    settings: Settings,
+    state: ServiceState,
+    started: float,
+    corrections: Sequence[LinkCorrection],
+    model: LoadedScorer | Exception | None = None,
+) -> ServiceState:
+    """Load data, graph and model from the universe's files (validated, scored here);
+    ``model`` is the champion already loaded (or why it could not be)."""
     try:
         parks = default_parks()
         state.chains = default_chains()
@@ -201,9 +353,8 @@ def load_state(settings: Settings) -> ServiceState:
             raise ReferenceDataError(f"unknown park {settings.park!r}; known: {', '.join(parks)}")
         state.park = parks[settings.park]
         folder = settings.universe_dir
-        state.tables = load_universe(folder)
         # the strategists' link corrections (service database) over the attacher's links
-        state.tables["enterprise_links"] = corrected_links(settings, state.tables)
+        state.tables = load_universe(folder, corrections=corrections)
         # free-text registry columns (经营范围 …) are read by the attacher at import and by the
         # lookalike vectors (the roster fit below; lookalikes, rebuilt on demand), not by any
         # route; at 1 M firms they hold ~100 MB the 2 GB server budget has no room for. Optional
@@ -251,10 +402,10 @@ def load_state(settings: Settings) -> ServiceState:
         state.status["model"] = "not loaded: needs the graph"
         return _finish(state, started)
     try:
-        state.model = load_scorer(settings, state.park.id)
-        state.model.scorer.check_forms(
-            {t: list(track_forms(state.park, t)) for t in state.park.tracks}
-        )
+        if isinstance(model, Exception):
+            raise model
+        state.model = model or load_scorer(settings, state.park.id)
+        _check_forms(state.model, state.park)
         state.leads = {
             track: LeadTable(
                 scorer=state.model.scorer,
@@ -353,12 +504,35 @@ class StateHolder:
             gc.collect()
             gc.freeze()
             _return_free_memory()
+            if new.ready and new.snapshot_key:  # the others follow (``follow``)
+                marked = current_key(snapshots_root(self.settings))
+                if marked is None or marked[0] != new.snapshot_key:
+                    mark_current(snapshots_root(self.settings), new.snapshot_key)
             if new.ready:  # first pages of every chain / link / province filter, in the background
                 threading.Thread(target=_warm, args=(new,), name="warm", daemon=True).start()
             return new
 
-    def start_background_load(self) -> threading.Thread:
-        """Load in a thread so the server answers (503 on /ready) while it loads."""
-        thread = threading.Thread(target=self.load, name="attract-load", daemon=True)
+    def start_background_load(self, *, follow: bool = True) -> threading.Thread:
+        """Load in a thread so the server answers (503 on /ready) while it loads; then, with
+        ``follow`` and snapshots on, follow the snapshot the other workers mark current (a
+        reload that one worker answered reaches every worker within ``FOLLOW_SECONDS``)."""
+
+        def run() -> None:
+            self.load()
+            while follow and self.settings.serve_snapshots:
+                time.sleep(FOLLOW_SECONDS)
+                with contextlib.suppress(Exception):  # a failed look is tried again
+                    self.follow()
+
+        thread = threading.Thread(target=run, name="attract-load", daemon=True)
         thread.start()
         return thread
+
+    def follow(self) -> bool:
+        """Reload when another worker marked a snapshot other than the one served current;
+        whether it reloaded."""
+        marked = current_key(snapshots_root(self.settings))
+        if marked is None or marked[0] == self.current.snapshot_key:
+            return False
+        self.load()
+        return True
