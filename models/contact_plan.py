@@ -327,6 +327,7 @@ class _Solution:
     firm_prices: pd.Series  # enterprise id -> price of its "at most once" row
     tax: float  # expected in-park tax of x
     space_prices: np.ndarray  # per horizon quarter, 万元 per m² of free floor (0 without)
+    rent: np.ndarray  # per contact quarter, 万元 per m² its landings hold to the horizon's end
 
 
 def _solve(
@@ -379,40 +380,60 @@ def _solve(
             shape=(m, n_x + m),
         )
     )
-    space_rhs = np.zeros(0)
-    if settings.space_rows(c.need_m2):
-        assert c.need_m2 is not None and settings.free_m2 is not None
-        # quarter k holds every landing of a contact in t with t + L ≤ k (a unit stays)
-        weight = c.p_land[row_i] * np.nan_to_num(c.need_m2)[row_i]
-        ks, vs, ws = [], [], []
-        for k in range(settings.quarters_to_land, settings.quarters):
-            hit = np.flatnonzero(col_t + settings.quarters_to_land <= k)
-            ks.append(np.full(len(hit), k))
-            vs.append(var[hit])
-            ws.append(weight[hit])
-        blocks.append(
-            sparse.csr_matrix(
-                (np.concatenate(ws), (np.concatenate(ks), np.concatenate(vs))),
-                shape=(settings.quarters, n_x + m),
-            )
-        )
-        space_rhs = np.asarray(settings.free_m2, dtype=float)
     a_ub = sparse.vstack(blocks, format="csr")
-    b_ub = np.concatenate([cap_rhs, once_rhs, -shortfall, space_rhs])
+    b_ub = np.concatenate([cap_rhs, once_rhs, -shortfall])
     bounds = np.column_stack(
         [np.zeros(n_x + m), np.concatenate([np.ones(n_x), np.full(m, np.inf)])]
     )
-    res = linprog(cost, A_ub=a_ub, b_ub=b_ub, bounds=bounds, method="highs")
+    space_rhs, a_eq, b_eq = np.zeros(0), None, None
+    if settings.space_rows(c.need_m2):
+        # the floor the contacts of quarter t bring, v[t] = Σ_i p_i need_i x[i, t] (one equality
+        # row each), held from t + L on: quarter k holds Σ_{t + L ≤ k} v[t] ≤ free[k]. Through
+        # v the rows hold n × q + q² entries, not n × q² / 2.
+        assert c.need_m2 is not None and settings.free_m2 is not None
+        weight = c.p_land[row_i] * np.nan_to_num(c.need_m2)[row_i]
+        width = n_x + m + q
+        a_ub = sparse.hstack([a_ub, sparse.csr_matrix((a_ub.shape[0], q))], format="csr")
+        a_eq = sparse.csr_matrix(
+            (
+                np.concatenate([weight, -np.ones(q)]),
+                (
+                    np.concatenate([col_t, np.arange(q)]),
+                    np.concatenate([var, n_x + m + np.arange(q)]),
+                ),
+            ),
+            shape=(q, width),
+        )
+        b_eq = np.zeros(q)
+        k, t = np.meshgrid(np.arange(settings.quarters), np.arange(q), indexing="ij")
+        held = (t + settings.quarters_to_land <= k).ravel()
+        a_ub = sparse.vstack(
+            [
+                a_ub,
+                sparse.csr_matrix(
+                    (np.ones(int(held.sum())), (k.ravel()[held], n_x + m + t.ravel()[held])),
+                    shape=(settings.quarters, width),
+                ),
+            ],
+            format="csr",
+        )
+        space_rhs = np.asarray(settings.free_m2, dtype=float)
+        b_ub = np.concatenate([b_ub, space_rhs])
+        cost = np.concatenate([cost, np.zeros(q)])
+        bounds = np.vstack([bounds, np.column_stack([np.zeros(q), np.full(q, np.inf)])])
+    res = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=b_eq, bounds=bounds, method="highs")
     if res.status != 0:
         raise RuntimeError(f"the contact plan's LP did not solve: {res.message}")
     duals = -np.asarray(res.ineqlin.marginals, dtype=float)
     n_cap = len(tracks) * q
     n_targets_end = n_cap + len(firms) + m
+    bounded = len(space_rhs) > 0
     return _Solution(
         x=res.x[:n_x].reshape(n, q),
-        slack=res.x[n_x:],
+        slack=res.x[n_x : n_x + m],
         prices=duals[n_cap + len(firms) : n_targets_end],
-        space_prices=duals[n_targets_end:] if len(space_rhs) else np.zeros(settings.quarters),
+        space_prices=duals[n_targets_end:] if bounded else np.zeros(settings.quarters),
+        rent=-np.asarray(res.eqlin.marginals, dtype=float) if bounded else np.zeros(q),
         capacity_prices=duals[:n_cap].reshape(len(tracks), q),
         firm_prices=pd.Series(duals[n_cap : n_cap + len(firms)], index=firms),
         tax=float(value @ res.x[:n_x]),
@@ -437,11 +458,10 @@ def _improving(
         gain = expected[:, None] * remaining[None, :] - solution.capacity_prices[code]
         if settings.space_rows(candidates.need_m2):
             assert candidates.need_m2 is not None
-            # a contact in t holds its floor from t + L to the horizon's end
-            held = np.cumsum(solution.space_prices[::-1])[::-1]
-            rent = held[settings.quarters_to_land + np.arange(q)]
+            # a contact in t holds its floor from t + L to the horizon's end: the dual of the
+            # row that sums the floor of quarter t's contacts
             need = candidates.p_land[rows] * np.nan_to_num(candidates.need_m2[rows])
-            gain = gain - need[:, None] * rent[None, :]
+            gain = gain - need[:, None] * solution.rent[None, :]
         best = gain.max(axis=1)
         toward = np.asarray(candidates.counts[rows] @ solution.prices, dtype=float).ravel()
         firm = (
