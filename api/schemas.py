@@ -986,3 +986,17 @@ class CorrectionsImportPublic(_Out):
     stored: int
     rejected_rows: int
     rejects: list[CorrectionRejectPublic]
+
+
+class InputErrorPublic(_Out):
+    """One refused input, in the shape of FastAPI's own 422: where (``["body", field]``), why."""
+
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class InputErrorsPublic(_Out):
+    """A 422 that is not a per-row report: a body that is not a CSV at all, or too large."""
+
+    detail: list[InputErrorPublic]

@@ -24,6 +24,7 @@ from api.schemas import (
     CorrectionsImportPublic,
     CorrectionsMadePublic,
     CorrectionsPublic,
+    InputErrorsPublic,
     ReviewPublic,
     SuggestionsPublic,
 )
@@ -139,7 +140,11 @@ async def export_corrections(
     response_model=CorrectionsImportPublic,
     status_code=201,
     responses={
-        422: {"model": CorrectionsImportPublic, "description": "rows refused; nothing stored"}
+        422: {
+            "model": CorrectionsImportPublic | InputErrorsPublic,
+            "description": "rows refused (each with its line, column and reason), or a body that"
+            " is not a readable CSV; nothing stored",
+        }
     },
 )
 async def import_corrections(

@@ -53,7 +53,10 @@ def snapshot_key(
     corrections: Sequence[object] = (),
     universe_dir: Path,
 ) -> str:
-    """The id of a snapshot: a hash of everything its content depends on."""
+    """The id of a snapshot: a hash of everything its content depends on. The universe's files
+    enter by name, size and modification time as well as by the manifest's content hash, so a
+    file changed behind the manifest's back (copied over, truncated) is read again, and refused
+    if it is broken, instead of being served from the snapshot of what it was."""
     digest = hashlib.sha256()
     parts: list[str] = [
         f"format={FORMAT}",
@@ -63,9 +66,19 @@ def snapshot_key(
         f"park={park}",
         "landed=" + ",".join(sorted(str(x) for x in landed)),
         "corrections=" + repr(list(corrections)),
+        "files=" + ",".join(_file_stamps(universe_dir)),
     ]
     digest.update("\n".join(parts).encode("utf-8"))
     return digest.hexdigest()[:20]
+
+
+def _file_stamps(folder: Path) -> list[str]:
+    stamps = []
+    for path in sorted(folder.iterdir()) if folder.is_dir() else []:
+        if path.is_file():
+            stat = path.stat()
+            stamps.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+    return stamps
 
 
 # ------------------------------------------------------------------ frames as mapped files

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.crm.tables import create_key
+from data.pipeline import CORRECTORS
 from tests.api.conftest import Api
 from tests.conftest import Trained
 
@@ -65,7 +66,10 @@ def _operations(api: Api) -> list[tuple[str, str, str]]:
 
 def _allowed(method: str, path: str) -> set[str]:
     """The roles a route lets through: reload for analysts and admins, people for admins,
-    pipeline writes for officers, team leads and admins, every read for everyone."""
+    pipeline writes for officers, team leads and admins, the chain-link review and its
+    corrections for analysts, team leads and admins, every other read for everyone."""
+    if path.startswith("/api/v1/links/"):
+        return set(CORRECTORS)
     if path.startswith("/api/v1/admin/"):
         return {"analyst", "admin"}
     if path.startswith("/api/v1/users"):
