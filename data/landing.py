@@ -97,9 +97,15 @@ def _holds(when: FormWhen, firms: pd.DataFrame, park: Park, bound: np.ndarray) -
     if when.is_listed is not None:
         listed = firms[C.IS_LISTED].astype("boolean").fillna(False).to_numpy(dtype=bool)
         ok &= listed == when.is_listed
-    if when.in_park_province is not None:
+    if when.in_park_province is not None or when.based_in_park_province is not None:
         here = (firms[C.PROVINCE] == park.location.province).fillna(False).to_numpy(dtype=bool)
-        ok &= here == when.in_park_province
+        if when.in_park_province is not None:
+            ok &= here == when.in_park_province
+        if when.based_in_park_province is not None:
+            if C.OFFICE_PROVINCE in firms.columns:
+                office = firms[C.OFFICE_PROVINCE] == park.location.province
+                here = here | office.fillna(False).to_numpy(dtype=bool)
+            ok &= here == when.based_in_park_province
     if when.industry_codes is not None:
         ok &= industry_hit(firms, when.industry_codes)
     if when.site_bound is not None:

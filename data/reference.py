@@ -222,7 +222,9 @@ class LandingForm(_Frozen):
 
 class FormWhen(_Frozen):
     """When a form rule applies: every condition given must hold (none given = always).
-    ``in_park_province``: registered in the park's province; ``industry_codes``: industry-code
+    ``in_park_province``: registered in the park's province; ``based_in_park_province``: registered
+    there or with its office there (``office_province``, where the data holds it: a group
+    registered in Tianjin that runs from Shanghai is based in Shanghai); ``industry_codes``: industry-code
     prefixes per scheme; ``site_bound``: the industry pays where it produces
     (``valuation.in_park_tax_share.site_bound_codes``)."""
 
@@ -231,6 +233,7 @@ class FormWhen(_Frozen):
     hq_types: tuple[HqType, ...] | None = None
     is_listed: bool | None = None
     in_park_province: bool | None = None
+    based_in_park_province: bool | None = None
     industry_codes: Mapping[Literal["gbt4754_2017", "sw2021"], tuple[str, ...]] | None = None
     site_bound: bool | None = None
 

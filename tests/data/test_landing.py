@@ -83,6 +83,30 @@ def test_bigdata_forms_follow_the_firms_facts() -> None:
     ]
 
 
+def test_a_group_run_from_an_office_in_the_park_province_is_based_there() -> None:
+    """Registered elsewhere, run from Shanghai (中远海控: Tianjin / Shanghai): no regional HQ
+    here but a function, and on the big-data track a subsidiary rather than a branch; without
+    an office column, or with an office elsewhere, the registered province decides."""
+    rows: list[dict[str, object]] = [
+        {C.PROVINCE: "天津市", C.REVENUE: 800_000.0, C.OFFICE_PROVINCE: "上海市"},
+        {C.PROVINCE: "天津市", C.REVENUE: 800_000.0, C.OFFICE_PROVINCE: "天津市"},
+        {C.PROVINCE: "天津市", C.REVENUE: 800_000.0, C.OFFICE_PROVINCE: None},
+    ]
+    firms = _firms(rows)
+    assert list(assume_forms(firms, SHIBEI, "hq").form) == [
+        "functional_hq",
+        "regional_hq",
+        "regional_hq",
+    ]
+    assert list(assume_forms(firms, SHIBEI, "bigdata").form) == ["subsidiary", "branch", "branch"]
+    # a registered-HQ move still needs the registration in Shanghai: an office is not enough
+    small = _firms([{C.PROVINCE: "天津市", C.OFFICE_PROVINCE: "上海市"}])
+    assert list(assume_forms(small, SHIBEI, "hq").form) == ["functional_hq"]
+    assert list(assume_forms(small.drop(columns=[C.OFFICE_PROVINCE]), SHIBEI, "hq").form) == [
+        "regional_hq"
+    ]
+
+
 def test_a_track_without_forms_values_the_whole_firm_at_the_default_share() -> None:
     nantong = default_parks()["nantong"]
     forms = track_forms(nantong, "smart_sensing")
