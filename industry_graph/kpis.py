@@ -30,7 +30,7 @@ A KPI the service holds no data for (``not_held``) says why, and every figure is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any, Literal
@@ -39,6 +39,7 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
+from data.frames import member
 from data.reference import Chain, Kpi, KpiMeasure, Park, chains_of
 from industry_graph.gaps import analyse_gaps, park_context
 from industry_graph.space import (
@@ -164,14 +165,20 @@ def _matching(
     tech: pd.Series,
     chains_of: Mapping[str, frozenset[str]],
 ) -> np.ndarray:
-    keep = np.ones(len(ids), dtype=bool)
+    keep = _facts_match(measure, hq, tech)
+    if measure.chains:
+        wanted = set(measure.chains)
+        keep &= np.array([bool(chains_of.get(str(e), frozenset()) & wanted) for e in ids], bool)
+    return keep
+
+
+def _facts_match(measure: KpiMeasure, hq: pd.Series, tech: pd.Series) -> np.ndarray:
+    """The measure's headquarters-type and high-tech filters."""
+    keep = np.ones(len(hq), dtype=bool)
     if measure.hq_types:
         keep &= hq.isin(measure.hq_types).to_numpy()
     if measure.high_tech is not None:
         keep &= tech.to_numpy(bool) == measure.high_tech
-    if measure.chains:
-        wanted = set(measure.chains)
-        keep &= np.array([bool(chains_of.get(str(e), frozenset()) & wanted) for e in ids], bool)
     return keep
 
 
@@ -180,18 +187,34 @@ def matching_firms(
 ) -> np.ndarray:
     """Which of ``enterprise_ids`` (firms outside the park) a count KPI (``firms`` /
     ``new_firms``) would count if they landed: the same filters as the projection's."""
+    return matching_firms_of([measure], enterprise_ids, tables)[0]
+
+
+def matching_firms_of(
+    measures: Sequence[KpiMeasure], enterprise_ids: pd.Series, tables: Mapping[str, pd.DataFrame]
+) -> list[np.ndarray]:
+    """``matching_firms`` of several measures over the same firms: the firms' facts are looked
+    up once (and only when a measure filters on them), the chain of every link once."""
     frame = pd.DataFrame({C.ENTERPRISE_ID: enterprise_ids.astype(str).to_numpy()})
-    hq, tech, _ = _lead_facts(frame, tables)
-    chains: Mapping[str, frozenset[str]] = {}
-    if measure.chains:
-        # only whether a firm has a link in one of the measure's chains matters to _matching:
-        # the firms that do, each with those chains (no set per firm of the universe)
-        links = tables["enterprise_links"]
-        wanted = frozenset(measure.chains)
-        in_wanted = chains_of(links[C.LINK_ID]).isin(wanted).to_numpy()
-        firms = pd.unique(links.loc[in_wanted, C.ENTERPRISE_ID].astype(str))
-        chains = dict.fromkeys(firms, wanted)
-    return _matching(measure, frame[C.ENTERPRISE_ID], hq, tech, chains)
+    ids = frame[C.ENTERPRISE_ID]
+    facts: tuple[pd.Series, pd.Series, pd.Series] | None = None
+    if any(m.hq_types or m.high_tech is not None for m in measures):
+        facts = _lead_facts(frame, tables)
+    link_chains: pd.Series | None = None
+    out = []
+    for measure in measures:
+        keep = np.ones(len(ids), dtype=bool)
+        if facts is not None:
+            keep &= _facts_match(measure, facts[0], facts[1])
+        if measure.chains:
+            links = tables["enterprise_links"]
+            if link_chains is None:
+                link_chains = chains_of(links[C.LINK_ID])
+            in_wanted = link_chains.isin(frozenset(measure.chains)).to_numpy()
+            firms = pd.unique(links.loc[in_wanted, C.ENTERPRISE_ID].astype(str))
+            keep &= member(ids, firms)
+        out.append(keep)
+    return out
 
 
 def _cagr(start: float, end: float, years: int) -> float | None:

@@ -81,6 +81,7 @@ from scipy import sparse
 
 from data import columns as C
 from data.buildings import area_over_time
+from data.frames import member
 from data.reference import Park, Space, chain_of
 
 Z90: Final = 1.2815515655446004  # the standard normal's 90 % quantile
@@ -197,7 +198,7 @@ def interim_units(
         ent[C.EMPLOYEES].reindex(ids).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     )
     p50 = rule.staff_p50(employees)
-    mine = links[links[C.ENTERPRISE_ID].isin(set(ids))]
+    mine = links[member(links[C.ENTERPRISE_ID], set(ids))]
     main = (
         mine.sort_values([C.ENTERPRISE_ID, C.SHARE], ascending=[True, False], kind="stable")
         .drop_duplicates(C.ENTERPRISE_ID)
@@ -303,7 +304,7 @@ def prepare_leads(
         [here + k for k in out["quarters_to_land"]], index=out.index, dtype=object
     )
     links = tables["enterprise_links"]
-    mine = links[links[C.ENTERPRISE_ID].isin(set(out[C.ENTERPRISE_ID].astype(str)))]
+    mine = links[member(links[C.ENTERPRISE_ID], set(out[C.ENTERPRISE_ID].astype(str)))]
     chains = mine[C.LINK_ID].map(chain_of).groupby(mine[C.ENTERPRISE_ID].to_numpy()).agg(frozenset)
     out["lead_chains"] = [chains.get(str(e), frozenset()) for e in out[C.ENTERPRISE_ID]]
     if "in_park_tax_p50_wan_cny" not in out:

@@ -29,12 +29,13 @@ import pandas as pd
 from scipy import sparse
 
 from data import columns as C
+from data.frames import member
 from data.reference import Chain, Park
 from industry_graph.gaps import analyse_gaps, park_context
 from industry_graph.kpis import (
     OPEN_LEAD_COLUMNS,
     ParkFacts,
-    matching_firms,
+    matching_firms_of,
     measure_kpis,
 )
 
@@ -128,7 +129,7 @@ def _link_targets(
         else pd.Series(dtype=float)
     )
     links = tables["enterprise_links"]
-    links = links[links[C.ENTERPRISE_ID].isin(set(p_land.index))]
+    links = links[member(links[C.ENTERPRISE_ID], set(p_land.index))]
     pipeline = (
         (links[C.SHARE].to_numpy() * links[C.ENTERPRISE_ID].map(p_land).fillna(0.0).to_numpy())
         if len(links)
@@ -186,12 +187,11 @@ def target_matrix(
     rows: list[np.ndarray] = []
     cols: list[np.ndarray] = []
     vals: list[np.ndarray] = []
-    for j, t in enumerate(targets):
-        if t.kind != "kpi":
-            continue
-        measure = kpis[t.id].measure
-        assert measure is not None
-        hit = np.flatnonzero(matching_firms(measure, ids, tables))
+    counted = [(j, kpis[t.id].measure) for j, t in enumerate(targets) if t.kind == "kpi"]
+    measures = [m for _, m in counted if m is not None]
+    assert len(measures) == len(counted), "a countable KPI has a measure"
+    for (j, _), mask in zip(counted, matching_firms_of(measures, ids, tables), strict=True):
+        hit = np.flatnonzero(mask)
         rows.append(hit)
         cols.append(np.full(len(hit), j))
         vals.append(np.ones(len(hit)))

@@ -44,8 +44,10 @@ all candidates, whatever the cut.
 from __future__ import annotations
 
 import math
+import os
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from datetime import date
 from typing import Literal
@@ -56,6 +58,9 @@ from scipy import sparse
 from scipy.optimize import linprog
 
 TOLERANCE = 1e-6
+# HiGHS runs without Python's lock: the plan's LP, the tax-only LP and the targets' costs are
+# solved side by side, one core each
+SOLVER_THREADS = max(1, min(4, os.cpu_count() or 1))
 TargetStatus = Literal["met", "short", "unreachable"]
 
 
@@ -623,21 +628,30 @@ def make_plan(
     settings = resolve_penalty(candidates, settings)
     shortfall = np.array([t.shortfall for t in targets], dtype=float)
     cut = cut_candidates(candidates, settings, shortfall)
-    rows, solution, rounds = _solve_all(candidates, settings, shortfall, cut)
-    x, slack, prices, lp_tax = solution.x, solution.slack, solution.prices, solution.tax
+
+    def tax_with(need: np.ndarray) -> float:
+        return _solve_all(candidates, settings, need, cut)[1].tax
+
+    with ThreadPoolExecutor(max_workers=SOLVER_THREADS) as pool:
+        tax_only_job = pool.submit(tax_with, np.zeros(len(targets)))
+        rows, solution, rounds = _solve_all(candidates, settings, shortfall, cut)
+        x, slack, prices, lp_tax = solution.x, solution.slack, solution.prices, solution.tax
+        kinds = {"kpi", "link"} if target_costs is True else set(target_costs or ())
+        costs: list[float | None] = [
+            0.0 if t.kind in kinds and prices[k] <= TOLERANCE else None
+            for k, t in enumerate(targets)
+        ]
+        without_jobs = {}
+        for k in (int(i) for i in np.flatnonzero(prices > TOLERANCE)):
+            if targets[k].kind in kinds:
+                without = shortfall.copy()
+                without[k] = 0.0
+                without_jobs[k] = pool.submit(tax_with, without)
+        for k, job in without_jobs.items():
+            costs[k] = round(max(0.0, job.result() - lp_tax), 1)
+        tax_only = tax_only_job.result()
     space_prices = solution.space_prices if settings.space_rows(candidates.need_m2) else None
     c = candidates.subset(rows)
-    tax_only = _solve_all(candidates, settings, np.zeros(len(targets)), cut)[1].tax
-    kinds = {"kpi", "link"} if target_costs is True else set(target_costs or ())
-    costs: list[float | None] = [
-        0.0 if t.kind in kinds and prices[k] <= TOLERANCE else None for k, t in enumerate(targets)
-    ]
-    for k in (int(i) for i in np.flatnonzero(prices > TOLERANCE)):
-        if targets[k].kind in kinds:
-            without = shortfall.copy()
-            without[k] = 0.0
-            tax_without = _solve_all(candidates, settings, without, cut)[1].tax
-            costs[k] = round(max(0.0, tax_without - lp_tax), 1)
     plan = _measure(c, settings, _round(c, settings, x))
     value_only = _measure(candidates, settings, value_only_schedule(candidates, settings))
     counting = np.asarray((candidates.counts > 0).sum(axis=0)).ravel()
