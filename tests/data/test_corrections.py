@@ -245,18 +245,26 @@ def test_a_csv_with_an_unknown_column_is_an_error(tmp_path: Path) -> None:
         read_corrections_csv(path, park_id="shibei", corrected_by="wang")
 
 
-def test_load_universe_applies_the_corrections(tmp_path: Path) -> None:
-    ids = {"a": "stock:600001", "b": "stock:600002", "c": "stock:600003"}
+UNIVERSE_IDS = {"a": "stock:600001", "b": "stock:600002", "c": "stock:600003"}
+
+
+def _universe(folder: Path) -> Path:
+    """A universe of the three firms with the attacher's links of ``_links``."""
+    ids = UNIVERSE_IDS
     firms = pd.DataFrame({C.ENTERPRISE_ID: list(ids.values()), C.NAME: ["甲", "乙", "丙"]})
     links = _links().assign(**{C.ENTERPRISE_ID: _links()[C.ENTERPRISE_ID].map(ids)})
     results = {
-        name: validate_table(
-            frame, table=name, rows=np.arange(2, len(frame) + 2), source=tmp_path / name
-        )
+        name: validate_table(frame, table=name, rows=np.arange(2, len(frame) + 2), source=folder)
         for name, frame in (("enterprises", firms), ("enterprise_links", links))
     }
     assert all(r.rejected == 0 for r in results.values())
-    write_universe(tmp_path / "u", results, source="test")
+    write_universe(folder / "u", results, source="test")
+    return folder / "u"
+
+
+def test_load_universe_applies_the_corrections(tmp_path: Path) -> None:
+    ids = UNIVERSE_IDS
+    _universe(tmp_path)
     correction = _c(
         "move", firm=ids["b"], link_id="big_data.storage_idc", to_link_id="big_data.gov"
     )
@@ -265,6 +273,26 @@ def test_load_universe_applies_the_corrections(tmp_path: Path) -> None:
     assert _of(raw, ids["b"]).to_dict() == {"big_data.storage_idc": 1.0}
     b = fixed["enterprise_links"][fixed["enterprise_links"][C.ENTERPRISE_ID] == ids["b"]]
     assert b[[C.LINK_ID, C.EVIDENCE_KIND]].values.tolist() == [["big_data.gov", "manual"]]
+
+
+def test_lookalikes_read_the_corrected_links(tmp_path: Path) -> None:
+    """乙 moved from storage to the analytics link that 甲 and 丙 share: its lookalike vector
+    follows, so it now resembles both (cosine 0 before)."""
+    from features.similarity import firm_vectors
+
+    folder = _universe(tmp_path)
+    b = UNIVERSE_IDS["b"]
+    move = _c("move", firm=b, link_id="big_data.storage_idc", to_link_id="big_data.analytics_ai")
+    tables = ["enterprises", "enterprise_links"]
+    before = firm_vectors(load_universe(folder, tables), with_industry=False)
+    after = firm_vectors(load_universe(folder, tables, corrections=[move]), with_industry=False)
+    i = int(after.ids.get_indexer([b])[0])
+    assert before.links[i] == ("big_data.storage_idc",)
+    assert after.links[i] == ("big_data.analytics_ai",)
+    cos_before = (before.matrix @ before.matrix.T).toarray()[i]
+    cos_after = (after.matrix @ after.matrix.T).toarray()[i]
+    others = [j for j in range(3) if j != i]
+    assert np.allclose(cos_before[others], 0.0) and (cos_after[others] > 0.4).all()
 
 
 def test_the_effect_of_a_correction_reads_from_and_to_for_the_audit() -> None:
