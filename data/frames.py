@@ -18,10 +18,12 @@ def member(column: pd.Series, values: Iterable[object]) -> np.ndarray:
     array = column.array
     if isinstance(array, pd.arrays.ArrowExtensionArray | pd.arrays.ArrowStringArray):
         arrow = pa.array(array)
-        try:
-            value_set = pa.array(wanted, type=arrow.type)
-        except (pa.ArrowInvalid, pa.ArrowTypeError):
-            return column.isin(wanted).to_numpy(dtype=bool)
-        hit = pc.is_in(arrow, value_set=value_set)
-        return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
+        if pa.types.is_string(arrow.type) or pa.types.is_large_string(arrow.type):
+            try:
+                value_set = pa.array(wanted, type=arrow.type)
+                hit = pc.is_in(arrow, value_set=value_set)
+            except (pa.ArrowInvalid, pa.ArrowTypeError):
+                pass  # values that are no strings: pandas decides
+            else:
+                return np.asarray(hit.to_numpy(zero_copy_only=False), dtype=bool)
     return column.isin(wanted).to_numpy(dtype=bool)

@@ -60,7 +60,7 @@ from scipy.optimize import linprog
 TOLERANCE = 1e-6
 # HiGHS runs without Python's lock: the plan's LP, the tax-only LP and the targets' costs are
 # solved side by side, one core each
-SOLVER_THREADS = max(1, min(4, os.cpu_count() or 1))
+SOLVER_THREADS = max(1, min(4, len(os.sched_getaffinity(0))))
 TargetStatus = Literal["met", "short", "unreachable"]
 
 

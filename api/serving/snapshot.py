@@ -52,11 +52,14 @@ def snapshot_key(
     landed: Iterable[str],
     corrections: Sequence[object] = (),
     universe_dir: Path,
+    profile: str = "",
 ) -> str:
     """The id of a snapshot: a hash of everything its content depends on. The universe's files
     enter by name, size and modification time as well as by the manifest's content hash, so a
     file changed behind the manifest's back (copied over, truncated) is read again, and refused
-    if it is broken, instead of being served from the snapshot of what it was."""
+    if it is broken, instead of being served from the snapshot of what it was. ``profile``: the
+    park profile and the chains as the service read them (their JSON), so an edited YAML — a
+    landing rule, a share, a target — is served, not the snapshot scored under the old one."""
     digest = hashlib.sha256()
     parts: list[str] = [
         f"format={FORMAT}",
@@ -67,17 +70,20 @@ def snapshot_key(
         "landed=" + ",".join(sorted(str(x) for x in landed)),
         "corrections=" + repr(list(corrections)),
         "files=" + ",".join(_file_stamps(universe_dir)),
+        "profile=" + hashlib.sha256(profile.encode("utf-8")).hexdigest(),
     ]
     digest.update("\n".join(parts).encode("utf-8"))
     return digest.hexdigest()[:20]
 
 
 def _file_stamps(folder: Path) -> list[str]:
+    """Name, size, inode, modification and change time of each file of the universe folder
+    (not its hidden files: a table being written is ``.name.pid.tmp`` until it is renamed)."""
     stamps = []
     for path in sorted(folder.iterdir()) if folder.is_dir() else []:
-        if path.is_file():
-            stat = path.stat()
-            stamps.append(f"{path.name}:{stat.st_size}:{stat.st_mtime_ns}")
+        if path.is_file() and not path.name.startswith("."):
+            st = path.stat()
+            stamps.append(f"{path.name}:{st.st_size}:{st.st_ino}:{st.st_mtime_ns}:{st.st_ctime_ns}")
     return stamps
 
 

@@ -239,6 +239,8 @@ def load_state(settings: Settings) -> ServiceState:
         landed=landed,
         corrections=corrections,
         universe_dir=settings.universe_dir,
+        profile=parks[settings.park].model_dump_json()
+        + "".join(chain.model_dump_json() for _, chain in sorted(default_chains().items())),
     )
     root = snapshots_root(settings)
     with building(root, key):

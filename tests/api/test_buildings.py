@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import pandas as pd
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -14,6 +15,7 @@ from api.app import create_app
 from api.crm.people import Caller
 from api.deps import get_callers, get_state
 from api.serving.state import COMPONENTS, ServiceState
+from data import columns as C
 from data.reference import default_parks
 from data.settings import Settings
 from tests.apps import Api
@@ -146,3 +148,31 @@ def test_a_leads_profile_has_its_space_need_and_the_buildings_that_take_it(api: 
     state = api.app.state.holder.current
     member = sorted(state.fc.park_members)[0]
     assert api.client.get(f"{V1}/enterprises/{member}", headers=api.officer).json()["space"] is None
+
+
+@pytest.mark.one_engine
+def test_a_lead_fitted_alone_from_its_own_rows_is_fitted_as_from_the_universe(api: Api) -> None:
+    """A lead below the space report's first rows is fitted alone from its own rows of the
+    tables (the enterprise page's shortcut, ``lead_space_card``): the same unit, need, chains
+    and landing quarter as from the whole universe, for every tenth lead of both lists."""
+    from api.serving.buildings import latest_report
+    from industry_graph.space import prepare_leads
+
+    state = api.app.state.holder.current
+    today = latest_report(state, api.app.state.sessions).today
+    checked = 0
+    for track, table in state.leads.items():
+        for pos in range(0, len(table), 10):
+            eid = str(table.ids[pos])
+            lead = pd.DataFrame(
+                [{C.ENTERPRISE_ID: eid, C.TRACK: track, "stage": "new", **table.scores_at(pos)}]
+            )
+            own = {
+                "enterprises": state.tables["enterprises"].iloc[[state.row_of(eid)]],
+                "enterprise_links": state.links_of(eid),
+            }
+            whole = prepare_leads(leads=lead, tables=state.tables, park=state.park, today=today)
+            alone = prepare_leads(leads=lead, tables=own, park=state.park, today=today)
+            pd.testing.assert_frame_equal(alone, whole)
+            checked += 1
+    assert checked >= 20

@@ -16,6 +16,7 @@ from api.serving.snapshot import (
     map_array,
     map_frame,
     mark_current,
+    snapshot_key,
     snapshots_root,
     write_array,
     write_frame,
@@ -133,3 +134,32 @@ def test_serve_passes_workers_to_uvicorn(trained: Trained, monkeypatch: pytest.M
     refused = CliRunner().invoke(app, ["serve", "--workers", "0"])
     assert refused.exit_code != 0 and "--workers" in refused.output
     get_settings.cache_clear()
+
+
+def test_the_key_follows_the_universe_files_and_the_park_profile(tmp_path: Path) -> None:
+    """A file changed behind the manifest's back or an edited park profile gives a new key; a
+    table being written (a hidden temporary file) or the rejects folder does not."""
+    universe = tmp_path / "u"
+    universe.mkdir()
+    table = universe / "enterprises.parquet"
+    table.write_bytes(b"PAR1 one PAR1")
+
+    def key(profile: str = "park v1") -> str:
+        return snapshot_key(
+            snapshot_id="s",
+            model_version="1",
+            park="shibei",
+            landed=["b", "a"],
+            universe_dir=universe,
+            profile=profile,
+        )
+
+    first = key()
+    assert key() == first
+    (universe / ".enterprises.parquet.123.tmp").write_bytes(b"half")
+    (universe / "rejects").mkdir()
+    (universe / "rejects" / "enterprises.csv").write_text("row,reason\n", encoding="utf-8")
+    assert key() == first
+    assert key(profile="park v2") != first
+    table.write_bytes(b"PAR1 two PAR1")  # the same size, written again
+    assert key() != first
