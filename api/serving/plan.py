@@ -23,6 +23,7 @@ from api.errors import InvalidInput
 from api.serving.kpis import _loaded, _memo, open_leads, pipeline_marker, tables_with_landed
 from api.serving.lead_table import LeadFilters
 from api.serving.leads import select_leads
+from api.serving.snapshot import once_per_snapshot, snapshots_root
 from api.serving.state import ServiceState
 from data import columns as C
 from industry_graph.gaps import LeadValue
@@ -249,8 +250,10 @@ def plan_for(
     capacity: int | Mapping[str, int] | None = None,
     quarters: int | None = None,
     checked: tuple[PlanSettings, int] | None = None,
+    remember: bool = True,
 ) -> ServedPlan:
-    """``contact_plan`` over a pipeline already read (no database access)."""
+    """``contact_plan`` over a pipeline already read (no database access); a plan at the YAML's
+    settings gives the lists their prices (``remember``)."""
     assert state.park is not None and state.as_of is not None
     settings, most = checked or plan_settings(state, capacity=capacity, quarters=quarters)
     targets = the_targets(state, pipeline)
@@ -281,7 +284,7 @@ def plan_for(
         )
 
     served = _memo.get(key, make)
-    if capacity is None and quarters is None:
+    if remember and capacity is None and quarters is None:
         remember_prices(state, served, targets)
     return served
 
@@ -600,9 +603,21 @@ def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
             _pending.discard(key)
         raise
 
+    def solve() -> tuple[ServedPlan, list[PlanTarget]]:
+        return plan_for(state, pipeline, remember=False), the_targets(state, pipeline)
+
     def run() -> None:
         try:
-            plan_for(state, pipeline)
+            # one plan per snapshot for every worker serving it: the first solves, the others
+            # read it (a plan at 1 M is some 20 s of both cores, per worker otherwise)
+            served, targets = (
+                once_per_snapshot(
+                    snapshots_root(state.settings), state.snapshot_key, "plan-prices", solve
+                )
+                if state.snapshot_key
+                else solve()
+            )
+            remember_prices(state, served, targets)
         except Exception:  # the lists go on without plan values; the plan page says why
             log.exception("the contact plan for the lists' plan values failed")
         finally:

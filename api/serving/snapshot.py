@@ -21,10 +21,10 @@ import os
 import pickle
 import shutil
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -32,6 +32,8 @@ import pyarrow as pa
 
 from data.settings import Settings
 from features.build import FeatureContext
+
+T = TypeVar("T")
 
 # bump when what a snapshot holds (or how) changes: older folders are then never mapped
 FORMAT = 1
@@ -269,6 +271,26 @@ def building(root: Path, key: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
+def once_per_snapshot(root: Path, key: str, name: str, make: Callable[[], T]) -> T:
+    """A result every worker serving snapshot ``key`` shares: the first to ask computes it and
+    pickles it into the snapshot's folder, under a lock, and the others wait and read it (a file
+    that cannot be read is made again). Only for what the service wrote itself."""
+    folder = root / key
+    path = folder / f"{name}.pickle"
+    with building(root, f"{key}-{name}"):
+        if path.exists():
+            try:
+                return pickle.loads(path.read_bytes())  # type: ignore[no-any-return]
+            except Exception:
+                pass
+        value = make()
+        if folder.is_dir():
+            tmp = folder / f".{name}.{os.getpid()}.tmp"
+            tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+            tmp.replace(path)
+        return value
+
+
 def mark_current(root: Path, key: str) -> None:
     """Record the snapshot the workers serve (the others follow it) and drop older folders."""
     root.mkdir(parents=True, exist_ok=True)
@@ -298,5 +320,6 @@ def prune(root: Path, keep: set[str]) -> None:
     for old in folders[KEEP:]:
         if old.name not in keep:
             shutil.rmtree(old, ignore_errors=True)
-            with contextlib.suppress(OSError):
-                (root / f".{old.name}.lock").unlink()
+            for lock in [root / f".{old.name}.lock", *root.glob(f".{old.name}-*.lock")]:
+                with contextlib.suppress(OSError):
+                    lock.unlink()

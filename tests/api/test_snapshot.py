@@ -163,3 +163,46 @@ def test_the_key_follows_the_universe_files_and_the_park_profile(tmp_path: Path)
     assert key(profile="park v2") != first
     table.write_bytes(b"PAR1 two PAR1")  # the same size, written again
     assert key() != first
+
+
+def test_the_lists_prices_are_solved_once_for_every_worker_of_a_snapshot(
+    trained: Trained, states: tuple[object, object, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two loads mapping one snapshot (two workers): the first solves the contact plan for the
+    lists' prices and leaves it in the snapshot's folder, the second reads it — the plan is
+    solved at most once, and both rank the lists alike."""
+    import time
+
+    from sqlalchemy.orm import sessionmaker
+
+    import api.serving.plan as served_plan
+    from api.crm.migrate import open_database
+
+    _built, first, second = states
+    solves = []
+    make_plan = served_plan.make_plan
+
+    def counted(*args: object, **kwargs: object) -> object:
+        solves.append(1)
+        return make_plan(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(served_plan, "make_plan", counted)
+    engine = open_database(trained.settings.database)
+    factory = sessionmaker(engine, expire_on_commit=False)
+    track = next(iter(first.leads))  # type: ignore[attr-defined]
+
+    def ranked(state: object) -> np.ndarray:
+        served_plan.prices_soon(state, factory)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 120
+        while (order := served_plan.order_of(state, track)) is None:  # type: ignore[arg-type]
+            assert time.monotonic() < deadline, "no plan prices within 120 s"
+            time.sleep(0.1)
+        return order.order.copy()
+
+    one = ranked(first)
+    key = first.snapshot_key  # type: ignore[attr-defined]
+    assert (snapshots_root(trained.settings) / key / "plan-prices.pickle").exists()
+    other = ranked(second)
+    engine.dispose()
+    assert len(solves) <= 1  # none when an earlier test of the session left the plan there
+    assert np.array_equal(one, other)
