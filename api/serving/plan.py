@@ -587,10 +587,20 @@ def order_of(state: ServiceState, track: str) -> PlanOrder | None:
         return _orders.get((_loaded(state), track))
 
 
+# the plan the lists' prices come from, shared by the workers of a snapshot: bump the format
+# when ServedPlan or what it holds changes; a plan older than the age is solved again (with the
+# pipeline as it is then) by the next load that asks
+PRICES_FORMAT: Final = 1
+PRICES_MAX_AGE_SECONDS: Final = 600.0
+
+
 def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
     """Solve the plan at the YAML's settings in a background thread once per load, so the
     lists have their plan values from the next request on (a plan takes seconds). The pipeline
-    is read here, in the request; the thread touches no database."""
+    is read here, in the request; the thread touches no database. With workers mapping one
+    snapshot the first solves and the others read its plan, while it is under
+    ``PRICES_MAX_AGE_SECONDS`` old: the lists' prices are then those of the pipeline as that
+    load read it (the plan page solves for the pipeline as it is now)."""
     key = _loaded(state)
     with _prices_lock:
         if key in _prices or key in _pending or state.park is None or not state.park.contact_plan:
@@ -612,11 +622,18 @@ def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
             # read it (a plan at 1 M is some 20 s of both cores, per worker otherwise)
             served, targets = (
                 once_per_snapshot(
-                    snapshots_root(state.settings), state.snapshot_key, "plan-prices", solve
+                    snapshots_root(state.settings),
+                    state.snapshot_key,
+                    f"plan-prices-v{PRICES_FORMAT}",
+                    solve,
+                    kind=tuple,
+                    max_age_seconds=PRICES_MAX_AGE_SECONDS,
                 )
                 if state.snapshot_key
                 else solve()
             )
+            if not isinstance(served, ServedPlan):
+                raise TypeError(f"plan prices: a {type(served).__name__}, not a ServedPlan")
             remember_prices(state, served, targets)
         except Exception:  # the lists go on without plan values; the plan page says why
             log.exception("the contact plan for the lists' plan values failed")

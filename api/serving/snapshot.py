@@ -271,24 +271,39 @@ def building(root: Path, key: str) -> Iterator[None]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def once_per_snapshot(root: Path, key: str, name: str, make: Callable[[], T]) -> T:
+def once_per_snapshot(
+    root: Path,
+    key: str,
+    name: str,
+    make: Callable[[], T],
+    *,
+    kind: type,
+    max_age_seconds: float | None = None,
+) -> T:
     """A result every worker serving snapshot ``key`` shares: the first to ask computes it and
-    pickles it into the snapshot's folder, under a lock, and the others wait and read it (a file
-    that cannot be read is made again). Only for what the service wrote itself."""
+    pickles it into the snapshot's folder, under a lock, and the others wait and read it. A file
+    older than ``max_age_seconds``, one that cannot be read or one that is not a ``kind`` (an
+    older version of the class) is made again. Only for what the service wrote itself."""
     folder = root / key
     path = folder / f"{name}.pickle"
     with building(root, f"{key}-{name}"):
-        if path.exists():
+        fresh = path.exists() and (
+            max_age_seconds is None or time.time() - path.stat().st_mtime < max_age_seconds
+        )
+        if fresh:
             try:
-                return pickle.loads(path.read_bytes())  # type: ignore[no-any-return]
-            except Exception:
-                pass
-        value = make()
-        if folder.is_dir():
+                value = pickle.loads(path.read_bytes())
+            except Exception:  # half a file, a class that changed: made again
+                value = None
+            if isinstance(value, kind):
+                return value  # type: ignore[return-value]
+        made = make()
+        if (folder / "snapshot.json").exists():  # not into a folder pruned meanwhile
             tmp = folder / f".{name}.{os.getpid()}.tmp"
-            tmp.write_bytes(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
-            tmp.replace(path)
-        return value
+            with contextlib.suppress(OSError):
+                tmp.write_bytes(pickle.dumps(made, protocol=pickle.HIGHEST_PROTOCOL))
+                tmp.replace(path)
+        return made
 
 
 def mark_current(root: Path, key: str) -> None:
@@ -312,9 +327,15 @@ def current_key(root: Path) -> tuple[str, float] | None:
 def prune(root: Path, keep: set[str]) -> None:
     """Delete all but the ``KEEP`` newest snapshot folders (and always those in ``keep``).
     A worker still mapping a deleted one keeps its pages until it drops them."""
+
+    def written(folder: Path) -> float:  # not the folder's mtime: a shared result bumps it
+        with contextlib.suppress(OSError):
+            return (folder / "snapshot.json").stat().st_mtime
+        return 0.0  # no snapshot in it: the first to go
+
     folders = sorted(
         (p for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
-        key=lambda p: p.stat().st_mtime,
+        key=written,
         reverse=True,
     )
     for old in folders[KEEP:]:

@@ -4,6 +4,7 @@ built in memory; a reload swaps it; workers follow the snapshot another marked c
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -201,8 +202,16 @@ def test_the_lists_prices_are_solved_once_for_every_worker_of_a_snapshot(
 
     one = ranked(first)
     key = first.snapshot_key  # type: ignore[attr-defined]
-    assert (snapshots_root(trained.settings) / key / "plan-prices.pickle").exists()
+    shared = snapshots_root(trained.settings) / key / "plan-prices-v1.pickle"
+    assert shared.exists()
     other = ranked(second)
-    engine.dispose()
     assert len(solves) <= 1  # none when an earlier test of the session left the plan there
     assert np.array_equal(one, other)
+    # a shared plan past its age is solved again by the next load that asks
+    old = time.time() - served_plan.PRICES_MAX_AGE_SECONDS - 60
+    os.utime(shared, (old, old))
+    again = load_state(trained.settings)
+    before = len(solves)
+    assert np.array_equal(ranked(again), one)
+    engine.dispose()
+    assert len(solves) == before + 1 and shared.stat().st_mtime > old + 60

@@ -92,7 +92,6 @@ def test_a_backup_under_write_load_keeps_every_acknowledged_record(
         for t in threads:
             t.join(timeout=30)
         assert not errors, errors
-        assert len(refused) < len(acked) / 10, f"{len(refused)} writes refused, {len(acked)} acked"
         written = set(acked)
         assert size > 0 and len(before) > 20 and len(written) > len(before)
 
