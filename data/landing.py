@@ -85,6 +85,15 @@ def industry_hit(
     return hit
 
 
+def _in_province(firms: pd.DataFrame, column: str, park: Park) -> np.ndarray:
+    """Whether each firm's ``column`` (registered or office province) is the park's; False
+    where the data holds no such column."""
+    if column not in firms.columns:
+        return np.zeros(len(firms), dtype=bool)
+    here = firms[column] == park.location.province
+    return np.asarray(here.fillna(False).to_numpy(dtype=bool), dtype=bool)
+
+
 def _holds(when: FormWhen, firms: pd.DataFrame, park: Park, bound: np.ndarray) -> np.ndarray:
     ok = np.ones(len(firms), dtype=bool)
     revenue = pd.to_numeric(firms[C.REVENUE], errors="coerce").to_numpy(dtype=float)
@@ -97,15 +106,11 @@ def _holds(when: FormWhen, firms: pd.DataFrame, park: Park, bound: np.ndarray) -
     if when.is_listed is not None:
         listed = firms[C.IS_LISTED].astype("boolean").fillna(False).to_numpy(dtype=bool)
         ok &= listed == when.is_listed
-    if when.in_park_province is not None or when.based_in_park_province is not None:
-        here = (firms[C.PROVINCE] == park.location.province).fillna(False).to_numpy(dtype=bool)
-        if when.in_park_province is not None:
-            ok &= here == when.in_park_province
-        if when.based_in_park_province is not None:
-            if C.OFFICE_PROVINCE in firms.columns:
-                office = firms[C.OFFICE_PROVINCE] == park.location.province
-                here = here | office.fillna(False).to_numpy(dtype=bool)
-            ok &= here == when.based_in_park_province
+    if when.in_park_province is not None:
+        ok &= _in_province(firms, C.PROVINCE, park) == when.in_park_province
+    if when.based_in_park_province is not None:
+        based = _in_province(firms, C.PROVINCE, park) | _in_province(firms, C.OFFICE_PROVINCE, park)
+        ok &= based == when.based_in_park_province
     if when.industry_codes is not None:
         ok &= industry_hit(firms, when.industry_codes)
     if when.site_bound is not None:

@@ -183,18 +183,12 @@ def _facts_match(measure: KpiMeasure, hq: pd.Series, tech: pd.Series) -> np.ndar
 
 
 def matching_firms(
-    measure: KpiMeasure, enterprise_ids: pd.Series, tables: Mapping[str, pd.DataFrame]
-) -> np.ndarray:
-    """Which of ``enterprise_ids`` (firms outside the park) a count KPI (``firms`` /
-    ``new_firms``) would count if they landed: the same filters as the projection's."""
-    return matching_firms_of([measure], enterprise_ids, tables)[0]
-
-
-def matching_firms_of(
     measures: Sequence[KpiMeasure], enterprise_ids: pd.Series, tables: Mapping[str, pd.DataFrame]
 ) -> list[np.ndarray]:
-    """``matching_firms`` of several measures over the same firms: the firms' facts are looked
-    up once (and only when a measure filters on them), the chain of every link once."""
+    """Per count KPI's measure (``firms`` / ``new_firms``), which of ``enterprise_ids`` (firms
+    outside the park) it would count if they landed: the same filters as the projection's. The
+    firms' facts are looked up once (only when a measure filters on them), the chain of every
+    link once."""
     frame = pd.DataFrame({C.ENTERPRISE_ID: enterprise_ids.astype(str).to_numpy()})
     ids = frame[C.ENTERPRISE_ID]
     facts: tuple[pd.Series, pd.Series, pd.Series] | None = None
@@ -203,9 +197,11 @@ def matching_firms_of(
     link_chains: pd.Series | None = None
     out = []
     for measure in measures:
-        keep = np.ones(len(ids), dtype=bool)
-        if facts is not None:
-            keep &= _facts_match(measure, facts[0], facts[1])
+        keep = (
+            _facts_match(measure, facts[0], facts[1])
+            if facts is not None
+            else np.ones(len(ids), dtype=bool)
+        )
         if measure.chains:
             links = tables["enterprise_links"]
             if link_chains is None:

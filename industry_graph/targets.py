@@ -35,7 +35,7 @@ from industry_graph.gaps import analyse_gaps, park_context
 from industry_graph.kpis import (
     OPEN_LEAD_COLUMNS,
     ParkFacts,
-    matching_firms_of,
+    matching_firms,
     measure_kpis,
 )
 
@@ -190,7 +190,7 @@ def target_matrix(
     counted = [(j, kpis[t.id].measure) for j, t in enumerate(targets) if t.kind == "kpi"]
     measures = [m for _, m in counted if m is not None]
     assert len(measures) == len(counted), "a countable KPI has a measure"
-    for (j, _), mask in zip(counted, matching_firms_of(measures, ids, tables), strict=True):
+    for (j, _), mask in zip(counted, matching_firms(measures, ids, tables), strict=True):
         hit = np.flatnonzero(mask)
         rows.append(hit)
         cols.append(np.full(len(hit), j))

@@ -302,11 +302,7 @@ def lead_space_card(
         )
         # the firm's own rows only: prepare_leads looks a lead up by id, and over the whole
         # universe that lookup (an index of every firm, checked unique) is most of a page's time
-        at = state.row_of(enterprise_id)
-        own = {
-            "enterprises": state.tables["enterprises"].iloc[[] if at is None else [at]],
-            "enterprise_links": state.links_of(enterprise_id),
-        }
+        own = state.tables_of(enterprise_id)
         prepared = prepare_leads(leads=lead, tables=own, park=state.park, today=report.today)
         fit = building_fit(leads=prepared, space=report.space)
         row = prepared.iloc[0]

@@ -632,8 +632,6 @@ def prices_soon(state: ServiceState, factory: sessionmaker[Session]) -> None:
                 if state.snapshot_key
                 else solve()
             )
-            if not isinstance(served, ServedPlan):
-                raise TypeError(f"plan prices: a {type(served).__name__}, not a ServedPlan")
             remember_prices(state, served, targets)
         except Exception:  # the lists go on without plan values; the plan page says why
             log.exception("the contact plan for the lists' plan values failed")

@@ -190,6 +190,15 @@ class ServiceState:
         """A firm's rows of ``enterprise_links`` (a binary search, not a scan)."""
         return self.tables["enterprise_links"].iloc[self.link_rows.rows(enterprise_id)]
 
+    def tables_of(self, enterprise_id: str) -> dict[str, pd.DataFrame]:
+        """A firm's own rows of ``enterprises`` and ``enterprise_links``, as the tables of a
+        universe of one firm (for a function that would otherwise look it up over them all)."""
+        row = self.row_of(enterprise_id)
+        return {
+            "enterprises": self.tables["enterprises"].iloc[[] if row is None else [row]],
+            "enterprise_links": self.links_of(enterprise_id),
+        }
+
     def links_of_many(self, enterprise_ids: list[str]) -> pd.DataFrame:
         """The rows of ``enterprise_links`` of several firms, in one take (a take of an Arrow
         table costs the same for one row as for fifty)."""

@@ -167,10 +167,7 @@ def test_a_lead_fitted_alone_from_its_own_rows_is_fitted_as_from_the_universe(ap
             lead = pd.DataFrame(
                 [{C.ENTERPRISE_ID: eid, C.TRACK: track, "stage": "new", **table.scores_at(pos)}]
             )
-            own = {
-                "enterprises": state.tables["enterprises"].iloc[[state.row_of(eid)]],
-                "enterprise_links": state.links_of(eid),
-            }
+            own = state.tables_of(eid)
             whole = prepare_leads(leads=lead, tables=state.tables, park=state.park, today=today)
             alone = prepare_leads(leads=lead, tables=own, park=state.park, today=today)
             pd.testing.assert_frame_equal(alone, whole)
