@@ -131,6 +131,11 @@ class LeadPublic(_Out):
         description="share of the group's tax its unit would book here (P50; site-bound "
         "industries at most the YAML's site_bound share)"
     )
+    in_park_tax_share_p10: float = Field(
+        description="the share's P10: its form's band, with the chance that the firm lands in "
+        "another of the track's forms (tracks.*.assumed_form_holds)"
+    )
+    in_park_tax_share_p90: float = Field(description="the share's P90 (as its P10)")
     value_wan_cny: float = Field(
         description="value if it lands: horizon × (the park's tax P50 + chain value), "
         "weighted per track"
@@ -492,6 +497,12 @@ class PipelinePatch(_In):
     owner: Username | None = Field(default=None, description="null unassigns")
     follow_up_on: date | None = None
     note: str | None = Field(default=None, max_length=2000)
+    landed_as: str | None = Field(
+        default=None,
+        max_length=32,
+        description="the form the firm landed in (one of its track's landing forms, "
+        "GET /api/v1/model lists them), recorded at stage landed or paying; null clears it",
+    )
 
 
 class CreatedWithPublic(_Out):
@@ -500,6 +511,9 @@ class CreatedWithPublic(_Out):
     tax_p50_wan_cny: float | None
     tax_p90_wan_cny: float | None
     model_version: str | None
+    landing_form: str | None = Field(
+        default=None, description="the form it was valued in when it entered the pipeline"
+    )
 
 
 class PipelineLeadPublic(_Out):
@@ -529,6 +543,9 @@ class PipelineLeadPublic(_Out):
     value_wan_cny: float | None
     expected_value_wan_cny: float | None = Field(description="p_land × value_wan_cny")
     created_with: CreatedWithPublic
+    landed_as: str | None = Field(
+        default=None, description="the form it landed in, as its officer recorded it"
+    )
 
 
 class PipelineListPublic(_Out):

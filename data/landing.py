@@ -16,14 +16,17 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Literal
+from typing import Final, Literal
 
 import numpy as np
 import pandas as pd
+from scipy.optimize import brentq
+from scipy.special import ndtr
 
 from data import columns as C
 from data.reference import FormWhen, LandingForm, Park, ShareBand
 
+Z90: Final = 1.2815515655446004  # the standard normal's 90th percentile
 # a track without forms: the whole firm's tax × the YAML's default share, no band
 WHOLE_FIRM = "whole_firm"
 
@@ -167,6 +170,60 @@ def unit_shares(
     p90 = np.array([b.p90 for b in bands], dtype=float)[idx]
     scale = np.where(np.asarray(bound, dtype=bool), np.minimum(1.0, site_bound_share / p50), 1.0)
     return Shares(p10=p10 * scale, p50=p50 * scale, p90=np.minimum(p90 * scale, 1.0))
+
+
+def _mixture_quantile(q: float, weight: np.ndarray, each: Shares) -> float:
+    """The ``q`` quantile of a mixture of share bands (``weight`` per component): each
+    component normal on the log scale with the log-distance of its P10 below the median on
+    the lower side and of its P90 above it on the upper, so it keeps its own P10, P50, P90."""
+    mu = np.log(each.p50)
+    lo, hi = np.log(each.p50 / each.p10) / Z90, np.log(each.p90 / each.p50) / Z90
+
+    def below(x: float) -> float:
+        spread = np.where(x <= mu, lo, hi)
+        cdf = np.where(spread > 0, ndtr((x - mu) / np.where(spread > 0, spread, 1.0)), x >= mu)
+        return float(weight @ cdf) - q
+
+    left, right = float(np.min(mu - 5 * lo)) - 1.0, float(np.max(mu + 5 * hi)) + 1.0
+    return float(np.exp(brentq(below, left, right)))
+
+
+def mixed_shares(
+    bands: list[ShareBand],
+    index: np.ndarray,
+    bound: np.ndarray,
+    site_bound_share: float,
+    holds: float,
+) -> Shares:
+    """Each firm's share band when the assumed form may be wrong: the firm lands in the form
+    assumed (``bands[index]``) with probability ``holds`` and in each other form of the track
+    with ``(1 − holds) / (K − 1)``. P50 stays the assumed form's (what the lead is valued at);
+    P10 and P90 are the mixture's quantiles, so the band holds the other forms' shares as
+    often as firms take them (site-bound firms scaled as ``unit_shares`` does)."""
+    if not 0.0 < holds <= 1.0:
+        raise ValueError(f"assumed_form_holds: {holds} is not a probability in (0, 1]")
+    assumed = unit_shares(bands, index, bound, site_bound_share)
+    k = len(bands)
+    if k < 2 or holds == 1.0 or not len(assumed.p50):
+        return assumed
+    p10, p90 = assumed.p10.copy(), assumed.p90.copy()
+    flag = np.asarray(bound, dtype=bool)
+    # the band depends on the form and the site-bound flag only: one mixture per pair
+    pairs, where = np.unique(
+        np.stack([np.asarray(index, dtype=np.int64), flag.astype(np.int64)], axis=1),
+        axis=0,
+        return_inverse=True,
+    )
+    where = where.ravel()
+    for j, (form, is_bound) in enumerate(pairs):
+        each = unit_shares(bands, np.arange(k), np.full(k, bool(is_bound)), site_bound_share)
+        weight = np.full(k, (1.0 - holds) / (k - 1))
+        weight[form] = holds
+        rows = where == j
+        median = float(each.p50[form])
+        p10[rows] = min(_mixture_quantile(0.1, weight, each), median)
+        p90[rows] = min(max(_mixture_quantile(0.9, weight, each), median), 1.0)
+    return Shares(p10=p10, p50=assumed.p50, p90=p90)
 
 
 def unit_tax_band(

@@ -253,7 +253,9 @@ class FormRule(_Frozen):
 class Track(_Frozen):
     """A recruitment track of a park (``hq`` or ``bigdata``): its chains, eligibility, value
     weights, and the forms it recruits (``forms``) with the rules that assume one per firm
-    (``assume``: first match wins, the last rule holds always)."""
+    (``assume``: first match wins, the last rule holds always) and how often the assumed form is
+    the one a firm lands in (``assumed_form_holds``: the lead's band holds the other forms'
+    shares as often, ``data.landing.mixed_shares``)."""
 
     name_zh: str
     name_en: str
@@ -262,6 +264,9 @@ class Track(_Frozen):
     weights: ValueWeights = ValueWeights()
     forms: Mapping[str, LandingForm] = Field(default_factory=dict)
     assume: tuple[FormRule, ...] = ()
+    # the probability that a firm lands in the form the rules assume (the rest: each other form
+    # of the track alike) — a prior that training updates from the forms landed firms took
+    assumed_form_holds: float = Field(default=1.0, gt=0, le=1)
 
     @model_validator(mode="after")
     def _rules_name_forms(self) -> Track:
@@ -308,13 +313,18 @@ class KpiMeasure(_Frozen):
     of the park's total ``tax`` or ``revenue`` (tax records) or of its ``high_tech`` firms;
     ``firms`` — the park's firms matching the filters now; ``new_firms`` — those that entered
     after the plan's baseline year. Filters: headquarters types, chains (a link in any of them),
-    high-tech status; none given = every firm."""
+    high-tech status, industries left out (``not_industry_codes``); none given = every firm."""
 
     kind: Literal["growth", "firms", "new_firms", "new_buildings_over"]
     of: Literal["tax", "revenue", "high_tech"] | None = None
     hq_types: tuple[HqType, ...] = ()
     chains: tuple[str, ...] = ()
     high_tech: bool | None = None
+    # industries the count leaves out, by code prefix per scheme (a broker's fintech links do not
+    # make it a big-data firm)
+    not_industry_codes: Mapping[Literal["gbt4754_2017", "sw2021"], tuple[str, ...]] = Field(
+        default_factory=dict
+    )
     # new_buildings_over: the park's buildings whose firms pay at least this much tax a year (the
     # 亿元楼 of the plan: 10,000 万元), net of the baseline year's count (industry_graph.space)
     min_tax_wan_cny: float | None = Field(default=None, gt=0)

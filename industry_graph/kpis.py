@@ -40,6 +40,7 @@ import pandas as pd
 
 from data import columns as C
 from data.frames import member
+from data.landing import industry_hit
 from data.reference import Chain, Kpi, KpiMeasure, Park, chains_of
 from industry_graph.gaps import analyse_gaps, park_context
 from industry_graph.space import (
@@ -172,6 +173,24 @@ def _matching(
     return keep
 
 
+def _industry_kept(
+    measure: KpiMeasure, ids: pd.Series, tables: Mapping[str, pd.DataFrame]
+) -> np.ndarray:
+    """False for the firms of an industry the measure leaves out (``not_industry_codes``; a
+    universe without industry codes leaves none out)."""
+    firms = tables["enterprises"]
+    if not measure.not_industry_codes or not {C.INDUSTRY_CODE, C.INDUSTRY_SCHEME} <= set(
+        firms.columns
+    ):
+        return np.ones(len(ids), dtype=bool)
+    industry = (
+        firms.set_index(C.ENTERPRISE_ID)[[C.INDUSTRY_CODE, C.INDUSTRY_SCHEME]]
+        .reindex(ids.astype(str).to_numpy())
+        .reset_index(drop=True)
+    )
+    return ~industry_hit(industry, measure.not_industry_codes)
+
+
 def _facts_match(measure: KpiMeasure, hq: pd.Series, tech: pd.Series) -> np.ndarray:
     """The measure's headquarters-type and high-tech filters."""
     keep = np.ones(len(hq), dtype=bool)
@@ -209,6 +228,7 @@ def matching_firms(
             in_wanted = link_chains.isin(frozenset(measure.chains)).to_numpy()
             firms = pd.unique(links.loc[in_wanted, C.ENTERPRISE_ID].astype(str))
             keep &= member(ids, firms)
+        keep &= _industry_kept(measure, ids, tables)
         out.append(keep)
     return out
 
@@ -319,7 +339,7 @@ def measure_kpis(
             f = facts.firms
             match = _matching(
                 m, f[C.ENTERPRISE_ID], f[C.HQ_TYPE], f[C.IS_HIGH_TECH], facts.chains_of
-            )
+            ) & _industry_kept(m, f[C.ENTERPRISE_ID], tables)
             if m.kind == "new_firms":
                 match &= f["entered_year"].to_numpy() > park.baseline_year
             years = list(range(park.baseline_year, max(last_year, today.year) + 1))
@@ -327,7 +347,10 @@ def measure_kpis(
             series = [(y, float((match & (entered <= y)).sum())) for y in years]
             now = float(match.sum())
             at_baseline = float((match & (entered <= park.baseline_year)).sum())
-            adds = p_land * _matching(m, leads[C.ENTERPRISE_ID], lead_hq, lead_tech, lead_chains)
+            adds = p_land * (
+                _matching(m, leads[C.ENTERPRISE_ID], lead_hq, lead_tech, lead_chains)
+                & _industry_kept(m, leads[C.ENTERPRISE_ID], tables)
+            )
             projected = round(now + float(adds.sum()), 2)
             baseline = float(plan_baseline) if plan_baseline is not None else at_baseline
             out.append(

@@ -15,12 +15,13 @@ leads``, the API, batch scoring — calls.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
-from data.landing import unit_shares, unit_tax_band
+from data.landing import mixed_shares, unit_tax_band
 from data.reference import LandingForm, ShareBand
 from features.spec import BY_NAME, VALUE_INPUTS, Feature
 from industry_graph.gaps import LeadValue
@@ -46,6 +47,8 @@ SCORE_FIELDS = (
     "chain_value_wan_cny",
     "landing_form",
     "in_park_tax_share",
+    "in_park_tax_share_p10",
+    "in_park_tax_share_p90",
     "value_wan_cny",
 )
 TEXT_SCORE_FIELDS = frozenset({"landing_form"})
@@ -93,6 +96,9 @@ class LeadScorer:
     shares: dict[str, dict[str, ShareBand]] = field(default_factory=dict)
     site_bound_share: float = 1.0
     share_source: dict[str, dict[str, str]] = field(default_factory=dict)  # prior | learnt
+    # per track: how often a firm lands in the form assumed (``training.shares.fit_form_holds``;
+    # None in bundles made before it: the assumed form's band alone)
+    form_holds: Mapping[str, float] | None = None
 
     @property
     def p_land_source(self) -> str:
@@ -149,7 +155,8 @@ class LeadScorer:
                 continue
             names = list(self.shares[track])
             bands = [self.shares[track][f] for f in names]
-            s = unit_shares(bands, form_index[mask], bound[mask], self.site_bound_share)
+            holds = (self.form_holds or {}).get(track, 1.0)
+            s = mixed_shares(bands, form_index[mask], bound[mask], self.site_bound_share, holds)
             t10, t50, t90 = unit_tax_band(
                 group["tax_p10_wan_cny"].to_numpy()[mask],
                 group["tax_p50_wan_cny"].to_numpy()[mask],
@@ -232,17 +239,25 @@ class LeadScorer:
         form = self.forms[track][form_id]
         learnt = self.share_source.get(track, {}).get(form_id) == "learnt"
         low, high = band
+        other = 1.0 - (self.form_holds or {}).get(track, 1.0)
+        other_zh = f"，区间计入 {other:.0%} 以其他形式落地的可能" if other > 0 else ""
+        other_en = (
+            f"; the band allows the {other:.0%} chance it lands in another form"
+            if other > 0
+            else ""
+        )
         return {
             "feature": "landing_form",
             "effect": "-" if share < 1 else "+",
             "text_zh": (
                 f"按{form.name_zh}计：园区可得集团税收约 {share:.1%}（{low:.1%}–{high:.1%}，"
-                f"{'由已落地企业学得' if learnt else '园区设定'}）。{form.why_zh}"
+                f"{'由已落地企业学得' if learnt else '园区设定'}{other_zh}）。{form.why_zh}"
             ),
             "text_en": (
                 f"valued as a {form.name_en}: the park would collect about {share:.1%} of the "
                 f"group's tax ({low:.1%}–{high:.1%}, "
-                f"{'learnt from landed firms' if learnt else 'the park YAML prior'}). {form.why_en}"
+                f"{'learnt from landed firms' if learnt else 'the park YAML prior'}{other_en}). "
+                f"{form.why_en}"
             ),
         }
 

@@ -42,6 +42,18 @@ FIT_COLUMNS: Final = (
     "median_sd_log",
     "source",
 )
+REALISED_COLUMNS: Final = (
+    C.ENTERPRISE_ID,
+    C.TRACK,
+    "landing_form",
+    "realised_tax",
+    "log_share",
+    "band_sd_log",
+    "share_sd_log",
+)
+# how often the assumed form holds: the park YAML's prior counts as ten landings
+HOLDS_PRIOR_FIRMS: Final = 10.0
+HOLDS_COLUMNS: Final = (C.TRACK, "firms", "held", "prior", "holds", "sd", "source")
 
 
 @dataclass(frozen=True)
@@ -64,9 +76,7 @@ def realised_shares(landed: pd.DataFrame, tax_records: pd.DataFrame) -> pd.DataF
     if not rows.empty:
         rows = rows[rows["group_tax_p50_wan_cny"].astype(float) > 0]
     if rows.empty:
-        return pd.DataFrame(
-            columns=[C.ENTERPRISE_ID, C.TRACK, "landing_form", "realised_tax", "log_share", "sd_t"]
-        )
+        return pd.DataFrame(columns=list(REALISED_COLUMNS))
     rows["landed_year"] = pd.to_datetime(rows["landed_on"]).dt.year.astype(int)
     tax = tax_records.dropna(subset=[C.TAX_PAID])[[C.ENTERPRISE_ID, C.YEAR, C.TAX_PAID]]
     joined = rows.merge(
@@ -77,17 +87,31 @@ def realised_shares(landed: pd.DataFrame, tax_records: pd.DataFrame) -> pd.DataF
     first = first[first[C.TAX_PAID].astype(float) > 0]
     group = first["group_tax_p50_wan_cny"].astype(float).to_numpy()
     realised = first[C.TAX_PAID].astype(float).to_numpy()
-    # the unit band's width beyond the share's is the tax model's: its log-distance P10–P90
+    # the unit band's log-width P10–P90 (the tax model's and the share's in quadrature)
     p10 = first["tax_p10_wan_cny"].astype(float).clip(lower=1e-9).to_numpy()
     p90 = first["tax_p90_wan_cny"].astype(float).clip(lower=1e-9).to_numpy()
+    band_sd = np.log(p90 / p10) / (2 * Z90)
+    # the share band the lead was valued with, where stored (leads since migration 0007): the
+    # tax model's own part is what is left of the unit band without it
+    share_sd = np.full(len(first), np.nan)
+    if {"in_park_tax_share_p10", "in_park_tax_share_p90"} <= set(first.columns):
+        s10 = pd.to_numeric(first["in_park_tax_share_p10"], errors="coerce").to_numpy(float)
+        s90 = pd.to_numeric(first["in_park_tax_share_p90"], errors="coerce").to_numpy(float)
+        ok = (s10 > 0) & (s90 >= s10)
+        share_sd[ok] = np.log(s90[ok] / s10[ok]) / (2 * Z90)
+    # the form it landed in where the officer recorded it (``landed_as``), else the form assumed
+    valued = first["landing_form"].astype(str).to_numpy()
+    took = first["landed_as"].to_numpy(dtype=object) if "landed_as" in first else None
+    form = valued if took is None else np.where(pd.isna(took), valued, took).astype(str)
     out = pd.DataFrame(
         {
             C.ENTERPRISE_ID: first[C.ENTERPRISE_ID].to_numpy(),
             C.TRACK: first[C.TRACK].to_numpy(),
-            "landing_form": first["landing_form"].astype(str).to_numpy(),
+            "landing_form": form,
             "realised_tax": realised,
             "log_share": np.log(realised / group),
-            "band_sd_log": np.log(p90 / p10) / (2 * Z90),
+            "band_sd_log": band_sd,
+            "share_sd_log": share_sd,
         }
     )
     return out.reset_index(drop=True)
@@ -135,8 +159,13 @@ def fit_shares(
             r = mine["log_share"].to_numpy(float)
             # the share's spread: the firms' variance beyond the tax model's, shrunk to the YAML's
             sd_t = mine["band_sd_log"].to_numpy(float)
-            # the unit band's spread is √(σ_t² + σ_s0²): what is left is the tax model's
-            tax_var = np.clip(sd_t**2 - s0**2, 0.0, None)
+            # the unit band's spread is √(σ_t² + σ_share²), σ_share the band the lead was valued
+            # with (stored), else the YAML's: what is left is the tax model's
+            sd_share = mine["share_sd_log"].to_numpy(float) if "share_sd_log" in mine else None
+            sd_share = (
+                np.full(n, s0) if sd_share is None else np.where(np.isnan(sd_share), s0, sd_share)
+            )
+            tax_var = np.clip(sd_t**2 - sd_share**2, 0.0, None)
             excess = (
                 max(float(np.mean((r - r.mean()) ** 2) - tax_var.mean()), 0.0) if n > 1 else 0.0
             )
@@ -161,3 +190,48 @@ def fit_shares(
     return ShareFit(
         shares=shares, source=source, table=pd.DataFrame(rows, columns=list(FIT_COLUMNS))
     )
+
+
+@dataclass(frozen=True)
+class HoldsFit:
+    """Per track, how often a firm lands in the form assumed, and the table of the fit
+    (``HOLDS_COLUMNS``)."""
+
+    holds: dict[str, float]
+    table: pd.DataFrame
+
+
+def fit_form_holds(
+    priors: dict[str, float], landed: pd.DataFrame, *, prior_firms: float = HOLDS_PRIOR_FIRMS
+) -> HoldsFit:
+    """Each track's probability that a firm lands in the form it was valued in: the landed
+    leads whose officer recorded the form it took (``landed_as``) against the form assumed
+    (``landing_form``), Beta–binomial with the park YAML's ``assumed_form_holds`` as the prior
+    mean counting as ``prior_firms`` landings. A track with no such lead keeps its prior."""
+    need = [C.TRACK, "landing_form", "landed_as"]
+    recorded = (
+        landed.dropna(subset=need[1:])
+        if set(need) <= set(landed.columns)
+        else pd.DataFrame(columns=need)
+    )
+    holds, rows = {}, []
+    for track, prior in priors.items():
+        mine = recorded[recorded[C.TRACK] == track]
+        n = len(mine)
+        held = int((mine["landed_as"].astype(str) == mine["landing_form"].astype(str)).sum())
+        a, b = prior * prior_firms + held, (1.0 - prior) * prior_firms + (n - held)
+        mean = a / (a + b) if prior < 1.0 else 1.0
+        sd = float(np.sqrt(a * b / ((a + b) ** 2 * (a + b + 1)))) if prior < 1.0 else 0.0
+        holds[track] = float(min(max(mean, 1e-3), 1.0))
+        rows.append(
+            {
+                C.TRACK: track,
+                "firms": n,
+                "held": held,
+                "prior": prior,
+                "holds": holds[track],
+                "sd": sd,
+                "source": "learnt" if n and prior < 1.0 else "prior",
+            }
+        )
+    return HoldsFit(holds=holds, table=pd.DataFrame(rows, columns=list(HOLDS_COLUMNS)))

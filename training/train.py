@@ -68,7 +68,7 @@ from models.scorer import LeadScorer
 from models.stages import StageModel, check_stage_events
 from training.charts import save_png
 from training.roster import MIN_ROSTER, fit_roster_propensity
-from training.shares import fit_shares, realised_shares
+from training.shares import fit_form_holds, fit_shares, realised_shares
 
 HOLDOUT_QUANTILE = 0.8
 
@@ -390,6 +390,24 @@ def _train(
         )
     )
 
+    # how often a firm lands in the form assumed: the officers' recorded forms (landed_as)
+    # against the YAML's prior (training.shares.fit_form_holds)
+    holds_fit = fit_form_holds(
+        {t: park.tracks[t].assumed_form_holds for t in park.tracks},
+        landed if landed is not None else pd.DataFrame(),
+    )
+    csv_tables_shares["landing_form_holds.csv"] = holds_fit.table
+    for row in holds_fit.table.to_dict("records"):
+        metrics[f"form_holds_{row[C.TRACK]}"] = float(row["holds"])
+        metrics[f"form_holds_{row[C.TRACK]}_firms"] = float(row["firms"])
+    notes.append(
+        "assumed form holds: "
+        + "; ".join(
+            f"{r.track} {r.holds:.2f} ({r.held} of {r.firms} recorded landings, prior {r.prior:.2f})"
+            for r in holds_fit.table.itertuples(index=False)
+        )
+    )
+
     def make_scorer(
         propensity: LandingPropensityModel | RosterPropensity | PriorPropensity,
     ) -> LeadScorer:
@@ -406,6 +424,7 @@ def _train(
             shares=shares,
             site_bound_share=park.valuation.in_park_tax_share.site_bound,
             share_source=share_source,
+            form_holds=holds_fit.holds,
         )
 
     propensity: LandingPropensityModel | RosterPropensity | PriorPropensity

@@ -29,8 +29,10 @@ from api.crm.served import Served
 from api.crm.tables import PipelineEvent, PipelineLead, User, session_scope, with_retries
 from api.errors import Conflict, InvalidInput, NotFound
 from data import columns as C
+from data.landing import form_index
 from data.pipeline import (
     ASSIGNERS,
+    LANDED_STAGES,
     LOST_OUTCOME,
     LOST_REASONS,
     OPEN_STAGES,
@@ -56,6 +58,8 @@ SNAPSHOT_FIELDS = (
     "model_version",
     "landing_form",
     "group_tax_p50_wan_cny",
+    "in_park_tax_share_p10",
+    "in_park_tax_share_p90",
 )
 
 
@@ -69,6 +73,7 @@ class Change:
     owner: Any = UNSET  # a username, or None to unassign
     follow_up_on: Any = UNSET  # a date, or None to clear
     note: Any = UNSET  # text, or None to clear
+    landed_as: Any = UNSET  # the form it landed in (a form id of its track), or None to clear
 
 
 def _now() -> datetime:
@@ -102,6 +107,14 @@ def _check_firm(served: Served, enterprise_id: str, track: str) -> None:
     error = track_error(served.park, track)
     if error is not None:
         raise InvalidInput(error)
+
+
+def _check_form(served: Served, track: str, form: str) -> None:
+    assert served.park is not None
+    try:
+        form_index(served.park, track, form)
+    except ValueError as exc:
+        raise InvalidInput(str(exc).replace("landing_form:", "landed_as:", 1)) from None
 
 
 def audit_event(
@@ -305,6 +318,8 @@ def update_lead(
             lead = s.get(PipelineLead, lead_id)
             if lead is None or lead.park_id != served.park_id:
                 raise NotFound(f"id: no pipeline lead {lead_id}")
+            if change.landed_as not in (UNSET, None):
+                _check_form(served, lead.track, change.landed_as)
             mine = lead.owner_id in (None, caller.user_id)
             if caller.role not in ASSIGNERS and not mine and lead.version == change.version:
                 raise PermissionError(
@@ -372,6 +387,14 @@ def _changes(
     if change.note is not UNSET and change.note != lead.note:
         values["note"] = change.note
         events.append(("note", lead.note, change.note))
+    if change.landed_as is not UNSET and change.landed_as != lead.landed_as:
+        if change.landed_as is not None and (change.stage or lead.stage) not in LANDED_STAGES:
+            raise InvalidInput(
+                f"landed_as: the form a firm landed in is recorded at stage landed or paying "
+                f"(this lead is at {change.stage or lead.stage})"
+            )
+        values["landed_as"] = change.landed_as
+        events.append(("landed_as", lead.landed_as, change.landed_as))
     return values, events
 
 
@@ -511,7 +534,9 @@ def _lead_dict(
             "tax_p50_wan_cny": lead.tax_p50_wan_cny,
             "tax_p90_wan_cny": lead.tax_p90_wan_cny,
             "model_version": lead.model_version,
+            "landing_form": lead.landing_form,
         },
+        "landed_as": lead.landed_as,
     }
 
 

@@ -146,6 +146,10 @@ class PipelineLead(Base):
     # the form it was valued in and the group's tax P50 (tax_p*: what the park would collect)
     landing_form: Mapped[str | None] = mapped_column(String(32), nullable=True)
     group_tax_p50_wan_cny: Mapped[float | None] = mapped_column(nullable=True)
+    # the share band it was valued with, and the form it landed in (its officer's record)
+    in_park_tax_share_p10: Mapped[float | None] = mapped_column(nullable=True)
+    in_park_tax_share_p90: Mapped[float | None] = mapped_column(nullable=True)
+    landed_as: Mapped[str | None] = mapped_column(String(32), nullable=True)
 
 
 class PipelineEvent(Base):
@@ -329,6 +333,9 @@ LANDED_COLUMNS = (
     "model_version",
     "landing_form",
     "group_tax_p50_wan_cny",
+    "in_park_tax_share_p10",
+    "in_park_tax_share_p90",
+    "landed_as",
 )
 
 
@@ -362,6 +369,9 @@ def landed_leads(s: Session, park: str) -> list[dict[str, Any]]:
             "model_version": lead.model_version,
             "landing_form": lead.landing_form,
             "group_tax_p50_wan_cny": lead.group_tax_p50_wan_cny,
+            "in_park_tax_share_p10": lead.in_park_tax_share_p10,
+            "in_park_tax_share_p90": lead.in_park_tax_share_p90,
+            "landed_as": lead.landed_as,
         }
         for lead, at in s.execute(query).all()
     ]

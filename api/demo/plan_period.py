@@ -33,7 +33,7 @@ import pandas as pd
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from api.crm.pipeline import Change, add_lead, apply_change
+from api.crm.pipeline import UNSET, Change, add_lead, apply_change
 from api.crm.tables import PipelineLead, session_scope
 from api.serving.state import ServiceState
 from data import columns as C
@@ -91,6 +91,18 @@ def simulate_plan_period(
         (str(e), str(t)): float(p)
         for e, t, p in zip(truth[C.ENTERPRISE_ID], truth[C.TRACK], truth[C.P_SIGN], strict=True)
     }
+    # the form each firm takes when it lands (the generator's hidden truth), which its officer
+    # records on the lead (landed_as): training learns how often the assumed form holds
+    took: dict[tuple[str, str], str] = (
+        {
+            (str(e), str(t)): str(f)
+            for e, t, f in zip(
+                truth[C.ENTERPRISE_ID], truth[C.TRACK], truth[C.TRUE_FORM], strict=True
+            )
+        }
+        if C.TRUE_FORM in truth
+        else {}
+    )
     span = (LAST_CREATED - FIRST_DAY).days
     landed_tax: list[tuple[str, str, date, date]] = []  # firm, track, became a lead, landed
     counts = {"landed": 0, "lost": 0, "open": 0, "leads": 0}
@@ -126,7 +138,10 @@ def simulate_plan_period(
                 )
                 for stage, day in path.steps:
                     reason = path.lost_reason if stage == LOST else None
-                    change = Change(version=lead.version, stage=stage, lost_reason=reason)
+                    landed_as = took.get((eid, track), UNSET) if stage == "landed" else UNSET
+                    change = Change(
+                        version=lead.version, stage=stage, lost_reason=reason, landed_as=landed_as
+                    )
                     apply_change(s, lead, None, change, _at(day))
                     s.refresh(lead)
                     if stage == "landed":

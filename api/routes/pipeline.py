@@ -116,8 +116,9 @@ async def patch_pipeline_lead(
     sessions: SessionsDep,
     caller: WriterDep,
 ) -> dict[str, object]:
-    """Move the stage, reassign, set the follow-up or the note; `version` must be the one you
-    read (409 otherwise). A move the rules forbid is a 422 naming both stages."""
+    """Move the stage, reassign, set the follow-up or the note, record the form a landed firm
+    took (`landed_as`); `version` must be the one you read (409 otherwise). A move the rules
+    forbid is a 422 naming both stages."""
     given = payload.model_fields_set
     change = Change(
         version=payload.version,
@@ -126,6 +127,7 @@ async def patch_pipeline_lead(
         owner=payload.owner if "owner" in given else UNSET,
         follow_up_on=payload.follow_up_on if "follow_up_on" in given else UNSET,
         note=payload.note if "note" in given else UNSET,
+        landed_as=payload.landed_as if "landed_as" in given else UNSET,
     )
     return await run_in_threadpool(service.update_lead, state, sessions, caller, lead_id, change)
 

@@ -54,6 +54,8 @@ COLUMNS: Final[dict[str, tuple[str, str, Kind]]] = {
     "landing_form_zh": ("落地形式", "Landing form (Chinese)", "text"),
     "landing_form_en": ("落地形式（英文）", "Landing form", "text"),
     "in_park_tax_share": ("园区可得集团税收比例", "Share of the group's tax collected here", "pct"),
+    "in_park_tax_share_p10": ("可得比例 P10", "Share P10", "pct"),
+    "in_park_tax_share_p90": ("可得比例 P90", "Share P90", "pct"),
     "value_wan_cny": ("落地后价值（万元）", "Value if it lands (10k CNY)", "wan"),
     "expected_value_wan_cny": ("期望价值（万元）", "Expected value (10k CNY)", "wan"),
     "plan_value_wan_cny": ("计划价值（万元）", "Plan value (10k CNY)", "wan"),

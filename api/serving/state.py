@@ -170,6 +170,8 @@ class ServiceState:
             "model_version": table.model_version,
             "landing_form": scores["landing_form"],
             "group_tax_p50_wan_cny": scores["group_tax_p50_wan_cny"],
+            "in_park_tax_share_p10": scores["in_park_tax_share_p10"],
+            "in_park_tax_share_p90": scores["in_park_tax_share_p90"],
         }
 
     def stage_p_land(self, leads: pd.DataFrame) -> np.ndarray:

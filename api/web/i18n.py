@@ -294,6 +294,7 @@ _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
     "people": {"zh": "用户管理", "en": "People"},
     "stage": {"zh": "阶段", "en": "Stage"},
     "lost_reason": {"zh": "流失原因", "en": "Why lost"},
+    "landed_as": {"zh": "实际落地形式", "en": "Landed as"},
     "owner": {"zh": "负责人", "en": "Owner"},
     "unassigned": {"zh": "未分配", "en": "unassigned"},
     "follow_up": {"zh": "下次跟进", "en": "Next follow-up"},

@@ -19,6 +19,7 @@ from api.serving.export import export_response
 from api.web.common import GraphPage, Page, gate
 from api.web.i18n import translator
 from api.web.leads import shown_track
+from data.landing import track_forms
 from data.pipeline import ASSIGNERS, LOST_REASONS, MOVES, STAGES
 
 router = APIRouter(include_in_schema=False)
@@ -76,6 +77,10 @@ def my_leads(
         scope=scope,
         moves=MOVES,
         lost_reasons=LOST_REASONS,
+        # the forms a landed firm may have taken, per track (recorded as landed_as)
+        forms={t: track_forms(page.state.park, t) for t in page.state.park.tracks}
+        if page.state.park is not None
+        else {},
         owners=service.owners_of(page.sessions),
         can_assign=page.me.role in ASSIGNERS,
         saved=saved,
@@ -110,9 +115,11 @@ def change_lead(
     follow_up_on: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=2000)] = "",
     owner: Annotated[str | None, Form(max_length=40)] = None,
+    landed_as: Annotated[str, Form(max_length=32)] = "",
     back: Annotated[str, Form(max_length=2000)] = "/pipeline",
 ) -> Response:
-    """A lead's form: stage, loss reason, follow-up, note (and owner for the team lead); a lead
+    """A lead's form: stage, loss reason, follow-up, note, the form a landed firm took (and
+    owner for the team lead); a lead
     someone changed meanwhile is refused with a message, never overwritten."""
     try:
         follow = date.fromisoformat(follow_up_on) if follow_up_on else None
@@ -125,6 +132,7 @@ def change_lead(
         follow_up_on=follow,
         note=note or None,
         owner=UNSET if owner is None else (owner or None),
+        landed_as=landed_as or UNSET,
     )
     try:
         service.update_lead(page.state, page.sessions, page.me, lead_id, change)

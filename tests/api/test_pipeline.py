@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from api.crm.pipeline import board, pipeline_outcomes, team
-from api.crm.tables import create_key, session_scope
+from api.crm.tables import create_key, landed_leads, session_scope
 from tests.api.conftest import Api
 
 _names = itertools.count()
@@ -317,3 +317,37 @@ def test_a_landed_firm_joins_the_roster_at_the_next_load(api: Api, people: Team)
         api.app.state.holder.current.leads["bigdata"].position_of(str(lead["enterprise_id"]))
         is not None
     )  # the state being served changes only on reload
+
+
+def test_the_form_a_firm_landed_in_is_recorded_once_it_landed(api: Api, people: Team) -> None:
+    lead = _create(api, people.alice)
+    created = lead["created_with"]
+    assert isinstance(created, dict) and created["landing_form"] in {
+        "subsidiary",
+        "branch",
+        "rd_centre",
+        "relocation",
+        "licensed_branch",
+    }
+    r = _patch(api, people.alice, lead, stage="contacted", landed_as="branch")
+    assert r.status_code == 422
+    assert "landed_as" in r.text and "landed or paying" in r.text
+    for stage in ("contacted", "negotiating", "signed"):
+        lead = _patch(api, people.alice, lead, stage=stage).json()
+    # a form of another track (or none) is named with the track's forms
+    r = _patch(api, people.alice, lead, stage="landed", landed_as="regional_hq")
+    assert r.status_code == 422
+    assert "landed_as" in r.text and "subsidiary" in r.text
+    # nothing was written by the refused changes
+    now = api.client.get(f"/api/v1/pipeline/{lead['id']}", headers=people.alice).json()
+    assert now["stage"] == "signed" and now["landed_as"] is None
+    lead = _patch(api, people.alice, lead, stage="landed", landed_as="branch").json()
+    assert lead["stage"] == "landed" and lead["landed_as"] == "branch"
+    history = api.client.get(f"/api/v1/pipeline/{lead['id']}/history", headers=people.alice).json()
+    took = [e for e in history if e["field"] == "landed_as"]
+    assert [(e["from"], e["to"]) for e in took] == [(None, "branch")]
+    # training reads it with the form assumed and the share band the lead was valued with
+    with session_scope(api.app.state.sessions) as s:
+        row = next(x for x in landed_leads(s, "shibei") if x["lead_id"] == lead["id"])
+    assert row["landed_as"] == "branch" and row["landing_form"] == created["landing_form"]
+    assert 0 < row["in_park_tax_share_p10"] <= row["in_park_tax_share_p90"] <= 1

@@ -13,6 +13,7 @@ from data import columns as C
 from data.landing import (
     assume_forms,
     form_index,
+    mixed_shares,
     prior_shares,
     track_forms,
     unit_shares,
@@ -241,3 +242,31 @@ def test_regulated_financial_firms_land_as_a_licensed_branch() -> None:
     )
     assert list(assume_forms(firms, SHIBEI, "hq").form) == ["licensed_branch"] * 4 + ["regional_hq"]
     assert list(assume_forms(firms, SHIBEI, "bigdata").form)[:4] == ["licensed_branch"] * 4
+
+
+def test_a_band_that_allows_another_form_holds_the_mixtures_quantiles() -> None:
+    """Firms land in the assumed form 70 % of the time and in each other form alike otherwise:
+    the band's P10 and P90 are the quantiles of the shares such firms book (drawn), its P50 the
+    assumed form's."""
+    bands = list(prior_shares(SHIBEI)["hq"].values())
+    k, n, holds = len(bands), 400_000, 0.7
+    rng = np.random.default_rng(11)
+    for assumed, bound in ((0, False), (2, False), (1, True)):
+        took = np.where(rng.random(n) < holds, assumed, (assumed + rng.integers(1, k, n)) % k)
+        each = unit_shares(bands, np.arange(k), np.full(k, bound), 0.05)
+        z = rng.normal(0.0, 1.0, n)
+        spread = (
+            np.where(z < 0, np.log(each.p50 / each.p10)[took], np.log(each.p90 / each.p50)[took])
+            / 1.2815515655446004
+        )
+        drawn = each.p50[took] * np.exp(z * spread)
+        s = mixed_shares(bands, np.array([assumed]), np.array([bound]), 0.05, holds)
+        assert s.p50[0] == pytest.approx(each.p50[assumed])
+        assert s.p10[0] == pytest.approx(np.quantile(drawn, 0.1), rel=0.02)
+        assert s.p90[0] == pytest.approx(min(np.quantile(drawn, 0.9), 1.0), rel=0.02)
+    # the assumed form always holds: its own band; a rate outside (0, 1] is refused
+    one = mixed_shares(bands, np.array([0, 1]), np.array([False, True]), 0.05, 1.0)
+    base = unit_shares(bands, np.array([0, 1]), np.array([False, True]), 0.05)
+    assert one.p10.tolist() == base.p10.tolist() and one.p90.tolist() == base.p90.tolist()
+    with pytest.raises(ValueError, match="assumed_form_holds"):
+        mixed_shares(bands, np.array([0]), np.array([False]), 0.05, 0.0)

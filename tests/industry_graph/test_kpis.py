@@ -11,7 +11,7 @@ import pytest
 
 from data import columns as C
 from data.reference import default_chains, default_parks
-from industry_graph.kpis import coverage_over_time, measure_kpis, park_facts
+from industry_graph.kpis import coverage_over_time, matching_firms, measure_kpis, park_facts
 
 PARK = default_parks()["shibei"].model_copy(
     update={
@@ -154,3 +154,27 @@ def test_revenue_projection_counts_the_units_share_of_the_group() -> None:
     assert revenue.level_projected == pytest.approx(2131 + 0.5 * 500 + 0.2 * 400)
     assert revenue.projected == _cagr(1500, 2131 + 250 + 80, 3)
     assert by_id["tax_growth"].level_projected == pytest.approx(219.65 + 0.5 * 100 + 0.2 * 10)
+
+
+def test_a_count_leaves_out_the_industries_it_names() -> None:
+    """新增核心大数据 leaves out banks, brokers and insurers: d, a park firm with a big-data link,
+    is a broker here, and so is f, an open lead with one."""
+    gbt, sw = "gbt4754_2017", "sw2021"
+    firms = FIRMS.assign(
+        **{
+            C.INDUSTRY_CODE: ["65", "51", "65", "4901", "39", "4901"],
+            C.INDUSTRY_SCHEME: [gbt, gbt, gbt, sw, gbt, sw],
+        }
+    )
+    tables = {**TABLES, "enterprises": firms}
+    got = {
+        k.id: k
+        for k in measure_kpis(park_facts(PARK, tables), tables, OPEN, today=date(2024, 3, 1))
+    }
+    big = got["new_core_big_data"]  # c (5G+8K) alone; neither d nor f counts
+    assert (big.now, big.projected) == (1.0, 1.0)
+    assert got["uhd_video_firms"].now == 1.0  # other counts leave no industry out
+    measure = next(k.measure for k in PARK.kpi_targets if k.id == "new_core_big_data")
+    assert measure is not None
+    (kept,) = matching_firms([measure], pd.Series(["a", "d", "f"]), tables)
+    assert kept.tolist() == [True, False, False]

@@ -9,7 +9,7 @@ import pytest
 from data import columns as C
 from data.landing import track_forms
 from data.reference import default_parks
-from training.shares import FIT_COLUMNS, fit_shares, realised_shares
+from training.shares import FIT_COLUMNS, HOLDS_COLUMNS, fit_form_holds, fit_shares, realised_shares
 
 SHIBEI = default_parks()["shibei"]
 FORMS = {t: dict(track_forms(SHIBEI, t)) for t in SHIBEI.tracks}
@@ -85,3 +85,40 @@ def test_leads_without_a_form_or_a_later_tax_record_are_left_out() -> None:
     assert sorted(realised_shares(landed, tax)[C.ENTERPRISE_ID]) == ["f3", "f4"]
     assert realised_shares(landed.iloc[0:0], tax).empty
     assert realised_shares(pd.DataFrame(), tax).empty  # no service database: nothing landed
+
+
+def test_how_often_the_assumed_form_holds_is_learnt_from_the_forms_recorded() -> None:
+    n = 200
+    landed = pd.DataFrame(
+        {
+            C.TRACK: ["hq"] * n + ["bigdata"] * 3,
+            "landing_form": ["regional_hq"] * n + ["subsidiary"] * 3,
+            # 60 % of the HQ leads took the form assumed; the rest a functional HQ; none recorded
+            # on big data
+            "landed_as": ["regional_hq"] * 120 + ["functional_hq"] * 80 + [None] * 3,
+        }
+    )
+    fit = fit_form_holds({"hq": 0.8, "bigdata": 0.8, "other": 1.0}, landed)
+    # Beta–binomial: the prior 0.8 counts as ten landings
+    assert fit.holds["hq"] == pytest.approx((0.8 * 10 + 120) / (10 + n))
+    assert fit.holds["bigdata"] == 0.8 and fit.holds["other"] == 1.0
+    table = fit.table.set_index(C.TRACK)
+    assert list(fit.table.columns) == list(HOLDS_COLUMNS)
+    assert table.loc["hq", "firms"] == n and table.loc["hq", "held"] == 120
+    assert table.loc["hq", "source"] == "learnt" and table.loc["bigdata", "source"] == "prior"
+    assert 0 < table.loc["hq", "sd"] < table.loc["bigdata", "sd"]
+    # no pipeline (no column): the priors
+    assert fit_form_holds({"hq": 0.8}, pd.DataFrame()).holds == {"hq": 0.8}
+
+
+def test_a_share_is_learnt_for_the_form_the_firm_took() -> None:
+    landed, tax = _landed(300, 0.03, seed=5)  # valued as regional HQs, paying a functional HQ's
+    landed["landed_as"] = "functional_hq"
+    landed["in_park_tax_share_p10"] = 0.01
+    landed["in_park_tax_share_p90"] = 0.3
+    realised = realised_shares(landed, tax)
+    assert set(realised["landing_form"]) == {"functional_hq"}
+    fit = fit_shares(FORMS, realised)
+    assert fit.source["hq"]["functional_hq"] == "learnt"
+    assert fit.source["hq"]["regional_hq"] == "prior"
+    assert fit.shares["hq"]["functional_hq"].p50 == pytest.approx(0.03, rel=0.15)
