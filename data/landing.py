@@ -207,19 +207,14 @@ def mixed_shares(
     if k < 2 or holds == 1.0 or not len(assumed.p50):
         return assumed
     p10, p90 = assumed.p10.copy(), assumed.p90.copy()
-    flag = np.asarray(bound, dtype=bool)
     # the band depends on the form and the site-bound flag only: one mixture per pair
-    pairs, where = np.unique(
-        np.stack([np.asarray(index, dtype=np.int64), flag.astype(np.int64)], axis=1),
-        axis=0,
-        return_inverse=True,
-    )
-    where = where.ravel()
-    for j, (form, is_bound) in enumerate(pairs):
-        each = unit_shares(bands, np.arange(k), np.full(k, bool(is_bound)), site_bound_share)
+    code = np.asarray(index, dtype=np.int64) * 2 + np.asarray(bound, dtype=np.int64)
+    for pair in np.unique(code):
+        form, is_bound = int(pair) // 2, bool(pair % 2)
+        each = unit_shares(bands, np.arange(k), np.full(k, is_bound), site_bound_share)
         weight = np.full(k, (1.0 - holds) / (k - 1))
         weight[form] = holds
-        rows = where == j
+        rows = code == pair
         median = float(each.p50[form])
         p10[rows] = min(_mixture_quantile(0.1, weight, each), median)
         p90[rows] = min(max(_mixture_quantile(0.9, weight, each), median), 1.0)

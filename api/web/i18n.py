@@ -93,6 +93,15 @@ _PAGE_STRINGS: Final[dict[str, dict[str, str]]] = {
         "while few have landed (training.shares)",
     },
     "share_prior": {"zh": "先验 P50", "en": "Prior P50"},
+    "form_holds": {
+        "zh": "企业按假定形式落地的概率（其余按其他形式计入区间）",
+        "en": "How often a firm lands in the form assumed (the band holds the other forms for the rest)",
+    },
+    "form_holds_prior": {"zh": "先验", "en": "prior"},
+    "form_holds_firms": {
+        "zh": "家已记录实际形式的落地企业",
+        "en": "landings with the form recorded",
+    },
     "share_now": {"zh": "本版本 P50", "en": "This version P50"},
     "share_sd": {"zh": "中位数不确定度（对数）", "en": "Median's log-sd"},
     "share_source": {"zh": "来源", "en": "Source"},

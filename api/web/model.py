@@ -14,6 +14,7 @@ from api.serving.kpis import realised
 from api.serving.memo import Memo
 from api.web.common import ModelPage, ServingPage
 from api.web.plan import charts
+from data.reference import Park
 from data.settings import Settings
 from models import registry
 from models.scorer import LeadScorer
@@ -83,7 +84,22 @@ def model_page(page: ServingPage) -> Response:
         threshold=state.park.monitoring.coverage_warning_below,
         min_landed=state.park.monitoring.min_landed,
         shares=share_rows(state.model.scorer, language),
+        holds=holds_rows(state.model.scorer, state.park),
     )
+
+
+def holds_rows(scorer: LeadScorer, park: Park) -> list[dict[str, Any]]:
+    """Per track, how often this version takes the assumed form to hold, the park YAML's prior
+    and the recorded landings it was learnt from (``training.shares.fit_form_holds``)."""
+    return [
+        {
+            "track": track,
+            "holds": holds,
+            "prior": park.tracks[track].assumed_form_holds if track in park.tracks else None,
+            "firms": int(scorer.metrics.get(f"form_holds_{track}_firms", 0)),
+        }
+        for track, holds in (scorer.form_holds or {}).items()
+    ]
 
 
 def share_rows(scorer: LeadScorer, lang: str) -> list[dict[str, Any]]:

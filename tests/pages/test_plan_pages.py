@@ -113,6 +113,8 @@ def test_kpi_coverage_and_model_pages(plan_site: PlanSite) -> None:
         assert "/#/experiments/" in d.find_element(By.ID, "mlflow-link").get_attribute("href")  # type: ignore[attr-defined]
         realised = d.find_elements(By.CSS_SELECTOR, "#realised-summary tr")  # type: ignore[attr-defined]
         assert len(realised) >= 3 and d.find_elements(By.CSS_SELECTOR, "#realised-chart svg")  # type: ignore[attr-defined]
+        holds = d.find_element(By.ID, "form-holds").text  # type: ignore[attr-defined]
+        assert "按假定形式落地的概率" in holds and "hq" in holds and "先验 80%" in holds
         _shot(d, "15-model")
 
 
