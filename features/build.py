@@ -51,6 +51,38 @@ class FeatureContext:
     roster_fit: pd.Series = field(default_factory=lambda: pd.Series(dtype=float))
     vectors: FirmVectors | None = None  # the lookalike vectors the roster fit comes from
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled without the per-track arrays ``aligned`` keeps (made again on demand)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_aligned"}
+
+    def aligned(self, track: str) -> tuple[pd.Index, np.ndarray] | None:
+        """The per-firm values of ``track`` on one index (the roster fit's: every firm of the
+        universe), columns roster fit, gap value, synergy, links, share in the track's chains
+        — so a large batch of firms looks its ids up once, not once per value. Made on first
+        use and kept; ``None`` when the roster fit holds no unique index of firms."""
+        held: dict[str, tuple[pd.Index, np.ndarray] | None] = self.__dict__.setdefault(
+            "_aligned", {}
+        )
+        if track not in held:
+            index = self.roster_fit.index
+            if not len(index) or not index.is_unique:
+                held[track] = None
+            else:
+                chain = self.by_track[track]
+                held[track] = (
+                    index,
+                    np.column_stack(
+                        [
+                            self.roster_fit.to_numpy(dtype=float),
+                            chain["gap_value"].reindex(index, fill_value=0.0).to_numpy(float),
+                            chain["synergy"].reindex(index, fill_value=0.0).to_numpy(float),
+                            self.n_links.reindex(index, fill_value=0).to_numpy(float),
+                            self.in_target[track].reindex(index, fill_value=0.0).to_numpy(float),
+                        ]
+                    ),
+                )
+        return held[track]
+
 
 def track_index(park: Park, track: str) -> int:
     """A track's place in the park YAML: the ``track_index`` feature that tells the models
@@ -61,6 +93,8 @@ def track_index(park: Park, track: str) -> int:
     return list(park.tracks).index(track)
 
 
+# from this many firms, firm_features looks the per-firm values up on one aligned index
+ALIGNED_FROM: Final = 20_000
 INDUSTRY_PREFIXES: Final = (6, 4, 3, 2)  # Shenwan L3 / L2 …, GB/T class / group / division
 MIN_INDUSTRY_FIRM_YEARS: Final = 5
 
@@ -179,10 +213,29 @@ def industry_tax_rate(
 ) -> np.ndarray:
     """Each firm's industry tax rate: the most specific code prefix of its scheme the universe's
     tax records give (``industry_rates``), else the reference rate of the code
-    (industries.yaml)."""
-    text = codes.astype("string")
-    scheme = schemes.astype("string")
-    out = np.full(len(codes), np.nan)
+    (industries.yaml). Worked out once per distinct (scheme, code) pair (firms share a few
+    thousand)."""
+    if not len(codes):
+        return np.full(0, np.nan)
+    # each column factorized (missing values as a value of their own), then the pairs
+    code_at, code_of = pd.factorize(codes.astype("string"), use_na_sentinel=False)
+    scheme_at, scheme_of = pd.factorize(schemes.astype("string"), use_na_sentinel=False)
+    pair, which = np.unique(
+        scheme_at.astype(np.int64) * len(code_of) + code_at, return_inverse=True
+    )
+    rates = _distinct_tax_rates(
+        pd.Series(np.asarray(code_of, dtype=object)[pair % len(code_of)], dtype="string"),
+        pd.Series(np.asarray(scheme_of, dtype=object)[pair // len(code_of)], dtype="string"),
+        learned,
+    )
+    return rates[which.ravel()]
+
+
+def _distinct_tax_rates(
+    text: pd.Series, scheme: pd.Series, learned: Mapping[str, float]
+) -> np.ndarray:
+    """``industry_tax_rate`` of each (scheme, code) pair given (code ``text``, ``scheme``)."""
+    out = np.full(len(text), np.nan)
     for n in INDUSTRY_PREFIXES:
         if not learned:
             break
@@ -192,7 +245,7 @@ def industry_tax_rate(
         hit = (scheme + ":" + text.str[:n]).where(text.str.len() >= n).map(learned)
         out[todo] = pd.to_numeric(hit, errors="coerce").to_numpy(dtype=float)[todo]
     todo = np.isnan(out)
-    out[todo] = pd.to_numeric(codes.map(_industry_tax_rates()), errors="coerce").to_numpy(
+    out[todo] = pd.to_numeric(text.map(_industry_tax_rates()), errors="coerce").to_numpy(
         dtype=float
     )[todo]
     return out
@@ -348,14 +401,25 @@ def firm_features(
         out[name] = (
             pd.to_numeric(_column(e, column), errors="coerce").clip(-1, 5).to_numpy(dtype=float)
         )
-    out["roster_fit"] = by_id(ids, fc.roster_fit, default=np.nan)
     out["industry_tax_rate"] = industry_tax_rate(
         e[C.INDUSTRY_CODE], e[C.INDUSTRY_SCHEME], fc.industry_rates
     )
-    chain = by_id(ids, by_track[["gap_value", "synergy"]], default=0.0)
-    out["gap_value"], out["synergy"] = chain[:, 0], chain[:, 1]
-    out["n_links"] = by_id(ids, fc.n_links, default=0.0)
-    out["in_target_chain"] = np.clip(by_id(ids, fc.in_target[track], default=0.0), 0, 1)
+    aligned = fc.aligned(track) if len(ids) >= ALIGNED_FROM else None
+    if aligned is not None:  # one lookup of the ids for every per-firm value
+        index, values = aligned
+        at = index.get_indexer(pd.Index(ids))
+        known = (at >= 0)[:, None]
+        picked = np.where(known, values[np.maximum(at, 0)], [np.nan, 0.0, 0.0, 0.0, 0.0])
+        out["roster_fit"] = picked[:, 0]
+        out["gap_value"], out["synergy"] = picked[:, 1], picked[:, 2]
+        out["n_links"] = picked[:, 3]
+        out["in_target_chain"] = np.clip(picked[:, 4], 0, 1)
+    else:
+        out["roster_fit"] = by_id(ids, fc.roster_fit, default=np.nan)
+        chain = by_id(ids, by_track[["gap_value", "synergy"]], default=0.0)
+        out["gap_value"], out["synergy"] = chain[:, 0], chain[:, 1]
+        out["n_links"] = by_id(ids, fc.n_links, default=0.0)
+        out["in_target_chain"] = np.clip(by_id(ids, fc.in_target[track], default=0.0), 0, 1)
     if history is not None and len(history):
         past = by_id(ids, history[[C.TAX_PAID, C.REVENUE]])
         last_tax, last_rev = past[:, 0], past[:, 1]
