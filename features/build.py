@@ -228,7 +228,7 @@ def industry_tax_rate(
         pd.Series(np.asarray(scheme_of, dtype=object)[pair // len(code_of)], dtype="string"),
         learned,
     )
-    return rates[which.ravel()]
+    return np.asarray(rates[which.ravel()], dtype=float)
 
 
 def _distinct_tax_rates(
