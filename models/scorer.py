@@ -52,6 +52,13 @@ SCORE_FIELDS = (
     "value_wan_cny",
 )
 TEXT_SCORE_FIELDS = frozenset({"landing_form"})
+# what the first reason of a lead says: the form it is valued in and its share band
+FORM_FIELDS = (
+    "landing_form",
+    "in_park_tax_share",
+    "in_park_tax_share_p10",
+    "in_park_tax_share_p90",
+)
 OUTPUT_COLUMNS = (
     "p_land",
     "tax_p10_wan_cny",
@@ -183,9 +190,13 @@ class LeadScorer:
         out["score"] = np.clip(p_land, 0, 1) * value
         return out[list(OUTPUT_COLUMNS)]
 
-    def explain(self, X: pd.DataFrame, *, top: int = 3) -> list[list[dict[str, str]]]:
+    def explain(
+        self, X: pd.DataFrame, *, top: int = 3, scores: pd.DataFrame | None = None
+    ) -> list[list[dict[str, str]]]:
         """The ``top`` factors behind each row, from LightGBM ``pred_contrib`` of the propensity
-        (log-odds) and tax P50 (log) boosters, which add up on the log scale of expected tax."""
+        (log-odds) and tax P50 (log) boosters, which add up on the log scale of expected tax.
+        ``scores``: the rows' ``score`` output where the caller holds it (its landing form and
+        share band, ``FORM_FIELDS``; scored here otherwise)."""
         contrib = self.tax.contributions(X[list(self.tax_features)]).reindex(
             columns=self.feature_names, fill_value=0.0
         )
@@ -198,7 +209,8 @@ class LeadScorer:
         contrib = contrib.drop(columns=["track_index", *VALUE_INPUTS], errors="ignore")
         reasons = []
         values = X.reindex(columns=contrib.columns)
-        scores = self.score(X)
+        if scores is None:
+            scores = self.score(X)
         tracks = list(self.values)
         index = X["track_index"].to_numpy().astype(np.int64)
         bound = X["site_bound"].to_numpy() > 0.5

@@ -17,7 +17,7 @@ from data.reference import chains_of
 from data.regions import normalise_province
 from features.build import FeatureContext
 from models.leads import ChainReasoner, score_tables
-from models.scorer import SCORE_FIELDS, LeadScorer, score_value
+from models.scorer import FORM_FIELDS, SCORE_FIELDS, LeadScorer, score_value
 
 
 @dataclass(frozen=True)
@@ -129,7 +129,8 @@ class LeadTable:
         todo = np.array([r for r in rows if r not in self._reasons], dtype=np.int64)
         if not len(todo):
             return
-        factors = self._scorer.explain(self.features.iloc[todo])
+        held = pd.DataFrame({k: self._columns[k][todo] for k in FORM_FIELDS})
+        factors = self._scorer.explain(self.features.iloc[todo], scores=held)
         for r, f in zip(todo, factors, strict=True):
             self._reasons[int(r)] = (self._chain(self.ids[r]), f)
 

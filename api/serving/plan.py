@@ -518,6 +518,8 @@ class PlanOrder:
 
 
 _orders: dict[tuple[tuple[int, str], str], PlanOrder] = {}
+# up to this many firms outside the plan are matched against its targets on their own rows
+FEW_FIRMS: Final = 500
 
 
 def _target_counts(
@@ -530,9 +532,14 @@ def _target_counts(
     found, missing = np.flatnonzero(pos >= 0), np.flatnonzero(pos < 0)
     blocks = [sparse.csr_matrix(served.counts[pos[found]])]
     if len(missing):
-        rest = target_matrix(
-            state.park, targets, ids.iloc[missing].reset_index(drop=True), state.tables
+        others = ids.iloc[missing].reset_index(drop=True)
+        # a page's few firms are matched on their own rows, not looked up over the universe
+        tables = (
+            state.tables_of_many([str(e) for e in others])
+            if len(others) <= FEW_FIRMS
+            else state.tables
         )
+        rest = target_matrix(state.park, targets, others, tables)
         blocks.append(sparse.csr_matrix(rest))
     stacked = sparse.csr_matrix(sparse.vstack(blocks, format="csr"))
     back = np.empty(len(ids), dtype=np.int64)  # row of ids -> row of the stacked blocks

@@ -195,10 +195,15 @@ class ServiceState:
     def tables_of(self, enterprise_id: str) -> dict[str, pd.DataFrame]:
         """A firm's own rows of ``enterprises`` and ``enterprise_links``, as the tables of a
         universe of one firm (for a function that would otherwise look it up over them all)."""
-        row = self.row_of(enterprise_id)
+        return self.tables_of_many([enterprise_id])
+
+    def tables_of_many(self, enterprise_ids: list[str]) -> dict[str, pd.DataFrame]:
+        """The rows of ``enterprises`` and ``enterprise_links`` of some firms, as the tables of
+        a universe of those firms (unknown ids have none)."""
+        rows = [r for r in (self.row_of(e) for e in enterprise_ids) if r is not None]
         return {
-            "enterprises": self.tables["enterprises"].iloc[[] if row is None else [row]],
-            "enterprise_links": self.links_of(enterprise_id),
+            "enterprises": self.tables["enterprises"].iloc[rows],
+            "enterprise_links": self.links_of_many(enterprise_ids),
         }
 
     def links_of_many(self, enterprise_ids: list[str]) -> pd.DataFrame:

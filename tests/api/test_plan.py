@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 from typer.testing import CliRunner
 
 from api.cli import app as cli
+from data import columns as C
 from data.reference import default_parks
 from industry_graph.targets import countable_kpis
 from tests.api.conftest import Api
@@ -296,3 +297,28 @@ def test_a_page_walks_only_the_head_of_the_plans_order_and_gets_the_same_rows() 
         assert (np.diff(score[full]) <= 0).all()
         for stop in (1, 50, 5_000, n + 1):
             assert plan.head(keep, stop).tolist() == full[:stop].tolist()
+
+
+def test_firms_outside_the_plan_count_for_its_targets_as_over_the_whole_universe(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A page's firms the plan does not hold (left out of the lists) are matched against its
+    targets on their own rows: the same counts as matched over every firm of the universe."""
+    import numpy as np
+    import pandas as pd
+
+    from api.serving import plan as served_plan
+
+    api.client.get(f"{V1}/plan", headers=api.officer)  # the YAML's settings: the lists' prices
+    state = api.app.state.holder.current
+    with served_plan._prices_lock:
+        targets, served = served_plan._prices[served_plan._loaded(state)]
+    firms = state.tables["enterprises"][C.ENTERPRISE_ID].astype(str)
+    outside = firms[~firms.isin(set(served.firms))].head(300).reset_index(drop=True)
+    assert len(outside) == 300
+    ids = pd.concat([outside, pd.Series([str(served.firms[0]), "no-such-firm"])], ignore_index=True)
+    own = served_plan._target_counts(state, served, targets, ids)
+    monkeypatch.setattr(served_plan, "FEW_FIRMS", 0)
+    whole = served_plan._target_counts(state, served, targets, ids)
+    assert (own != whole).nnz == 0
+    assert own.nnz > 0 and np.asarray(own[-1].todense()).sum() == 0

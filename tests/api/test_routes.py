@@ -634,3 +634,18 @@ def test_lists_offer_only_firms_the_park_can_still_win(api: Api, trained: Traine
     assert made.status_code == 201, made.text
     assert first not in top("bigdata") and first not in top("hq")
     assert first in top("bigdata", include="open_in_pipeline")
+
+
+@pytest.mark.one_engine
+def test_a_lists_reasons_are_the_scorers_with_the_scores_it_holds(api: Api) -> None:
+    """The lead table explains its rows with the landing form and share band it holds: the
+    same reasons the scorer gives when it scores the rows again."""
+    import numpy as np
+
+    state = api.app.state.holder.current
+    table = state.leads["bigdata"]
+    rows = np.arange(0, len(table), max(len(table) // 12, 1))[:12]
+    table._fill_reasons(rows)
+    again = state.model.scorer.explain(table.features.iloc[rows])
+    assert [table._reasons[int(r)][1] for r in rows] == again
+    assert all(r[0]["feature"] == "landing_form" for r in again)
