@@ -9,7 +9,10 @@ site-bound rule stays: a firm of an industry that pays where it produces brings 
 
 The tax the park would collect is the group's tax × the unit's share; both are uncertain, so the
 band combines them on the log scale (``unit_tax_band``): the distance of each quantile from the
-median adds in quadrature (independent log-normal errors).
+median adds in quadrature (independent log-normal errors). The form assumed may not be the
+one a firm takes: the share's band is that of the mixture (``mixed_shares``) in which the firm
+takes the assumed form with the track's ``assumed_form_holds`` and each other form alike
+otherwise; its P50 stays the assumed form's.
 """
 
 from __future__ import annotations

@@ -82,9 +82,9 @@ from scipy import sparse
 from data import columns as C
 from data.buildings import area_over_time
 from data.frames import member
+from data.landing import Z90  # the standard normal's 90th percentile
 from data.reference import Park, Space, chain_of
 
-Z90: Final = 1.2815515655446004  # the standard normal's 90 % quantile
 HORIZON_QUARTERS: Final = 16  # quarters ahead ParkSpace covers (the plan period and a year)
 CLOSEST: Final = 5
 # the lead table: required, and optional columns (taken when present)

@@ -13,6 +13,12 @@ the YAML's log P50 and counts as ``PRIOR_FIRMS`` firms (normal–normal shrinkag
 landings the fit stays near the YAML, with many it follows the firms. The spread σ_s is shrunk
 the same way (the firms' excess variance against the YAML's). The learnt band is
 exp(μ̂ ± z₉₀ √(σ_s² + var μ̂)) — a firm's share, with the fit's own uncertainty.
+
+A firm is fitted under the form it **took** where its officer recorded it (``landed_as``,
+migration 0007), else the form it was valued in; its tax model's part of the band is the unit
+band without the share band it was valued with (stored since 0007; the YAML's before). How often
+the assumed form holds (``fit_form_holds``) is a Beta–binomial fit per track on the landings
+with a recorded form, the YAML's ``assumed_form_holds`` counting as ``HOLDS_PRIOR_FIRMS``.
 """
 
 from __future__ import annotations
@@ -24,10 +30,10 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
+from data.landing import Z90
 from data.reference import LandingForm, ShareBand
 
 PRIOR_FIRMS: Final = 3.0  # the YAML's prior counts as three landed firms
-Z90: Final = 1.2815515655446004
 FIT_COLUMNS: Final = (
     C.TRACK,
     "landing_form",

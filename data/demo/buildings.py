@@ -48,11 +48,11 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
+from data.landing import Z90  # the standard normal's 90th percentile
 from data.reference import Park, Space
 
 SPACE_STREAM: Final = 28  # the new draws' stream: np.random.default_rng([seed, SPACE_STREAM])
 COUNT_DAY: Final = date(2020, 12, 31)  # the demo's as-of: the free area is counted that day
-Z90: Final = 1.2815515655446004
 
 
 @dataclass(frozen=True)

@@ -23,13 +23,12 @@ import numpy as np
 import pandas as pd
 
 from data import columns as C
-from data.landing import assume_forms, track_forms, unit_shares
+from data.landing import Z90, assume_forms, track_forms, unit_shares
 from data.reference import Park, ShareBand
 
 FORM_STREAM: Final = 2401  # issue 24, point 2: a stream of its own
 RULE_HOLDS: Final = 0.75
 MEDIAN_SPREAD: Final = 0.35
-Z90: Final = 1.2815515655446004
 
 
 def true_medians(park: Park, rng: np.random.Generator) -> dict[tuple[str, str], float]:
