@@ -42,6 +42,9 @@ _memo = Memo(size=4)
 # the newest report of the current load, whatever the pipeline did since
 _newest: dict[tuple[int, str], SpaceReport] = {}
 _newest_lock = threading.Lock()
+# the first report of a load being built, by load: the requests waiting for it
+_building: dict[tuple[int, str], threading.Event] = {}
+BUILD_WAIT_SECONDS: Final = 120.0
 
 TABLE_COLUMNS: Final = (
     C.BUILDING_ID,
@@ -125,10 +128,29 @@ def buildings_report(
 
 def latest_report(state: ServiceState, factory: sessionmaker[Session]) -> SpaceReport:
     """The newest report of this load (a lead's space card does not wait for the pipeline's
-    latest change: its need and the buildings that fit it hardly move with one lead)."""
-    with _newest_lock:
-        held = _newest.get(_loaded(state))
-    return held if held is not None else buildings_report(state, factory)
+    latest change: its need and the buildings that fit it hardly move with one lead). The
+    first report of a load is built by one request; the others asking meanwhile wait for it
+    rather than build it side by side (seconds of both cores at 1 M, per request)."""
+    key = _loaded(state)
+    while True:
+        with _newest_lock:
+            held = _newest.get(key)
+            if held is not None:
+                return held
+            building = _building.get(key)
+            mine = building is None
+            if mine:
+                building = _building[key] = threading.Event()
+        assert building is not None
+        if not mine:
+            building.wait(timeout=BUILD_WAIT_SECONDS)
+            continue  # built (or failed: then this request tries, and says why)
+        try:
+            return buildings_report(state, factory)
+        finally:
+            with _newest_lock:
+                _building.pop(key, None)
+            building.set()
 
 
 def _records(frame: pd.DataFrame | None) -> list[dict[str, Any]]:

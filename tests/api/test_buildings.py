@@ -173,3 +173,41 @@ def test_a_lead_fitted_alone_from_its_own_rows_is_fitted_as_from_the_universe(ap
             pd.testing.assert_frame_equal(alone, whole)
             checked += 1
     assert checked >= 20
+
+
+@pytest.mark.one_engine
+def test_the_first_report_of_a_load_is_built_once_for_pages_asking_together(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Enterprise pages asking for the space report before the load has one wait for the one
+    being built rather than build it side by side."""
+    import threading
+    import time
+
+    from api.serving import buildings as served
+
+    state = api.app.state.holder.current
+    built = []
+
+    def slow(**kwargs: object) -> object:
+        built.append(1)
+        time.sleep(0.5)
+        return real(**kwargs)
+
+    real = served.space_report
+    monkeypatch.setattr(served, "space_report", slow)
+    with served._newest_lock:
+        served._newest.clear()
+    served._memo._items.clear()
+    got: list[object] = []
+    threads = [
+        threading.Thread(
+            target=lambda: got.append(served.latest_report(state, api.app.state.sessions))
+        )
+        for _ in range(4)
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert len(built) == 1 and len(got) == 4 and all(r is got[0] for r in got)
