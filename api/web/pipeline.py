@@ -119,8 +119,8 @@ def change_lead(
     back: Annotated[str, Form(max_length=2000)] = "/pipeline",
 ) -> Response:
     """A lead's form: stage, loss reason, follow-up, note, the form a landed firm took (and
-    owner for the team lead); a lead
-    someone changed meanwhile is refused with a message, never overwritten."""
+    owner for the team lead); a lead someone changed meanwhile is refused with a message, never
+    overwritten."""
     try:
         follow = date.fromisoformat(follow_up_on) if follow_up_on else None
     except ValueError:

@@ -240,10 +240,10 @@ def test_my_leads_board_team_and_people(browser: object, site: Site) -> None:
 
     d = browser
     _sign_out_and_in(d, site, "zhang.wei", site.password)
-    # two leads of the list onto the pipeline
+    # three leads of the list onto the pipeline
     d.get(f"{site.base}/leads?track=bigdata&lang=zh")  # type: ignore[attr-defined]
     added = []
-    for i in (3, 4):
+    for i in (3, 4, 5):
         row = d.find_elements(By.CSS_SELECTOR, "tr.lead")[i]  # type: ignore[attr-defined]
         added.append(row.get_attribute("data-id"))
         _submit(d, row.find_element(By.CSS_SELECTOR, "form.add-form button"))
@@ -269,6 +269,33 @@ def test_my_leads_board_team_and_people(browser: object, site: Site) -> None:
     assert first.get_attribute("id") == lead_id  # overdue follow-ups first
     assert "已接洽" in first.text and "已逾期" in first.text and "约了下周二见面" in first.text
     _shot(d, "09-my-leads")
+
+    # the third lead lands: the form it took is chosen where it is signed or later
+    def move(stage: str, landed_as: str | None = None) -> str:
+        row = next(
+            r
+            for r in d.find_elements(By.CSS_SELECTOR, "#pipeline tr[id^=lead-]")  # type: ignore[attr-defined]
+            if added[2] in r.get_attribute("innerHTML")
+        )
+        row.find_element(By.TAG_NAME, "summary").click()
+        form = row.find_element(By.CSS_SELECTOR, "form.lead-form")
+        took = form.find_elements(By.NAME, "landed_as")
+        Select(form.find_element(By.NAME, "stage")).select_by_value(stage)
+        if landed_as is not None:
+            Select(took[0]).select_by_value(landed_as)
+        _submit(d, form.find_element(By.CSS_SELECTOR, "button"))
+        return "select" if took else "none"
+
+    assert [move(s) for s in ("contacted", "negotiating")] == ["none", "none"]
+    assert move("signed") == "none"
+    assert move("landed", landed_as="branch") == "select"  # offered at signed, for the landing
+    landed = next(
+        r
+        for r in d.find_elements(By.CSS_SELECTOR, "#pipeline tr[id^=lead-]")  # type: ignore[attr-defined]
+        if added[2] in r.get_attribute("innerHTML")
+    )
+    assert "已落地" in landed.text and "实际落地形式 分公司" in landed.text
+    _shot(d, "09b-landed-as")
 
     # the board: counts and expected value per stage
     d.get(f"{site.base}/pipeline/board")  # type: ignore[attr-defined]
