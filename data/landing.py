@@ -52,13 +52,13 @@ def track_forms(park: Park, track: str) -> Mapping[str, LandingForm]:
     }
 
 
-def form_index(park: Park, track: str, form: str) -> int:
-    """The position of ``form`` among the track's forms; ``ValueError`` naming the track's
-    forms when it is not one of them."""
+def form_index(park: Park, track: str, form: str, *, field: str = "landing_form") -> int:
+    """The position of ``form`` among the track's forms; ``ValueError`` naming ``field`` and
+    the track's forms when it is not one of them."""
     forms = list(track_forms(park, track))
     if form not in forms:
         raise ValueError(
-            f"landing_form: {form!r} is not a form of track {track!r} (one of {', '.join(forms)})"
+            f"{field}: {form!r} is not a form of track {track!r} (one of {', '.join(forms)})"
         )
     return forms.index(form)
 

@@ -112,9 +112,9 @@ def _check_firm(served: Served, enterprise_id: str, track: str) -> None:
 def _check_form(served: Served, track: str, form: str) -> None:
     assert served.park is not None
     try:
-        form_index(served.park, track, form)
+        form_index(served.park, track, form, field="landed_as")
     except ValueError as exc:
-        raise InvalidInput(str(exc).replace("landing_form:", "landed_as:", 1)) from None
+        raise InvalidInput(str(exc)) from None
 
 
 def audit_event(

@@ -271,12 +271,15 @@ def test_my_leads_board_team_and_people(browser: object, site: Site) -> None:
     _shot(d, "09-my-leads")
 
     # the third lead lands: the form it took is chosen where it is signed or later
-    def move(stage: str, landed_as: str | None = None) -> str:
-        row = next(
+    def third() -> object:
+        return next(
             r
             for r in d.find_elements(By.CSS_SELECTOR, "#pipeline tr[id^=lead-]")  # type: ignore[attr-defined]
             if added[2] in r.get_attribute("innerHTML")
         )
+
+    def move(stage: str, landed_as: str | None = None) -> str:
+        row = third()
         row.find_element(By.TAG_NAME, "summary").click()
         form = row.find_element(By.CSS_SELECTOR, "form.lead-form")
         took = form.find_elements(By.NAME, "landed_as")
@@ -289,11 +292,7 @@ def test_my_leads_board_team_and_people(browser: object, site: Site) -> None:
     assert [move(s) for s in ("contacted", "negotiating")] == ["none", "none"]
     assert move("signed") == "none"
     assert move("landed", landed_as="branch") == "select"  # offered at signed, for the landing
-    landed = next(
-        r
-        for r in d.find_elements(By.CSS_SELECTOR, "#pipeline tr[id^=lead-]")  # type: ignore[attr-defined]
-        if added[2] in r.get_attribute("innerHTML")
-    )
+    landed = third()
     assert "已落地" in landed.text and "实际落地形式 分公司" in landed.text
     _shot(d, "09b-landed-as")
 
