@@ -570,7 +570,9 @@ def place_leads(
     """Place each lead at the best building that still takes it (module doc): by ``priority``
     (default P(land) × in-park tax P50), the need P50 taken from the building from the lead's
     landing quarter on. A lead whose landing quarter lies beyond the quarters held is not placed."""
-    free = space.free.copy()
+    free = space.free
+    left = free.to_numpy(dtype=float, copy=True)  # numpy, not .loc: a lead a few µs, not ms
+    building_row = {bid: k for k, bid in enumerate(free.index)}
     order_key = (
         priority.to_numpy(dtype=float)
         if priority is not None
@@ -579,24 +581,25 @@ def place_leads(
         ).to_numpy()
     )
     order = np.lexsort((leads[C.ENTERPRISE_ID].astype(str).to_numpy(), -np.nan_to_num(order_key)))
-    options = {
-        int(str(k)): g[g["takes"]].sort_values("rank")[C.BUILDING_ID].tolist()
-        for k, g in fit.groupby("lead_row")
-    }
+    takes = fit[fit["takes"].astype(bool)].sort_values(["lead_row", "rank"], kind="stable")
+    options: dict[int, list[object]] = {int(str(k)): [] for k in pd.unique(fit["lead_row"])}
+    for row, bid in zip(takes["lead_row"], takes[C.BUILDING_ID], strict=True):
+        options[int(str(row))].append(bid)
+    needs = leads["need_m2_p50"].to_numpy(dtype=float)
+    lands = list(leads["land_quarter"])
     placed: list[object] = [None] * len(leads)
     why: list[str] = [""] * len(leads)
     for i in order:
-        need = float(leads["need_m2_p50"].iloc[i])
-        land: pd.Period = leads["land_quarter"].iloc[i]
         choices = options.get(int(i), [])
         if not choices:
             why[i] = "no building takes it (kind, size or free area at its landing quarter)"
             continue
+        need = float(needs[i])
+        later = _from_quarter(free.columns, max(lands[i], space.quarters[0]))
         for bid in choices:
-            later = _from_quarter(free.columns, max(land, space.quarters[0]))
-            window = free.loc[bid, later].to_numpy(dtype=float)
+            window = left[building_row[bid], later]
             if len(window) and float(window.min()) >= need:
-                free.loc[bid, later] = window - need
+                left[building_row[bid], later] = window - need
                 placed[i] = bid
                 break
         if placed[i] is None:
@@ -604,7 +607,9 @@ def place_leads(
     out = leads.copy()
     out[C.BUILDING_ID] = pd.Series(placed, index=out.index, dtype=object)
     out["not_placed_because"] = why
-    return Placement(leads=out, free_left=free)
+    return Placement(
+        leads=out, free_left=pd.DataFrame(left, index=free.index, columns=free.columns)
+    )
 
 
 @dataclass(frozen=True)
