@@ -117,6 +117,7 @@ def create_app(
     app.state.holder = holder
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
+    holder.sessions = holder.sessions or app.state.sessions
     app.state.callers = CallerCache(app.state.sessions)
     app.state.contacted = FirmsCache(app.state.sessions, settings.park)
     app.state.recent_leads = RecentLeads(app.state.sessions, settings.park)

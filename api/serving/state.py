@@ -11,13 +11,14 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import logging
 import re
 import threading
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +50,11 @@ from features.build import FeatureContext, feature_context, latest_tax_history
 from features.similarity import Lookalikes, firm_vectors
 from models import exclusions
 from models.registry import LoadedScorer, load_scorer
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session, sessionmaker
+
+log = logging.getLogger(__name__)
 
 COMPONENTS = ("data", "graph", "model")
 FOLLOW_SECONDS = 2.0  # how often a worker looks for the snapshot the others serve
@@ -468,10 +474,14 @@ def _finish(state: ServiceState, started: float) -> ServiceState:
     return state
 
 
-def _warm(state: ServiceState) -> None:
-    """Precompute the reasons of the first pages of every filter, then freeze what that built
-    out of the collector's way too (hundreds of thousands of small objects that every full
-    collection would otherwise walk: the p99 of a mixed load)."""
+def _warm(state: ServiceState, sessions: sessionmaker[Session] | None) -> None:
+    """Precompute the reasons of the first pages of every filter and, with the database's
+    ``sessions``, the lists' plan prices and the space report the enterprise pages read (else
+    the first requests of a load start them: seconds of a core while they wait), then freeze
+    what that built out of the collector's way too (hundreds of thousands of small objects that
+    every full collection would otherwise walk: the p99 of a mixed load)."""
+    if sessions is not None:
+        _warm_with_database(state, sessions)
     warmers = [
         threading.Thread(target=table.warm, name=f"warm-{table.track}", daemon=True)
         for table in state.leads.values()
@@ -482,6 +492,23 @@ def _warm(state: ServiceState) -> None:
         w.join()
     gc.collect()
     gc.freeze()
+
+
+def _warm_with_database(state: ServiceState, sessions: sessionmaker[Session]) -> None:
+    from api.errors import NotFound
+    from api.serving.buildings import latest_report
+    from api.serving.plan import prices_soon
+
+    try:  # the lists' prices: solved in a thread of its own (or read: another worker's)
+        prices_soon(state, sessions)
+    except Exception:  # the lists go on without plan values; the plan page says why
+        log.exception("warming the lists' plan prices failed")
+    try:
+        latest_report(state, sessions)
+    except NotFound:  # a park without buildings: its pages say what to import
+        pass
+    except Exception:
+        log.exception("warming the space report failed")
 
 
 def _return_free_memory() -> None:
@@ -502,6 +529,8 @@ class StateHolder:
         self.current.status = dict.fromkeys(COMPONENTS, "loading")
         # why the last reload was not swapped in (``None`` once one succeeds)
         self.last_reload_error: str | None = None
+        # the service database, for warming what a load's first requests would otherwise build
+        self.sessions: sessionmaker[Session] | None = None
         self._lock = threading.Lock()
 
     def load(self) -> ServiceState:
@@ -527,7 +556,9 @@ class StateHolder:
                 if marked is None or marked[0] != new.snapshot_key:
                     mark_current(snapshots_root(self.settings), new.snapshot_key)
             if new.ready:  # first pages of every chain / link / province filter, in the background
-                threading.Thread(target=_warm, args=(new,), name="warm", daemon=True).start()
+                threading.Thread(
+                    target=_warm, args=(new, self.sessions), name="warm", daemon=True
+                ).start()
             return new
 
     def start_background_load(self, *, follow: bool = True) -> threading.Thread:

@@ -215,3 +215,44 @@ def test_the_lists_prices_are_solved_once_for_every_worker_of_a_snapshot(
     assert np.array_equal(ranked(again), one)
     engine.dispose()
     assert len(solves) == before + 1 and shared.stat().st_mtime > old + 60
+
+
+def test_a_load_warms_the_plan_prices_and_the_space_report_before_any_request(
+    trained: Trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the service database at hand, a load solves (or reads) the lists' plan prices and
+    builds the enterprise pages' space report in the background: the first requests after
+    ``/ready`` neither start nor wait for them."""
+    import threading
+    import time
+
+    from sqlalchemy.orm import sessionmaker
+
+    import api.serving.buildings as served_buildings
+    import api.serving.plan as served_plan
+    from api.crm.migrate import open_database
+
+    reports: list[str] = []
+    built = threading.Event()
+    latest = served_buildings.latest_report
+
+    def counted(state: object, factory: object) -> object:
+        reports.append(str(getattr(state, "snapshot_key", "")))
+        try:
+            return latest(state, factory)  # type: ignore[arg-type]
+        finally:
+            built.set()
+
+    monkeypatch.setattr(served_buildings, "latest_report", counted)
+    holder = StateHolder(trained.settings)
+    holder.sessions = sessionmaker(
+        open_database(trained.settings.database), expire_on_commit=False
+    )
+    state = holder.load()
+    track = next(iter(state.leads))
+    deadline = time.monotonic() + 120
+    while served_plan.order_of(state, track) is None:
+        assert time.monotonic() < deadline, "no plan prices within 120 s of the load"
+        time.sleep(0.1)
+    assert built.wait(timeout=120), "the space report was not asked for"
+    assert reports == [state.snapshot_key]
