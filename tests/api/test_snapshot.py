@@ -245,9 +245,7 @@ def test_a_load_warms_the_plan_prices_and_the_space_report_before_any_request(
 
     monkeypatch.setattr(served_buildings, "latest_report", counted)
     holder = StateHolder(trained.settings)
-    holder.sessions = sessionmaker(
-        open_database(trained.settings.database), expire_on_commit=False
-    )
+    holder.sessions = sessionmaker(open_database(trained.settings.database), expire_on_commit=False)
     state = holder.load()
     track = next(iter(state.leads))
     deadline = time.monotonic() + 120
