@@ -22,6 +22,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -394,15 +395,45 @@ RELOAD_AT = int(os.environ.get("ATTRACT_LOAD_RELOAD_AT", "0"))  # seconds into t
 CONNECTIONS = 4
 
 
+# the service database of the mixed load: ``sqlite`` (the bench home's file) or ``postgresql``
+# (a throwaway server of Debian's postgresql, as the tests start it)
+LOAD_DATABASE = os.environ.get("ATTRACT_LOAD_DATABASE", "sqlite")
+
+
 def bench_mixed_load() -> dict[str, object]:
     """The load script of the throughput target: wrk (a separate process) against `attract serve`
     over the 1 M demo for two minutes, a mix of lead lists (30 %), enterprise pages (20 %), chain
     reads (15 %), outreach writes (10 %), pipeline reads (15 %) and pipeline updates (10 %);
     zero errors, ≥ 400 req/s, p99 ≤ 50 ms, server RSS ≤ 2 GB, every acknowledged write stored
-    exactly once and every pipeline update in the audit exactly once."""
+    exactly once and every pipeline update in the audit exactly once; on the service database
+    ``ATTRACT_LOAD_DATABASE`` names."""
+    if LOAD_DATABASE == "postgresql":
+        from tests.pg import postgres_server
+
+        with postgres_server() as pg, pg.database() as url:
+            return _mixed_load(url)
+    if LOAD_DATABASE != "sqlite":
+        raise SystemExit(
+            f"ATTRACT_LOAD_DATABASE: {LOAD_DATABASE!r} is neither sqlite nor postgresql"
+        )
+    return _mixed_load(f"sqlite:///{HOME / 'service.db'}")
+
+
+class _Driver:
+    """A SQLAlchemy connection answering ``execute(sql with ?, params)`` in the driver's own
+    parameter style (qmark for SQLite, format for psycopg)."""
+
+    def __init__(self, connection: Any) -> None:
+        self._connection = connection
+        self._mark = "?" if connection.dialect.paramstyle == "qmark" else "%s"
+
+    def execute(self, sql: str, params: tuple[object, ...] = ()) -> Any:
+        return self._connection.exec_driver_sql(sql.replace("?", self._mark), params)
+
+
+def _mixed_load(database_url: str) -> dict[str, object]:
     _ensure_demo(DEMO_1M, 1_000_000)
     _ensure_model()
-    import sqlite3
     import threading
     import uuid
 
@@ -411,7 +442,7 @@ def bench_mixed_load() -> dict[str, object]:
     from data.reference import default_chains, default_parks
 
     _need_wrk()
-    env = {**_env(), "ATTRACT_DATA_DIR": str(DEMO_1M)}
+    env = {**_env(), "ATTRACT_DATA_DIR": str(DEMO_1M), "ATTRACT_DATABASE_URL": database_url}
     key = _officer_key(env)
     run = f"load-{uuid.uuid4().hex[:10]}"
     firms = pd.read_parquet(DEMO_1M / "enterprises.parquet", columns=["enterprise_id"])
@@ -489,7 +520,11 @@ def bench_mixed_load() -> dict[str, object]:
         stop.set()
         sampler.join()
     result = json.loads(next(ln for ln in out.splitlines() if ln.startswith("RESULT "))[7:])
-    with sqlite3.connect(HOME / "service.db") as db:
+    from sqlalchemy import create_engine
+
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        db = _Driver(connection)
         stored = db.execute(
             "SELECT COUNT(*) FROM outreach_records WHERE note = ?", (run,)
         ).fetchone()[0]
@@ -497,6 +532,7 @@ def bench_mixed_load() -> dict[str, object]:
             "SELECT COUNT(*) FROM idempotency_keys WHERE key LIKE ?", (f"{run}-%",)
         ).fetchone()[0]
         audit = _pipeline_audit(db, run, pipeline)
+    engine.dispose()
     statuses = {int(k): v for k, v in result["statuses"].items()}
     errors = sum(v for k, v in statuses.items() if not 200 <= k < 300) + result["socket_errors"]
     errors += result["timeouts"]
@@ -515,7 +551,8 @@ def bench_mixed_load() -> dict[str, object]:
         and audit["ok"]
     )
     return {
-        "bench": f"mixed load, {MIXED_SECONDS} s, 1 M candidates",
+        "bench": f"mixed load, {MIXED_SECONDS} s, 1 M candidates, {LOAD_DATABASE}",
+        "database": LOAD_DATABASE,
         "target": "≥ 400 req/s, p99 ≤ 50 ms, zero errors, Σ PSS ≤ 2 GB; every acknowledged write "
         "stored once, every pipeline update in the audit once",
         "ready_seconds": round(ready_seconds, 1),
@@ -580,7 +617,7 @@ def _pipeline_audit(db: object, run: str, leads: list[int]) -> dict[str, object]
     changes = dict(
         db.execute(  # type: ignore[attr-defined]
             f"SELECT lead_id, COUNT(*) FROM (SELECT DISTINCT lead_id, version FROM pipeline_events "
-            f"WHERE lead_id IN ({marks})) GROUP BY lead_id",
+            f"WHERE lead_id IN ({marks})) AS changed GROUP BY lead_id",
             tuple(leads),
         ).fetchall()
     )
