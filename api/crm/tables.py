@@ -215,8 +215,7 @@ def make_engine(url: str) -> Engine:
         connect_args = {"options": f"-c lock_timeout={int(BUSY_SECONDS * 1000)}"}
     else:
         connect_args = {}
-    # a server connection can drop between requests (pinged first); a SQLite file's cannot
-    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=not is_sqlite)
+    engine = create_engine(url, connect_args=connect_args, pool_pre_ping=True)
     if is_sqlite:
 
         @event.listens_for(engine, "connect")
