@@ -87,6 +87,7 @@ def create_app(
     """The app; ``load`` is ``background`` (serve at once, 503 until loaded), ``sync`` or
     ``none``; ``holder`` serves a state loaded elsewhere (tests share one between apps)."""
     settings = settings or get_settings()
+    own_holder = holder is None
     holder = holder or StateHolder(settings)
 
     @asynccontextmanager
@@ -117,7 +118,8 @@ def create_app(
     app.state.holder = holder
     app.state.engine = engine
     app.state.sessions = sessionmaker(engine, expire_on_commit=False)
-    holder.sessions = holder.sessions or app.state.sessions
+    if own_holder:  # a holder shared between apps (tests) warms without any app's database
+        holder.sessions = app.state.sessions
     app.state.callers = CallerCache(app.state.sessions)
     app.state.contacted = FirmsCache(app.state.sessions, settings.park)
     app.state.recent_leads = RecentLeads(app.state.sessions, settings.park)
