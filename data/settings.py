@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,6 +12,22 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 SEED = (
     20211102  # the day the plan was issued (静府发〔2021〕15号); every random draw derives from it
 )
+
+FIT_THREADS = 2  # the 2-core machine the service is sized for
+
+
+def fit_threads() -> int:
+    """Threads each LightGBM fit uses: ``ATTRACT_FIT_THREADS``, else 2. Processes that fit side by
+    side (the test suite's workers) set 1 each: OpenMP threads beyond the cores spin against each
+    other and a fit slows several-fold."""
+    raw = os.environ.get("ATTRACT_FIT_THREADS", "")
+    if not raw:
+        return FIT_THREADS
+    if not raw.isdigit() or int(raw) < 1:
+        raise ValueError(
+            f"ATTRACT_FIT_THREADS: expected a whole number of threads >= 1, got {raw!r}"
+        )
+    return int(raw)
 
 
 class Settings(BaseSettings):

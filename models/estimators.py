@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from sklearn.exceptions import NotFittedError
 
-from data.settings import SEED
+from data.settings import SEED, fit_threads
 from models.calibration import choose_calibrator
 
 QUANTILES = (0.1, 0.5, 0.9)
@@ -110,7 +110,7 @@ class TaxYieldModel:
             subsample_freq=1,
             colsample_bytree=0.9,
             verbose=-1,
-            n_jobs=2,
+            n_jobs=fit_threads(),
         )
 
     def _fit_bounds(
@@ -286,7 +286,7 @@ class LandingPropensityModel:
             reg_lambda=1.0,
             random_state=self.seed,
             verbose=-1,
-            n_jobs=2,
+            n_jobs=fit_threads(),
         )
         self.booster_ = fitter.classifier(params, X.iloc[:cut], labels[:cut])
         raw = np.asarray(self.booster_.predict_proba(X.iloc[cut:]))[:, 1]
@@ -438,7 +438,7 @@ class LambdaRankModel:
             min_child_samples=self.min_child_samples,
             random_state=self.seed,
             verbose=-1,
-            n_jobs=2,
+            n_jobs=fit_threads(),
         )
         self.booster_ = fitter.ranker(params, X, relevance, groups)
         return self

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+# the suite's workers fit side by side on two cores: one LightGBM thread each (two each spin against
+# each other, and a fit that takes 17 s alone took 487 s with both at once)
+os.environ.setdefault("ATTRACT_FIT_THREADS", "1")
 
 from data.demo.generator import DemoUniverse, write
 from data.settings import SEED, Settings

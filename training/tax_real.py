@@ -19,7 +19,7 @@ import pandas as pd
 from sklearn.model_selection import KFold
 
 from data.chainkg import import_chainkg
-from data.settings import SEED
+from data.settings import SEED, fit_threads
 from features.annual_reports import features, firm_years, industry_codes, labels
 
 OUTPUT = ("stock_code", "year", "tax_p10_wan_cny", "tax_p50_wan_cny", "tax_p90_wan_cny")
@@ -100,7 +100,7 @@ def _regressor(objective: str, seed: int, **kw: Any) -> lgb.LGBMRegressor:
         colsample_bytree=0.8,
         random_state=seed,
         verbose=-1,
-        n_jobs=2,
+        n_jobs=fit_threads(),
         **kw,
     )
 
