@@ -107,14 +107,19 @@ def _sign_in(d: object, username: str, password: str, *, ok: bool = True) -> Non
 
 def _submit(d: object, button: object) -> None:
     """Click a button that submits a form and wait until the next page replaced this one (else
-    the next lookup may find an element of the page being left)."""
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
+    the next lookup may find an element of the page being left). The page left is told by a mark
+    on its window, which the next page's window does not carry (asking an element of the old page
+    whether it went stale can fail with a Chrome inspector error while the page is replaced)."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.support.ui import WebDriverWait
 
-    page = d.find_element(By.TAG_NAME, "html")  # type: ignore[attr-defined]
+    d.execute_script("window.__leaving = true")  # type: ignore[attr-defined]
     button.click()  # type: ignore[attr-defined]
-    WebDriverWait(d, 20).until(expected_conditions.staleness_of(page))
+    WebDriverWait(d, 20, ignored_exceptions=(WebDriverException,)).until(
+        lambda drv: drv.execute_script(
+            "return window.__leaving === undefined && document.readyState === 'complete'"
+        )
+    )
 
 
 def _shot(driver: object, name: str) -> Path:
