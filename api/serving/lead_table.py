@@ -240,23 +240,25 @@ class LeadTable:
     def rows(self, positions: np.ndarray) -> list[dict[str, object]]:
         """Lead records of the given row positions, reasons included."""
         self._fill_reasons(positions)
-        cols = self._columns
+        at = np.asarray(positions, dtype=np.int64)
+        names = (C.ENTERPRISE_ID, C.NAME, C.PROVINCE, C.CITY, C.INDUSTRY_CODE, *SCORE_FIELDS)
+        # each column read once for the page (a lookup per value in an Arrow array is slow)
+        values = {c: _values_at(self._columns[c], at) for c in names}
         out: list[dict[str, object]] = []
-        for pos in positions:
-            i = int(pos)
-            chain, factors = self._reasons[i]
-            eid = cols[C.ENTERPRISE_ID][i]
+        for j, pos in enumerate(at.tolist()):
+            chain, factors = self._reasons[pos]
+            eid = values[C.ENTERPRISE_ID][j]
             out.append(
                 {
                     C.ENTERPRISE_ID: eid,
-                    C.NAME: cols[C.NAME][i],
-                    C.PROVINCE: _text(cols[C.PROVINCE][i]),
-                    C.CITY: _text(cols[C.CITY][i]),
-                    C.INDUSTRY_CODE: _text(cols[C.INDUSTRY_CODE][i]),
+                    C.NAME: values[C.NAME][j],
+                    C.PROVINCE: _text(values[C.PROVINCE][j]),
+                    C.CITY: _text(values[C.CITY][j]),
+                    C.INDUSTRY_CODE: _text(values[C.INDUSTRY_CODE][j]),
                     "links": [lid for lid, _, _ in self._chain.links.get(eid, [])],
-                    **{k: score_value(k, cols[k][i]) for k in SCORE_FIELDS},
+                    **{k: score_value(k, values[k][j]) for k in SCORE_FIELDS},
                     "reasons": [*chain, *factors],
-                    "overall_rank": i + 1,
+                    "overall_rank": pos + 1,
                 }
             )
         return out
@@ -269,6 +271,14 @@ def unique_position(index: pd.Index, key: str) -> int | None:
     except KeyError:
         return None
     return pos if isinstance(pos, int) else None
+
+
+def _values_at(column: Any, positions: np.ndarray) -> list[Any]:
+    """Python values of a column (a numpy array or the frame's Arrow text array) at positions;
+    a missing text is None."""
+    if isinstance(column, np.ndarray):
+        return list(column[positions].tolist())
+    return list(column.__arrow_array__().take(positions).to_pylist())
 
 
 def _text(value: object) -> str | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 import logging
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Final
 
@@ -497,6 +497,7 @@ class PlanOrder:
     plan_score: np.ndarray
     order: np.ndarray
     rank: np.ndarray
+    counts: sparse.csr_matrix | None = None  # per row, its firms toward each target
 
     def ordered(self, keep: np.ndarray) -> np.ndarray:
         """The rows of a row mask in the plan's order."""
@@ -573,7 +574,7 @@ def plan_order(
     order = np.argsort(-score, kind="stable")
     rank = np.empty(len(order), dtype=np.int64)
     rank[order] = np.arange(len(order))
-    return PlanOrder(plan_value=plan_value, plan_score=score, order=order, rank=rank)
+    return PlanOrder(plan_value=plan_value, plan_score=score, order=order, rank=rank, counts=counts)
 
 
 def remember_prices(state: ServiceState, served: ServedPlan, targets: list[PlanTarget]) -> None:
@@ -655,16 +656,25 @@ _SCORE_PARTS: Final = ("p_land", "value_wan_cny", "chain_value_wan_cny")
 def plan_score(state: ServiceState, track: str, scores: Mapping[str, Any], value: float) -> float:
     """One lead's score with the plan (``LeadValue.with_plan``) from the scores it shows (a
     form chosen on the enterprise page changes them) and its plan value."""
+    return float(plan_scores(state, track, [scores], np.array([value]))[0])
+
+
+def plan_scores(
+    state: ServiceState, track: str, scores: Sequence[Mapping[str, Any]], values: np.ndarray
+) -> np.ndarray:
+    """``plan_score`` of many leads at once."""
     assert state.park is not None
     block = state.park.contact_plan
-    return float(
-        LeadValue.of(state.park, track).with_plan(
-            p_land=np.array([float(scores["p_land"])]),
-            value=np.array([float(scores["value_wan_cny"])]),
-            chain_value=np.array([float(scores["chain_value_wan_cny"])]),
-            plan_value=np.array([value]),
-            replaces_chain=bool(block and block.chain_link_targets),
-        )[0]
+
+    def part(name: str) -> np.ndarray:
+        return np.array([float(s[name]) for s in scores], dtype=float)
+
+    return LeadValue.of(state.park, track).with_plan(
+        p_land=part("p_land"),
+        value=part("value_wan_cny"),
+        chain_value=part("chain_value_wan_cny"),
+        plan_value=np.asarray(values, dtype=float),
+        replaces_chain=bool(block and block.chain_link_targets),
     )
 
 
@@ -687,25 +697,41 @@ def add_plan_values(
     targets, served = known
     outcomes = served.plan.targets
     ids = pd.Series([str(item[C.ENTERPRISE_ID]) for item in items])
-    counts = _target_counts(state, served, targets, ids)
+    table = state.leads.get(track) if track is not None else None
+    positions = (
+        table.index.get_indexer(pd.Index(ids)) if table is not None else np.full(len(ids), -1)
+    )
+    if order is not None and order.counts is not None and bool((positions >= 0).all()):
+        counts = sparse.csr_matrix(order.counts[positions])  # the rows of the table's ranking
+    else:
+        counts = _target_counts(state, served, targets, ids)
     prices = np.array([o.price_wan_cny for o in outcomes], dtype=float)
     values = np.asarray(counts @ prices, dtype=float).ravel()
-    table = state.leads.get(track) if track is not None else None
+    scored = [
+        i
+        for i, item in enumerate(items)
+        if track is not None and all(item.get(k) is not None for k in _SCORE_PARTS)
+    ]
+    with_plan = (
+        plan_scores(state, track, [items[i] for i in scored], values[scored])
+        if track is not None and scored
+        else np.empty(0)
+    )
+    plan_score_of = dict(zip(scored, with_plan.tolist(), strict=True))
+    worded: dict[int, dict[str, Any]] = {}  # each target's reason, worded once per page
     for i, item in enumerate(items):
         item["plan_value_wan_cny"] = round(float(values[i]), 1)
-        if track is not None and all(item.get(k) is not None for k in _SCORE_PARTS):
-            item["plan_score_wan_cny"] = round(
-                float(plan_score(state, track, item, float(values[i]))), 1
-            )
+        if i in plan_score_of:
+            item["plan_score_wan_cny"] = round(plan_score_of[i], 1)
         else:
             item.setdefault("plan_score_wan_cny", None)
-        pos = table.position_of(ids[i]) if table is not None else None
-        if order is not None and pos is not None:
-            item["overall_rank"] = int(order.rank[pos]) + 1
+        if order is not None and positions[i] >= 0:
+            item["overall_rank"] = int(order.rank[positions[i]]) + 1
         lo, hi = counts.indptr[i], counts.indptr[i + 1]
-        reasons = [
-            {**target_reason(outcomes[int(j)]), "effect": "+"}
-            for j in counts.indices[lo:hi]
-            if outcomes[int(j)].price_wan_cny > 0
-        ]
+        reasons = []
+        for j in counts.indices[lo:hi].tolist():
+            if outcomes[j].price_wan_cny > 0:
+                if j not in worded:
+                    worded[j] = {**target_reason(outcomes[j]), "effect": "+"}
+                reasons.append(dict(worded[j]))
         item["reasons"] = [*reasons, *item.get("reasons", [])]  # the plan's first
