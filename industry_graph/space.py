@@ -73,6 +73,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import cached_property
 from typing import Final
 
 import numpy as np
@@ -999,6 +1000,15 @@ class SpaceReport:
     status: YiyuanStatus
     today: date
 
+    @cached_property
+    def lead_rows(self) -> dict[str, int]:
+        """Each lead's first row in ``leads`` (a lead's card looks its firm up here)."""
+        ids = self.leads[C.ENTERPRISE_ID].astype(str).tolist()
+        rows: dict[str, int] = {}
+        for i, e in enumerate(ids):
+            rows.setdefault(e, i)
+        return rows
+
 
 def yiyuan_threshold(park: Park) -> float:
     """The tax a building's firms pay for it to count: the park's ``new_buildings_over`` KPI's
@@ -1145,10 +1155,9 @@ def lead_space(report: SpaceReport, enterprise_id: str, *, top: int = 5) -> dict
     need in m² P10/P50/P90, the quarter it would land and the buildings that would take it, best
     first with why (or the nearest ones with why not). A firm not among the report's leads is a
     KeyError naming it."""
-    rows = np.flatnonzero(report.leads[C.ENTERPRISE_ID].astype(str).to_numpy() == enterprise_id)
-    if not len(rows):
+    i = report.lead_rows.get(enterprise_id)
+    if i is None:
         raise KeyError(f"{enterprise_id} is not one of the leads the space report was made for")
-    i = int(rows[0])
     lead = report.leads.iloc[i]
     return {
         C.ENTERPRISE_ID: enterprise_id,
