@@ -197,6 +197,9 @@ class LeadScorer:
         (log-odds) and tax P50 (log) boosters, which add up on the log scale of expected tax.
         ``scores``: the rows' ``score`` output where the caller holds it (its landing form and
         share band, ``FORM_FIELDS``; scored here otherwise)."""
+        # the rows in one block per dtype: a few rows of the served table (a block per mapped
+        # column) are otherwise selected column by column below, most of a lead's time
+        X = X.copy()
         contrib = self.tax.contributions(X[list(self.tax_features)]).reindex(
             columns=self.feature_names, fill_value=0.0
         )
@@ -207,26 +210,31 @@ class LeadScorer:
                 )
             )
         contrib = contrib.drop(columns=["track_index", *VALUE_INPUTS], errors="ignore")
-        reasons = []
-        values = X.reindex(columns=contrib.columns)
+        names = list(contrib.columns)
+        values = X.reindex(columns=names).to_numpy(dtype=float)
+        effects = contrib.to_numpy(dtype=float)
+        # each row's factors by size, ties in column order (a stable sort of the negated sizes)
+        orders = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :top]
         if scores is None:
             scores = self.score(X)
         tracks = list(self.values)
         index = X["track_index"].to_numpy().astype(np.int64)
         bound = X["site_bound"].to_numpy() > 0.5
+        forms = scores["landing_form"].astype(str).tolist()
+        shares = {
+            c: scores[c].to_numpy(dtype=float)
+            for c in ("in_park_tax_share", "in_park_tax_share_p10", "in_park_tax_share_p90")
+        }
+        reasons = []
         for i in range(len(X)):
-            row = contrib.iloc[i]
-            order = row.abs().sort_values(ascending=False, kind="stable").index[:top]
-            track = tracks[int(index[i])]
-            form_id = str(scores["landing_form"].iloc[i])
             value_note = [
                 self.form_reason(
-                    track,
-                    form_id,
-                    share=float(scores["in_park_tax_share"].iloc[i]),
+                    tracks[int(index[i])],
+                    forms[i],
+                    share=float(shares["in_park_tax_share"][i]),
                     band=(
-                        float(scores["in_park_tax_share_p10"].iloc[i]),
-                        float(scores["in_park_tax_share_p90"].iloc[i]),
+                        float(shares["in_park_tax_share_p10"][i]),
+                        float(shares["in_park_tax_share_p90"][i]),
                     ),
                 )
             ]
@@ -236,8 +244,8 @@ class LeadScorer:
                 [
                     *value_note,
                     *(
-                        describe(BY_NAME[name], float(values.iloc[i][name]), float(row[name]))
-                        for name in order
+                        describe(BY_NAME[names[j]], float(values[i, j]), float(effects[i, j]))
+                        for j in orders[i].tolist()
                     ),
                 ]
             )
