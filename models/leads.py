@@ -151,11 +151,18 @@ class ChainReasoner:
             if ids is None
             else enterprise_links[enterprise_links[C.ENTERPRISE_ID].isin(set(ids))]
         )
-        self.links: dict[str, list[tuple[str, float, int]]] = {}
-        for row, (eid, lid, share) in enumerate(
-            zip(links[C.ENTERPRISE_ID], links[C.LINK_ID], links[C.SHARE], strict=True)
-        ):
-            self.links.setdefault(eid, []).append((lid, float(share), row))
+        # each firm's link rows as slices of one sorted array (a dict of lists of tuples per
+        # firm was a second or two and ~100 MB per track and worker at 1 M firms)
+        firm_codes, firms = pd.factorize(
+            links[C.ENTERPRISE_ID].to_numpy(dtype=object), use_na_sentinel=False
+        )
+        self._link_codes, self._link_names = pd.factorize(
+            links[C.LINK_ID].to_numpy(dtype=object), use_na_sentinel=False
+        )
+        self._shares = links[C.SHARE].to_numpy(dtype=float)
+        self._firms = pd.Index(firms)
+        self._rows = np.argsort(firm_codes, kind="stable")  # a firm's rows in the table's order
+        self._starts = np.searchsorted(firm_codes[self._rows], np.arange(len(firms) + 1))
         # how each link was found, read only for the firm a reason is written for; kept as the
         # table's own (Arrow) arrays: to_numpy() would make ~570 k Python strings at 1 M firms
         self._evidence = (
@@ -165,12 +172,26 @@ class ChainReasoner:
         # looked up for the firms a reason is written for: the series, not dicts of every firm
         self.supplies, self.buys = synergy["supplies"], synergy["buys_from"]
 
+    def links_of(self, eid: str) -> list[tuple[str, float, int]]:
+        """A firm's links: (link id, share, row of the links table), in the table's order."""
+        try:
+            pos = self._firms.get_loc(eid)
+        except KeyError:
+            return []
+        if not isinstance(pos, int):
+            raise ValueError(f"enterprise_id: {eid} is not unique among the firms with links")
+        rows = self._rows[self._starts[pos] : self._starts[pos + 1]]
+        return [
+            (str(self._link_names[self._link_codes[r]]), float(self._shares[r]), int(r))
+            for r in rows.tolist()
+        ]
+
     def __call__(self, eid: str) -> list[dict[str, str]]:
         """The chain reasons of one firm."""
         reasons: list[dict[str, str]] = []
         options = [
             (self.gaps[lid], share, row)
-            for lid, share, row in self.links.get(eid, [])
+            for lid, share, row in self.links_of(eid)
             if lid in self.gaps
         ]
         best = max(options, key=lambda gs: gs[0].score * gs[1], default=None)

@@ -255,7 +255,7 @@ class LeadTable:
                     C.PROVINCE: _text(values[C.PROVINCE][j]),
                     C.CITY: _text(values[C.CITY][j]),
                     C.INDUSTRY_CODE: _text(values[C.INDUSTRY_CODE][j]),
-                    "links": [lid for lid, _, _ in self._chain.links.get(eid, [])],
+                    "links": [lid for lid, _, _ in self._chain.links_of(eid)],
                     **{k: score_value(k, values[k][j]) for k in SCORE_FIELDS},
                     "reasons": [*chain, *factors],
                     "overall_rank": pos + 1,
