@@ -178,8 +178,7 @@ class ChainReasoner:
             pos = self._firms.get_loc(eid)
         except KeyError:
             return []
-        if not isinstance(pos, int):
-            raise ValueError(f"enterprise_id: {eid} is not unique among the firms with links")
+        assert isinstance(pos, int)  # factorize's uniques: one position per firm
         rows = self._rows[self._starts[pos] : self._starts[pos + 1]]
         return [
             (str(self._link_names[self._link_codes[r]]), float(self._shares[r]), int(r))

@@ -197,9 +197,6 @@ class LeadScorer:
         (log-odds) and tax P50 (log) boosters, which add up on the log scale of expected tax.
         ``scores``: the rows' ``score`` output where the caller holds it (its landing form and
         share band, ``FORM_FIELDS``; scored here otherwise)."""
-        # the rows in one block per dtype: a few rows of the served table (a block per mapped
-        # column) are otherwise selected column by column below, most of a lead's time
-        X = X.copy()
         contrib = self.tax.contributions(X[list(self.tax_features)]).reindex(
             columns=self.feature_names, fill_value=0.0
         )

@@ -707,17 +707,13 @@ def add_plan_values(
         counts = _target_counts(state, served, targets, ids)
     prices = np.array([o.price_wan_cny for o in outcomes], dtype=float)
     values = np.asarray(counts @ prices, dtype=float).ravel()
-    scored = [
-        i
-        for i, item in enumerate(items)
-        if track is not None and all(item.get(k) is not None for k in _SCORE_PARTS)
-    ]
-    with_plan = (
-        plan_scores(state, track, [items[i] for i in scored], values[scored])
-        if track is not None and scored
-        else np.empty(0)
-    )
-    plan_score_of = dict(zip(scored, with_plan.tolist(), strict=True))
+    plan_score_of: dict[int, float] = {}
+    if track is not None:
+        scored = [
+            i for i, item in enumerate(items) if all(item.get(k) is not None for k in _SCORE_PARTS)
+        ]
+        with_plan = plan_scores(state, track, [items[i] for i in scored], values[scored])
+        plan_score_of = dict(zip(scored, with_plan.tolist(), strict=True))
     worded: dict[int, dict[str, Any]] = {}  # each target's reason, worded once per page
     for i, item in enumerate(items):
         item["plan_value_wan_cny"] = round(float(values[i]), 1)
