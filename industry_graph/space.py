@@ -192,13 +192,11 @@ def interim_units(
     """``UNIT_COLUMNS`` for each row of ``leads`` (enterprise_id, track) by the YAML's interim
     rule (``space.interim_unit``: staff from the group's employees; a lab if the firm's main
     link is a lab link, R&D if its track recruits for chains, else an office)."""
-    rule = _space(park).interim_unit
     ent = enterprises.set_index(C.ENTERPRISE_ID)
     ids = leads[C.ENTERPRISE_ID].astype(str)
     employees = (
         ent[C.EMPLOYEES].reindex(ids).astype("Float64").to_numpy(dtype=float, na_value=np.nan)
     )
-    p50 = rule.staff_p50(employees)
     mine = links[member(links[C.ENTERPRISE_ID], set(ids))]
     main = (
         mine.sort_values([C.ENTERPRISE_ID, C.SHARE], ascending=[True, False], kind="stable")
@@ -206,25 +204,31 @@ def interim_units(
         .set_index(C.ENTERPRISE_ID)[C.LINK_ID]
     )
     main_link = main.reindex(ids).to_numpy(dtype=object)
+    return pd.DataFrame(
+        _interim_arrays(park, employees, main_link, leads[C.TRACK]), index=leads.index
+    )
+
+
+def _interim_arrays(
+    park: Park, employees: np.ndarray, main_link: np.ndarray, tracks: Sequence[object]
+) -> dict[str, object]:
+    """The interim rule's ``UNIT_COLUMNS`` (and ``unit_source``) from each unit's group
+    employees, main link (``None`` / NaN for none) and track."""
+    rule = _space(park).interim_unit
+    p50 = rule.staff_p50(employees)
     chain_track = np.array(
-        [
-            bool(park.tracks[str(t)].chains) if str(t) in park.tracks else False
-            for t in leads[C.TRACK]
-        ]
+        [bool(park.tracks[str(t)].chains) if str(t) in park.tracks else False for t in tracks]
     )
     lab = np.isin(main_link.astype(str), list(rule.lab_links))
     kind = np.where(lab, "lab", np.where(chain_track, "rd", "office"))
     low, high = rule.band
-    return pd.DataFrame(
-        {
-            "unit_kind": kind,
-            "unit_staff_p10": p50 * low,
-            "unit_staff_p50": p50,
-            "unit_staff_p90": p50 * high,
-            "unit_source": "interim",
-        },
-        index=leads.index,
-    )
+    return {
+        "unit_kind": kind,
+        "unit_staff_p10": p50 * low,
+        "unit_staff_p50": p50,
+        "unit_staff_p90": p50 * high,
+        "unit_source": "interim",
+    }
 
 
 def _sigma(median: np.ndarray, other: np.ndarray) -> np.ndarray:
@@ -235,26 +239,26 @@ def _sigma(median: np.ndarray, other: np.ndarray) -> np.ndarray:
 def space_need(*, units: pd.DataFrame, park: Park) -> pd.DataFrame:
     """``NEED_COLUMNS`` (m² leased) for units with ``UNIT_COLUMNS`` (module doc): staff × area
     per person of the unit's kind, the two log-normal bands combined side by side."""
+    s10, s50, s90 = (units[c].astype(float).to_numpy() for c in UNIT_COLUMNS[1:])
+    need = _need_arrays(park, units["unit_kind"].astype(str).to_numpy(), s10, s50, s90)
+    return pd.DataFrame(dict(zip(NEED_COLUMNS, need, strict=True)), index=units.index)
+
+
+def _need_arrays(
+    park: Park, kind: np.ndarray, s10: np.ndarray, s50: np.ndarray, s90: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The need P10 / P50 / P90 in m² of units of these kinds and staff bands."""
     per = _space(park).area_per_person_m2
-    kind = units["unit_kind"].astype(str).to_numpy()
     unknown = sorted(set(kind) - set(per))
     if unknown:
         raise ValueError(f"unit_kind: unknown kind(s) {unknown}; one of {sorted(per)}")
     a10 = np.array([per[k].p10 for k in kind], dtype=float)
     a50 = np.array([per[k].p50 for k in kind], dtype=float)
     a90 = np.array([per[k].p90 for k in kind], dtype=float)
-    s10, s50, s90 = (units[c].astype(float).to_numpy() for c in UNIT_COLUMNS[1:])
     need50 = s50 * a50
     lo = np.sqrt(_sigma(s50, s10) ** 2 + _sigma(a50, a10) ** 2)
     hi = np.sqrt(_sigma(s50, s90) ** 2 + _sigma(a50, a90) ** 2)
-    return pd.DataFrame(
-        {
-            "need_m2_p10": need50 * np.exp(-Z90 * lo),
-            "need_m2_p50": need50,
-            "need_m2_p90": need50 * np.exp(Z90 * hi),
-        },
-        index=units.index,
-    )
+    return need50 * np.exp(-Z90 * lo), need50, need50 * np.exp(Z90 * hi)
 
 
 def prepare_leads(
@@ -360,40 +364,18 @@ def building_fit(*, leads: pd.DataFrame, space: ParkSpace) -> pd.DataFrame:
     (position in ``leads``), kind_fit, purpose_fit, fit, free_m2 (free at the landing quarter's
     end), room_m2 (the least free from then on), too_big (above the kind's largest unit), takes,
     rank (1 = best of the buildings that take the lead, 0 = does not take it)."""
-    cfg = _space(space.park)
     b = space.buildings
     n, m = len(leads), len(b)
     if not n or not m:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in FIT_COLUMNS})
-    kinds = b[C.BUILDING_KIND].astype(str).to_numpy()
-    units = leads["unit_kind"].astype(str).to_numpy()
-    kind_fit = np.array([[float(cfg.kinds[k].hosts.get(u, 0.0)) for k in kinds] for u in units])
-    max_unit = np.array(
-        [cfg.kinds[k].max_unit_m2 or np.inf for k in kinds],
-        dtype=float,
+    kind_fit, purpose, room, at_land, too_big, takes = _fit_matrices(
+        space,
+        units=leads["unit_kind"].astype(str).to_numpy(),
+        chains=leads["lead_chains"],
+        tracks=leads[C.TRACK],
+        land=leads["land_quarter"].to_numpy(),
+        need=leads["need_m2_p50"].astype(float).to_numpy(),
     )
-    b_chains = [_ids(v) for v in b[C.CHAINS]]
-    b_tracks = [_ids(v) for v in b[C.TRACKS]]
-    chain_ok = np.array(
-        [[not bc or bool(bc & lc) for bc in b_chains] for lc in leads["lead_chains"]], dtype=bool
-    )
-    track_ok = np.array(
-        [[not bt or str(t) in bt for bt in b_tracks] for t in leads[C.TRACK]], dtype=bool
-    )
-    other = cfg.other_chain_fit
-    purpose = np.where(chain_ok, 1.0, other) * np.where(track_ok, 1.0, other)
-    free = space.free
-    room = np.full((n, m), np.nan)
-    at_land = np.full((n, m), np.nan)
-    land = leads["land_quarter"].to_numpy()
-    for quarter in pd.unique(land):
-        rows = np.flatnonzero(land == quarter)
-        room[rows] = _room_from(free, space.quarters, quarter).to_numpy()[None, :]
-        if quarter in free.columns:
-            at_land[rows] = free[quarter].to_numpy()[None, :]
-    need = leads["need_m2_p50"].astype(float).to_numpy()[:, None]
-    too_big = need > max_unit[None, :]
-    takes = (kind_fit > 0) & ~too_big & np.isfinite(need) & (np.nan_to_num(room, nan=-1.0) >= need)
     out = pd.DataFrame(
         {
             "lead_row": np.repeat(np.arange(n), m),
@@ -423,31 +405,85 @@ def building_fit(*, leads: pd.DataFrame, space: ParkSpace) -> pd.DataFrame:
     return out[list(FIT_COLUMNS)]
 
 
+def _fit_matrices(
+    space: ParkSpace,
+    *,
+    units: np.ndarray,
+    chains: Sequence[frozenset[str]],
+    tracks: Sequence[object],
+    land: np.ndarray,
+    need: np.ndarray,
+) -> tuple[np.ndarray, ...]:
+    """Lead × building: kind fit, purpose fit, room from the landing quarter on, free area at
+    it, too big, takes (``building_fit``'s columns before they are ordered)."""
+    cfg = _space(space.park)
+    b = space.buildings
+    n, m = len(units), len(b)
+    kinds = b[C.BUILDING_KIND].astype(str).to_numpy()
+    kind_fit = np.array([[float(cfg.kinds[k].hosts.get(u, 0.0)) for k in kinds] for u in units])
+    max_unit = np.array(
+        [cfg.kinds[k].max_unit_m2 or np.inf for k in kinds],
+        dtype=float,
+    )
+    b_chains = [_ids(v) for v in b[C.CHAINS]]
+    b_tracks = [_ids(v) for v in b[C.TRACKS]]
+    chain_ok = np.array([[not bc or bool(bc & lc) for bc in b_chains] for lc in chains], dtype=bool)
+    track_ok = np.array([[not bt or str(t) in bt for bt in b_tracks] for t in tracks], dtype=bool)
+    other = cfg.other_chain_fit
+    purpose = np.where(chain_ok, 1.0, other) * np.where(track_ok, 1.0, other)
+    free = space.free
+    room = np.full((n, m), np.nan)
+    at_land = np.full((n, m), np.nan)
+    for quarter in pd.unique(land):
+        rows = np.flatnonzero(land == quarter)
+        room[rows] = _room_from(free, space.quarters, quarter).to_numpy()[None, :]
+        if quarter in free.columns:
+            at_land[rows] = free[quarter].to_numpy()[None, :]
+    need = need[:, None]
+    too_big = need > max_unit[None, :]
+    takes = (kind_fit > 0) & ~too_big & np.isfinite(need) & (np.nan_to_num(room, nan=-1.0) >= need)
+    return kind_fit, purpose, room, at_land, too_big, takes
+
+
 def explain_fit(rows: pd.DataFrame, *, leads: pd.DataFrame, space: ParkSpace) -> pd.DataFrame:
     """``rows`` of ``building_fit`` with ``reason_zh`` / ``reason_en``: the kind and its fit for
     the unit, the building's purpose against the firm's chains and track, and the room at the
     landing quarter against the need (P50 and P90)."""
     cfg = _space(space.park)
     other = cfg.other_chain_fit
+    at = rows["lead_row"].to_numpy(dtype=np.int64)
+    units = leads["unit_kind"].astype(str).to_numpy()[at]
+    lands = leads["land_quarter"].to_numpy()[at]
+    needs = leads["need_m2_p50"].astype(float).to_numpy()[at]
+    needs90 = leads["need_m2_p90"].astype(float).to_numpy()[at]
+    buildings = space.buildings.loc[rows[C.BUILDING_ID].astype(str).to_numpy()]
     zh_all, en_all = [], []
-    for row in rows.to_dict("records"):
-        lead = leads.iloc[int(row["lead_row"])]
-        building = space.buildings.loc[str(row[C.BUILDING_ID])]
-        kind = cfg.kinds[str(building[C.BUILDING_KIND])]
-        named = _ids(building[C.CHAINS]) | _ids(building[C.TRACKS])
+    for i, (kind_id, chains, tracks, kind_fit, purpose, room, too_big) in enumerate(
+        zip(
+            buildings[C.BUILDING_KIND].astype(str),
+            buildings[C.CHAINS],
+            buildings[C.TRACKS],
+            rows["kind_fit"].astype(float),
+            rows["purpose_fit"].astype(float),
+            rows["room_m2"].astype(float),
+            rows["too_big"].astype(bool),
+            strict=True,
+        )
+    ):
+        kind = cfg.kinds[kind_id]
         zh, en = _reasons(
             kind_zh=kind.name_zh,
             kind_en=kind.name_en,
-            unit=str(lead["unit_kind"]),
-            kind_fit=float(row["kind_fit"]),
-            matches=float(row["purpose_fit"]) >= 1.0,
+            unit=str(units[i]),
+            kind_fit=float(kind_fit),
+            matches=float(purpose) >= 1.0,
             other=other,
-            named=named,
-            land=lead["land_quarter"],
-            room=float(row["room_m2"]),
-            need=float(lead["need_m2_p50"]),
-            need90=float(lead["need_m2_p90"]),
-            too_big=bool(row["too_big"]),
+            named=_ids(chains) | _ids(tracks),
+            land=lands[i],
+            room=float(room),
+            need=float(needs[i]),
+            need90=float(needs90[i]),
+            too_big=bool(too_big),
             max_unit=kind.max_unit_m2,
         )
         zh_all.append(zh)
@@ -516,6 +552,93 @@ def buildings_for_lead(
     taking = rows[rows["takes"]].sort_values("rank")
     shown = taking if len(taking) else rows.sort_values("fit", ascending=False, kind="stable")
     return explain_fit(shown.head(top).reset_index(drop=True), leads=leads, space=space)
+
+
+def lead_space_alone(
+    *,
+    enterprise_id: str,
+    track: str,
+    employees: float,
+    links: pd.DataFrame,
+    space: ParkSpace,
+    today: date,
+    top: int = 5,
+) -> dict[str, object]:
+    """``lead_space`` of a new lead that is none of a report's leads, fitted alone against the
+    report's buildings: its interim unit from its group's ``employees`` and its own rows of
+    ``enterprise_links``. The card ``prepare_leads`` → ``building_fit`` → ``buildings_for_lead``
+    give for a one-lead table, from arrays rather than frames (a firm page's time)."""
+    park = space.park
+    cfg = _space(park)
+    link_ids = links[C.LINK_ID].to_numpy(dtype=object)
+    shares = links[C.SHARE].to_numpy(dtype=float)
+    main = link_ids[np.argsort(-shares, kind="stable")[0]] if len(links) else None
+    unit = _interim_arrays(park, np.array([employees], dtype=float), np.array([main]), [track])
+    staff = [np.asarray(unit[c], dtype=float) for c in UNIT_COLUMNS[1:]]
+    kind = np.asarray(unit["unit_kind"])
+    need = _need_arrays(park, kind, *staff)
+    land = quarter_of(today) + cfg.quarters_to_land["new"]
+    chains = frozenset(links[C.LINK_ID].map(chain_of))
+    kind_fit, purpose, room, at_land, too_big, takes = (
+        a[0]
+        for a in _fit_matrices(
+            space,
+            units=kind,
+            chains=[chains],
+            tracks=[track],
+            land=np.array([land], dtype=object),
+            need=need[1],
+        )
+    )
+    b = space.buildings
+    ids = b.index.astype(str).to_numpy()
+    fit = np.round(kind_fit * purpose, 6)
+    order = np.lexsort((ids, np.nan_to_num(room, nan=np.inf), -fit, ~takes))
+    shown = (order[takes[order]] if takes.any() else order)[:top]
+    reasons = [
+        _reasons(
+            kind_zh=cfg.kinds[str(b[C.BUILDING_KIND].iloc[j])].name_zh,
+            kind_en=cfg.kinds[str(b[C.BUILDING_KIND].iloc[j])].name_en,
+            unit=str(kind[0]),
+            kind_fit=float(kind_fit[j]),
+            matches=float(purpose[j]) >= 1.0,
+            other=cfg.other_chain_fit,
+            named=_ids(b[C.CHAINS].iloc[j]) | _ids(b[C.TRACKS].iloc[j]),
+            land=land,
+            room=float(room[j]),
+            need=float(need[1][0]),
+            need90=float(need[2][0]),
+            too_big=bool(too_big[j]),
+            max_unit=cfg.kinds[str(b[C.BUILDING_KIND].iloc[j])].max_unit_m2,
+        )
+        for j in shown
+    ]
+    buildings = pd.DataFrame(
+        {
+            "lead_row": 0,
+            C.ENTERPRISE_ID: enterprise_id,
+            C.BUILDING_ID: ids[shown],
+            "kind_fit": kind_fit[shown],
+            "purpose_fit": purpose[shown],
+            "fit": fit[shown],
+            "free_m2": at_land[shown],
+            "room_m2": room[shown],
+            "too_big": too_big[shown],
+            "takes": takes[shown],
+            "rank": np.where(takes[shown], np.arange(1, len(shown) + 1), 0),
+            "reason_zh": [zh for zh, _ in reasons],
+            "reason_en": [en for _, en in reasons],
+        }
+    )
+    return {
+        C.ENTERPRISE_ID: enterprise_id,
+        "unit_kind": str(kind[0]),
+        "unit_source": str(unit["unit_source"]),
+        **{c: float(v[0]) for c, v in zip(UNIT_COLUMNS[1:], staff, strict=True)},
+        **{c: float(v[0]) for c, v in zip(NEED_COLUMNS, need, strict=True)},
+        "land_quarter": str(land),
+        "buildings": buildings,
+    }
 
 
 def leads_for_building(
@@ -999,6 +1122,12 @@ class SpaceReport:
     placement: Placement
     status: YiyuanStatus
     today: date
+
+    @cached_property
+    def building_names(self) -> dict[str, str]:
+        """Each building's name by id (a lead's card names the buildings it shows)."""
+        names = self.space.buildings[C.NAME].astype(str)
+        return {str(k): v for k, v in names.items()}
 
     @cached_property
     def lead_rows(self) -> dict[str, int]:

@@ -29,11 +29,9 @@ from industry_graph.space import (
     UNIT_COLUMNS,
     SpaceReport,
     building_detail,
-    building_fit,
     building_table,
-    buildings_for_lead,
     lead_space,
-    prepare_leads,
+    lead_space_alone,
     space_report,
 )
 
@@ -269,24 +267,33 @@ def building_page(
 def _card(card: dict[str, object], report: SpaceReport) -> dict[str, Any]:
     buildings = card["buildings"]
     assert isinstance(buildings, pd.DataFrame)
-    names = report.space.buildings[C.NAME].astype(str)
-    out = pd.DataFrame(
-        {
-            C.BUILDING_ID: buildings[C.BUILDING_ID].astype(str),
-            C.NAME: buildings[C.BUILDING_ID].astype(str).map(names),
-            "fit": buildings["fit"].astype(float),
-            "takes": buildings["takes"].astype(bool),
-            "free_m2": buildings["free_m2"].astype(float),
-            "reason_zh": buildings["reason_zh"],
-            "reason_en": buildings["reason_en"],
-        }
+    names = report.building_names
+    shown = zip(
+        buildings[C.BUILDING_ID].astype(str),
+        buildings["fit"].astype(float),
+        buildings["takes"].astype(bool),
+        buildings["free_m2"].astype(float),
+        buildings["reason_zh"],
+        buildings["reason_en"],
+        strict=True,
     )
     return {
         "unit_kind": card["unit_kind"],
         "unit_source": card["unit_source"],
         **{c: clean(card[c]) for c in (*UNIT_COLUMNS[1:], *NEED_COLUMNS)},
         "land_quarter": card["land_quarter"],
-        "buildings": _records(out),
+        "buildings": [
+            {
+                C.BUILDING_ID: building,
+                C.NAME: names.get(building),
+                "fit": clean(float(fit)),
+                "takes": bool(takes),
+                "free_m2": clean(float(free)),
+                "reason_zh": clean(zh),
+                "reason_en": clean(en),
+            }
+            for building, fit, takes, free, zh, en in shown
+        ],
     }
 
 
@@ -306,38 +313,20 @@ def lead_space_card(
         return _card(lead_space(report, enterprise_id), report)
     except KeyError:
         pass
-    # a lead beyond the report's first rows: fitted alone against the same buildings
+    # a lead beyond the report's first rows: fitted alone against the same buildings, as a
+    # new lead of the first track that holds it
     for track, table in state.leads.items():
-        pos = table.position_of(enterprise_id)
-        if pos is None:
+        if table.position_of(enterprise_id) is None:
             continue
-        lead = pd.DataFrame(
-            [
-                {
-                    C.ENTERPRISE_ID: enterprise_id,
-                    C.NAME: table.name_at(pos),
-                    C.TRACK: track,
-                    "stage": "new",
-                    **table.scores_at(pos),
-                }
-            ]
+        row = state.row_of(enterprise_id)
+        employees = None if row is None else state.tables["enterprises"][C.EMPLOYEES].iloc[row]
+        card = lead_space_alone(
+            enterprise_id=enterprise_id,
+            track=track,
+            employees=np.nan if employees is None or pd.isna(employees) else float(employees),
+            links=state.links_of(enterprise_id),
+            space=report.space,
+            today=report.today,
         )
-        # the firm's own rows only: prepare_leads looks a lead up by id, and over the whole
-        # universe that lookup (an index of every firm, checked unique) is most of a page's time
-        own = state.tables_of(enterprise_id)
-        prepared = prepare_leads(leads=lead, tables=own, park=state.park, today=report.today)
-        fit = building_fit(leads=prepared, space=report.space)
-        row = prepared.iloc[0]
-        return _card(
-            {
-                "unit_kind": str(row["unit_kind"]),
-                "unit_source": str(row["unit_source"]),
-                **{c: float(row[c]) for c in (*UNIT_COLUMNS[1:], *NEED_COLUMNS)},
-                "land_quarter": str(row["land_quarter"]),
-                "buildings": buildings_for_lead(
-                    fit=fit, leads=prepared, space=report.space, lead_row=0, top=5
-                ),
-            },
-            report,
-        )
+        return _card(card, report)
     return None

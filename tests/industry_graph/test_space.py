@@ -15,12 +15,14 @@ from data import columns as C
 from data.reference import default_parks
 from industry_graph.kpis import measure_kpis, park_facts
 from industry_graph.space import (
+    NEED_COLUMNS,
     Z90,
     building_fit,
     building_tax,
     buildings_for_lead,
     capacity_rows,
     interim_units,
+    lead_space_alone,
     leads_for_building,
     park_space,
     place_leads,
@@ -415,7 +417,8 @@ def test_a_park_without_buildings_says_why() -> None:
 # placement never overfills a building; the LP rows say the same thing
 
 
-def _random_park(seed: int) -> tuple[pd.DataFrame, object, pd.DataFrame]:
+def _random_case(seed: int) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """A random four-building park's tables and 40 leads of random tracks and stages."""
     rng = np.random.default_rng([seed, 28])
     kinds = ["office", "rd", "incubator", "themed_park", "mixed"]
     n_b = 4
@@ -464,10 +467,14 @@ def _random_park(seed: int) -> tuple[pd.DataFrame, object, pd.DataFrame]:
             C.INDUSTRY_SCHEME: "gbt4754_2017",
         }
     )
+    # every third firm on a big-data link; every fifth of those also on a lab link (as large:
+    # the first listed is its main link) and every seventh firm on a lab link alone
+    big, tie, lab = range(0, n, 3), range(0, n, 15), range(1, n, 7)
     links = pd.DataFrame(
         {
-            C.ENTERPRISE_ID: [f"e{i}" for i in range(0, n, 3)],
-            C.LINK_ID: "big_data.security",
+            C.ENTERPRISE_ID: [f"e{i}" for i in (*big, *tie, *lab)],
+            C.LINK_ID: ["big_data.security"] * len(big)
+            + ["health_data.diagnostics"] * (len(tie) + len(lab)),
             C.SHARE: 1.0,
         }
     )
@@ -487,6 +494,11 @@ def _random_park(seed: int) -> tuple[pd.DataFrame, object, pd.DataFrame]:
             "stage": rng.choice(["new", "contacted", "negotiating", "signed"], n),
         }
     )
+    return tables, leads
+
+
+def _random_park(seed: int) -> tuple[pd.DataFrame, object, pd.DataFrame]:
+    tables, leads = _random_case(seed)
     prepared = prepare_leads(leads=leads, tables=tables, park=PARK, today=date(2021, 2, 1))
     space = park_space(PARK, tables, first=Q("2020Q4"), last=Q("2026Q4"))
     return prepared, space, building_fit(leads=prepared, space=space)
@@ -504,6 +516,46 @@ def test_no_lead_is_placed_without_the_free_area_at_its_landing_quarter(seed: in
             landed = group[[lq <= q for lq in group["land_quarter"]]]
             assert landed["need_m2_p50"].sum() <= free.at[bid, q] + 1e-6, (bid, str(q))
     assert (placement.free_left.to_numpy() >= -1e-6).all()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_lead_fitted_alone_gets_the_card_of_a_one_lead_table(seed: int) -> None:
+    """``lead_space_alone`` (a firm page's card for a lead beyond the report) is the card that
+    ``prepare_leads`` → ``building_fit`` → ``buildings_for_lead`` give for that lead alone."""
+    tables, leads = _random_case(seed)
+    today = date(2021, 2, 1)
+    space = park_space(PARK, tables, first=Q("2020Q4"), last=Q("2026Q4"))
+    links = tables["enterprise_links"]
+    employees = tables["enterprises"].set_index(C.ENTERPRISE_ID)[C.EMPLOYEES]
+    kinds = set()
+    for _, lead in leads.iterrows():
+        one = lead.to_frame().T.assign(stage="new").reset_index(drop=True)
+        prepared = prepare_leads(leads=one, tables=tables, park=PARK, today=today)
+        fit = building_fit(leads=prepared, space=space)
+        expected = buildings_for_lead(fit=fit, leads=prepared, space=space, lead_row=0, top=5)
+        eid = str(lead[C.ENTERPRISE_ID])
+        card = lead_space_alone(
+            enterprise_id=eid,
+            track=str(lead[C.TRACK]),
+            employees=float(employees[eid]),
+            links=links[links[C.ENTERPRISE_ID] == eid],
+            space=space,
+            today=today,
+        )
+        row = prepared.iloc[0]
+        kinds.add(card["unit_kind"])
+        assert card["unit_kind"] == row["unit_kind"] and card["unit_source"] == "interim"
+        assert card["land_quarter"] == str(row["land_quarter"])
+        for c in ("unit_staff_p10", "unit_staff_p50", "unit_staff_p90", *NEED_COLUMNS):
+            assert card[c] == pytest.approx(float(row[c]), rel=1e-12), c
+        got = card["buildings"]
+        assert isinstance(got, pd.DataFrame)
+        pd.testing.assert_frame_equal(
+            got[list(expected.columns)].reset_index(drop=True),
+            expected.reset_index(drop=True),
+            check_dtype=False,
+        )
+    assert kinds == {"office", "rd", "lab"}  # every interim kind was compared
 
 
 def test_capacity_rows_keep_an_lp_within_the_free_area() -> None:
