@@ -68,6 +68,18 @@ def _check_fitted(model: object, attribute: str) -> None:
         raise NotFittedError(f"{type(model).__name__} is not fitted yet; call fit first")
 
 
+def _pred_contrib(model: lgb.LGBMModel, X: pd.DataFrame) -> np.ndarray:
+    """LightGBM ``pred_contrib`` of a fitted booster (without the bias column) on the values of
+    ``X``, whose columns are the booster's features. The booster is given a float array rather
+    than the frame, whose conversion and checks on every call are most of a one-row explain;
+    the values are the same (float32 → float64 is exact; a booster with categorical columns
+    takes the frame)."""
+    if model.booster_.pandas_categorical:
+        return np.asarray(model.predict(X, pred_contrib=True))[:, :-1]
+    values = X.to_numpy(dtype=np.float64, na_value=np.nan)
+    return np.asarray(model.booster_.predict(values, pred_contrib=True))[:, :-1]
+
+
 class TaxYieldModel:
     """Annual tax paid (万元), P10 / P50 / P90: the model of ``attract tax`` on any universe.
 
@@ -215,15 +227,13 @@ class TaxYieldModel:
         rated = np.isfinite(revenue) & (revenue > 0)
         out = np.zeros((len(X), len(self.feature_names_)))
         if rated.any():
-            raw = np.asarray(self.rate_[0.5].predict(Xf[rated], pred_contrib=True))[:, :-1]
+            raw = _pred_contrib(self.rate_[0.5], Xf[rated])
             raw[:, self.feature_names_.index("log_revenue")] += (
                 np.log(revenue[rated]) - self.log_revenue_reference_
             )
             out[rated] = raw
         if (~rated).any():
-            out[~rated] = np.asarray(self.level_[0.5].predict(Xf[~rated], pred_contrib=True))[
-                :, :-1
-            ]
+            out[~rated] = _pred_contrib(self.level_[0.5], Xf[~rated])
         return pd.DataFrame(out, index=X.index, columns=self.feature_names_)
 
 
@@ -309,8 +319,8 @@ class LandingPropensityModel:
     def contributions(self, X: pd.DataFrame) -> pd.DataFrame:
         """Per-feature contributions to the log-odds, LightGBM ``pred_contrib``."""
         _check_fitted(self, "booster_")
-        raw = self.booster_.predict_proba(X[self.feature_names_], pred_contrib=True)
-        return pd.DataFrame(np.asarray(raw)[:, :-1], index=X.index, columns=self.feature_names_)
+        raw = _pred_contrib(self.booster_, X[self.feature_names_])
+        return pd.DataFrame(raw, index=X.index, columns=self.feature_names_)
 
 
 class PriorPropensity:

@@ -197,19 +197,21 @@ class LeadScorer:
         (log-odds) and tax P50 (log) boosters, which add up on the log scale of expected tax.
         ``scores``: the rows' ``score`` output where the caller holds it (its landing form and
         share band, ``FORM_FIELDS``; scored here otherwise)."""
-        contrib = self.tax.contributions(X[list(self.tax_features)]).reindex(
-            columns=self.feature_names, fill_value=0.0
-        )
+        # the two models' contributions side by side in the scorer's feature order (a feature
+        # neither model reads adds nothing), without the track and the value's inputs
+        position = {name: i for i, name in enumerate(self.feature_names)}
+        summed = np.zeros((len(X), len(self.feature_names)))
+        parts = [self.tax.contributions(X[list(self.tax_features)])]
         if isinstance(self.propensity, LandingPropensityModel | RosterPropensity):
-            contrib = contrib.add(
-                self.propensity.contributions(X[list(self.propensity_features)]).reindex(
-                    columns=self.feature_names, fill_value=0.0
-                )
-            )
-        contrib = contrib.drop(columns=["track_index", *VALUE_INPUTS], errors="ignore")
-        names = list(contrib.columns)
+            parts.append(self.propensity.contributions(X[list(self.propensity_features)]))
+        for part in parts:
+            known = [c for c in part.columns if c in position]
+            summed[:, [position[c] for c in known]] += part[known].to_numpy(dtype=float)
+        dropped = {"track_index", *VALUE_INPUTS}
+        keep = [i for i, name in enumerate(self.feature_names) if name not in dropped]
+        names = [self.feature_names[i] for i in keep]
+        effects = summed[:, keep]
         values = X.reindex(columns=names).to_numpy(dtype=float)
-        effects = contrib.to_numpy(dtype=float)
         # each row's factors by size, ties in column order (a stable sort of the negated sizes)
         orders = np.argsort(-np.abs(effects), axis=1, kind="stable")[:, :top]
         if scores is None:
