@@ -121,11 +121,12 @@ def _serving(
     env: dict[str, str], port: int, workers: int = 1
 ) -> Iterator[tuple[subprocess.Popen[bytes], str, float]]:
     """`attract serve` on loopback, once ready: (process, base URL, seconds until ready). With
-    several workers it is ready when 20 answers in a row are 200 (any worker may answer one)."""
+    several workers it is ready when 20 answers in a row are 200 (any worker may answer one).
+    Without the access log, as behind a proxy that logs the requests."""
     import httpx
 
     server = subprocess.Popen(
-        [ATTRACT, "serve", "--port", str(port), "--workers", str(workers)],
+        [ATTRACT, "serve", "--port", str(port), "--workers", str(workers), "--no-access-log"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -8,7 +8,10 @@ import sys
 import time
 
 import httpx
+import pytest
+from typer.testing import CliRunner
 
+from api.cli import app as cli
 from tests.conftest import Trained
 from tests.served import free_port
 
@@ -73,3 +76,28 @@ def test_keys_create_then_serve(trained: Trained) -> None:
     finally:
         server.terminate()
         server.wait(timeout=20)
+
+
+def test_the_access_log_is_on_unless_turned_off(
+    trained: Trained, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``attract serve`` logs a line per request by default; ``--no-access-log`` (behind a proxy
+    that logs) turns uvicorn's access log off."""
+    import uvicorn
+
+    from data.settings import get_settings
+
+    monkeypatch.setenv("ATTRACT_HOME", str(trained.settings.home))
+    monkeypatch.setenv("ATTRACT_DATA_DIR", str(trained.data_dir))
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    asked: list[dict[str, object]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda *_, **options: asked.append(options))
+    runner = CliRunner()
+    try:
+        for args in (["serve"], ["serve", "--no-access-log"]):
+            result = runner.invoke(cli, args)
+            assert result.exit_code == 0, result.output
+    finally:
+        get_settings.cache_clear()
+    assert [a["access_log"] for a in asked] == [True, False]
+    assert all(a["log_level"] == "info" for a in asked)
