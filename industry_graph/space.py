@@ -70,7 +70,7 @@ space card.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from functools import cached_property
@@ -210,7 +210,7 @@ def interim_units(
 
 
 def _interim_arrays(
-    park: Park, employees: np.ndarray, main_link: np.ndarray, tracks: Sequence[object]
+    park: Park, employees: np.ndarray, main_link: np.ndarray, tracks: Iterable[object]
 ) -> dict[str, object]:
     """The interim rule's ``UNIT_COLUMNS`` (and ``unit_source``) from each unit's group
     employees, main link (``None`` / NaN for none) and track."""
@@ -409,8 +409,8 @@ def _fit_matrices(
     space: ParkSpace,
     *,
     units: np.ndarray,
-    chains: Sequence[frozenset[str]],
-    tracks: Sequence[object],
+    chains: Iterable[frozenset[str]],
+    tracks: Iterable[object],
     land: np.ndarray,
     need: np.ndarray,
 ) -> tuple[np.ndarray, ...]:
@@ -456,7 +456,7 @@ def explain_fit(rows: pd.DataFrame, *, leads: pd.DataFrame, space: ParkSpace) ->
     lands = leads["land_quarter"].to_numpy()[at]
     needs = leads["need_m2_p50"].astype(float).to_numpy()[at]
     needs90 = leads["need_m2_p90"].astype(float).to_numpy()[at]
-    buildings = space.buildings.loc[rows[C.BUILDING_ID].astype(str).to_numpy()]
+    buildings = space.buildings.loc[pd.Index(rows[C.BUILDING_ID].astype(str))]
     zh_all, en_all = [], []
     for i, (kind_id, chains, tracks, kind_fit, purpose, room, too_big) in enumerate(
         zip(
