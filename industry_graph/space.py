@@ -593,7 +593,7 @@ def lead_space_alone(
     b = space.buildings
     ids = b.index.astype(str).to_numpy()
     fit = np.round(kind_fit * purpose, 6)
-    order = np.lexsort((ids, np.nan_to_num(room, nan=np.inf), -fit, ~takes))
+    order = np.lexsort((ids, np.where(np.isnan(room), np.inf, room), -fit, ~takes))
     shown = (order[takes[order]] if takes.any() else order)[:top]
     reasons = [
         _reasons(
@@ -1124,7 +1124,7 @@ class SpaceReport:
     today: date
 
     @cached_property
-    def building_names(self) -> dict[str, str]:
+    def building_names(self) -> dict[str, object]:
         """Each building's name by id (a lead's card names the buildings it shows)."""
         names = self.space.buildings[C.NAME].astype(str)
         return {str(k): v for k, v in names.items()}

@@ -77,7 +77,11 @@ def _pred_contrib(model: lgb.LGBMModel, X: pd.DataFrame) -> np.ndarray:
     if model.booster_.pandas_categorical:
         return np.asarray(model.predict(X, pred_contrib=True))[:, :-1]
     values = X.to_numpy(dtype=np.float64, na_value=np.nan)
-    return np.asarray(model.booster_.predict(values, pred_contrib=True))[:, :-1]
+    # the threads the wrapper would use (its n_jobs; OpenMP's default otherwise)
+    threads = model.n_jobs if isinstance(model.n_jobs, int) and model.n_jobs > 0 else 0
+    return np.asarray(model.booster_.predict(values, pred_contrib=True, num_threads=threads))[
+        :, :-1
+    ]
 
 
 class TaxYieldModel:

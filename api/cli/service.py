@@ -244,7 +244,7 @@ def serve(
         typer.Option(
             "--access-log/--no-access-log",
             help="Log a line per request (uvicorn's access log); off behind a proxy that logs "
-            "them (the line was 8 % of a one-lead request's time under py-spy).",
+            "them.",
         ),
     ] = True,
 ) -> None:

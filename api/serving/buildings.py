@@ -285,7 +285,7 @@ def _card(card: dict[str, object], report: SpaceReport) -> dict[str, Any]:
         "buildings": [
             {
                 C.BUILDING_ID: building,
-                C.NAME: names.get(building),
+                C.NAME: clean(names.get(building)),
                 "fit": clean(float(fit)),
                 "takes": bool(takes),
                 "free_m2": clean(float(free)),

@@ -198,11 +198,6 @@ class ServiceState:
         """A firm's rows of ``enterprise_links`` (a binary search, not a scan)."""
         return self.tables["enterprise_links"].iloc[self.link_rows.rows(enterprise_id)]
 
-    def tables_of(self, enterprise_id: str) -> dict[str, pd.DataFrame]:
-        """A firm's own rows of ``enterprises`` and ``enterprise_links``, as the tables of a
-        universe of one firm (for a function that would otherwise look it up over them all)."""
-        return self.tables_of_many([enterprise_id])
-
     def tables_of_many(self, enterprise_ids: list[str]) -> dict[str, pd.DataFrame]:
         """The rows of ``enterprises`` and ``enterprise_links`` of some firms, as the tables of
         a universe of those firms (unknown ids have none)."""

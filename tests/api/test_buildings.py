@@ -151,26 +151,57 @@ def test_a_leads_profile_has_its_space_need_and_the_buildings_that_take_it(api: 
 
 
 @pytest.mark.one_engine
-def test_a_lead_fitted_alone_from_its_own_rows_is_fitted_as_from_the_universe(api: Api) -> None:
-    """A lead below the space report's first rows is fitted alone from its own rows of the
-    tables (the enterprise page's shortcut, ``lead_space_card``): the same unit, need, chains
-    and landing quarter as from the whole universe, for every tenth lead of both lists."""
-    from api.serving.buildings import latest_report
-    from industry_graph.space import prepare_leads
+def test_a_lead_beyond_the_report_gets_the_card_the_universe_gives_it(api: Api) -> None:
+    """A lead beyond the space report's leads gets, on its enterprise page, the card that
+    ``prepare_leads`` → ``building_fit`` → ``buildings_for_lead`` give it as a new lead over the
+    whole universe's tables (``lead_space_card`` fits it alone from arrays), for every tenth
+    lead of both lists that the report does not hold."""
+    from api.serving.buildings import _card, latest_report, lead_space_card
+    from industry_graph.space import building_fit, buildings_for_lead, prepare_leads
 
     state = api.app.state.holder.current
-    today = latest_report(state, api.app.state.sessions).today
+    sessions = api.app.state.sessions
+    report = latest_report(state, sessions)
     checked = 0
     for track, table in state.leads.items():
         for pos in range(0, len(table), 10):
             eid = str(table.ids[pos])
+            earlier = list(state.leads)[: list(state.leads).index(track)]
+            if eid in report.lead_rows or any(
+                state.leads[t].position_of(eid) is not None for t in earlier
+            ):
+                continue  # the report's own card, or the card of an earlier track
             lead = pd.DataFrame(
                 [{C.ENTERPRISE_ID: eid, C.TRACK: track, "stage": "new", **table.scores_at(pos)}]
             )
-            own = state.tables_of(eid)
-            whole = prepare_leads(leads=lead, tables=state.tables, park=state.park, today=today)
-            alone = prepare_leads(leads=lead, tables=own, park=state.park, today=today)
-            pd.testing.assert_frame_equal(alone, whole)
+            prepared = prepare_leads(
+                leads=lead, tables=state.tables, park=state.park, today=report.today
+            )
+            fit = building_fit(leads=prepared, space=report.space)
+            row = prepared.iloc[0]
+            expected = _card(
+                {
+                    "unit_kind": str(row["unit_kind"]),
+                    "unit_source": str(row["unit_source"]),
+                    **{
+                        c: float(row[c])
+                        for c in (
+                            "unit_staff_p10",
+                            "unit_staff_p50",
+                            "unit_staff_p90",
+                            "need_m2_p10",
+                            "need_m2_p50",
+                            "need_m2_p90",
+                        )
+                    },
+                    "land_quarter": str(row["land_quarter"]),
+                    "buildings": buildings_for_lead(
+                        fit=fit, leads=prepared, space=report.space, lead_row=0, top=5
+                    ),
+                },
+                report,
+            )
+            assert lead_space_card(state, sessions, eid) == expected, eid
             checked += 1
     assert checked >= 20
 

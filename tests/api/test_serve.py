@@ -89,7 +89,13 @@ def test_the_access_log_is_on_unless_turned_off(
 
     monkeypatch.setenv("ATTRACT_HOME", str(trained.settings.home))
     monkeypatch.setenv("ATTRACT_DATA_DIR", str(trained.data_dir))
-    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    for variable in (
+        "MLFLOW_TRACKING_URI",
+        "MLFLOW_HTTP_REQUEST_MAX_RETRIES",  # serve sets these two; restored after the test
+        "MLFLOW_HTTP_REQUEST_TIMEOUT",
+        "ATTRACT_PARK",
+    ):
+        monkeypatch.delenv(variable, raising=False)
     asked: list[dict[str, object]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *_, **options: asked.append(options))
     runner = CliRunner()
